@@ -30,3 +30,7 @@ def redis_conn(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+# Fixtures for the sandbox servers live beside their owners' tests and are shared with every test module.
+pytest_plugins = ["tests.plugins.sandbox_xero", "tests.plugins.sandbox_dataverse"]

@@ -1,0 +1,1 @@
+"""Pytest fixtures for the sandbox (filled in with the sandbox itself)."""
