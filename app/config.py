@@ -1,0 +1,138 @@
+"""Settings, read once from the environment and validated at start-up.
+
+Every setting is declared in `SETTINGS` with its default and a one-line description; the README's
+configuration table is the same list. A bad or missing value stops start-up with one clear line per problem.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    description: str
+    required: bool = False
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("REDIS_URL", None, "Redis for queues, locks, tokens and checkpoints. The run command starts a "
+            "private Redis when unset.", required=True),
+    Setting("DATAVERSE_WEBHOOK_SECRETS", None, "Comma-separated secrets accepted from Dataverse (several "
+            "allow rotation without downtime).", required=True, secret=True),
+    Setting("DATAVERSE_WEBHOOK_HEADER", "x-connector-key", "Header carrying the secret when the endpoint "
+            "uses HttpHeader authentication (WebhookKey uses ?code=)."),
+    Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
+    Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
+            "writes are ignored (loop guard), except a re-sync request."),
+    Setting("JOB_TIMEOUT_SECONDS", "300", "Longest a single job may run before RQ stops it."),
+    Setting("RETRY_MAX_ATTEMPTS", "8", "Attempts for a job failing with passing faults before it is "
+            "marked failed."),
+    Setting("RETRY_BASE_SECONDS", "5", "First retry delay; doubles each attempt (with jitter)."),
+    Setting("RETRY_MAX_SECONDS", "3600", "Longest delay between two retries."),
+    Setting("DEDUPE_TTL_SECONDS", "172800", "How long a delivered event is remembered to drop redeliveries."),
+    Setting("LOG_LEVEL", "INFO", "Python log level for the JSON logs."),
+)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _guid_or_empty(value: str) -> str:
+    return str(uuid.UUID(value)).lower() if value else ""
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _secrets(value: str) -> tuple[str, ...]:
+    secrets = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not secrets:
+        raise ValueError("must hold at least one non-empty secret")
+    return secrets
+
+
+def _header_name(value: str) -> str:
+    if not value or any(ch.isspace() or ch == ":" for ch in value):
+        raise ValueError("must be a single HTTP header name")
+    return value.lower()
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must start with redis://, rediss:// or unix://")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str
+    dataverse_webhook_secrets: tuple[str, ...] = field(repr=False)
+    dataverse_webhook_header: str = "x-connector-key"
+    max_webhook_bytes: int = 1024 * 1024
+    connector_user_id: str = ""
+    job_timeout_seconds: int = 300
+    retry_max_attempts: int = 8
+    retry_base_seconds: int = 5
+    retry_max_seconds: int = 3600
+    dedupe_ttl_seconds: int = 172800
+    log_level: str = "INFO"
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "REDIS_URL": _redis_url,
+    "DATAVERSE_WEBHOOK_SECRETS": _secrets,
+    "DATAVERSE_WEBHOOK_HEADER": _header_name,
+    "MAX_WEBHOOK_BYTES": _positive_int,
+    "CONNECTOR_USER_ID": _guid_or_empty,
+    "JOB_TIMEOUT_SECONDS": _positive_int,
+    "RETRY_MAX_ATTEMPTS": _positive_int,
+    "RETRY_BASE_SECONDS": _positive_int,
+    "RETRY_MAX_SECONDS": _positive_int,
+    "DEDUPE_TTL_SECONDS": _positive_int,
+    "LOG_LEVEL": _log_level,
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError listing all problems at once."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = env.get(setting.name, "").strip() or (setting.default or "")
+        if not raw and setting.required:
+            problems.append(f"{setting.name} is required: {setting.description}")
+            continue
+        try:
+            values[setting.name.lower()] = _PARSERS[setting.name](raw)
+        except ValueError as exc:
+            # The value itself is not echoed back: it may be a secret.
+            reason = str(exc) if not setting.secret else "is not valid"
+            problems.append(f"{setting.name} {reason}" if setting.secret else f"{setting.name}: {reason}")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**values)

@@ -1,0 +1,240 @@
+"""Parse the JSON form of a Dataverse `RemoteExecutionContext` into a `DataverseEvent`.
+
+Dataverse serialises with WCF's DataContractJsonSerializer, so collections are arrays of key/value pairs and
+typed values carry a `__type` (see the reference, section 1). Structure is validated with marshmallow; the
+typed values are decoded by `decode_value`, a small recursive walk that no library offers for this format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+
+from app.events import DataverseEvent, EntityRef
+
+_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+TRIMMED_HEADER = "x-ms-dynamics-msg-size-exceeded"
+
+
+class MalformedContext(ValueError):
+    """The body is not a usable RemoteExecutionContext; the message names the problem for a 400."""
+
+
+def _type_name(value: Mapping[str, Any]) -> str:
+    # "Money:http://schemas.microsoft.com/xrm/2011/Contracts" -> "Money"; "Guid:#System" -> "Guid"
+    return str(value.get("__type", "")).split(":", 1)[0]
+
+
+def _decode_date(text: str) -> datetime | None:
+    match = _DATE.match(text)
+    if not match:
+        return None
+    # The optional +hhmm suffix is display information only: the milliseconds are already UTC.
+    return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+
+
+def decode_value(value: Any) -> Any:
+    """Turn one WCF-JSON value into plain Python (see DataverseEvent for the resulting types)."""
+    if isinstance(value, str):
+        date = _decode_date(value)
+        return date if date is not None else value
+    if isinstance(value, list):
+        return [decode_value(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    type_name = _type_name(value)
+    if type_name == "OptionSetValue":
+        return int(value["Value"])
+    if type_name == "Money":
+        return Decimal(str(value["Value"]))
+    if type_name == "EntityReference":
+        return EntityRef(
+            logical_name=str(value.get("LogicalName") or ""),
+            id=str(value.get("Id") or "").lower(),
+            name=value.get("Name"),
+        )
+    if type_name == "OptionSetValueCollection":
+        return [int(item["Value"]) for item in value.get("Values", value.get("__value", []))]
+    if type_name == "EntityCollection":
+        return [decode_entity(item) for item in value.get("Entities", [])]
+    if "__value" in value:  # WCF-wrapped primitive, e.g. Guid:#System or DateTime:#System
+        return decode_value(value["__value"])
+    if "Attributes" in value and "LogicalName" in value:
+        return decode_entity(value)
+    if type_name and "Value" in value:
+        return decode_value(value["Value"])
+    return {key: decode_value(item) for key, item in value.items() if key != "__type"}
+
+
+def _pairs(items: Any, where: str) -> dict[str, Any]:
+    """A WCF key/value array as a dict (a plain object is accepted too: some tools re-serialise)."""
+    if items is None:
+        return {}
+    if isinstance(items, dict):
+        return dict(items)
+    if not isinstance(items, list):
+        raise MalformedContext(f"{where} must be a list of key/value pairs")
+    result: dict[str, Any] = {}
+    for index, pair in enumerate(items):
+        if not isinstance(pair, dict) or "key" not in pair:
+            raise MalformedContext(f"{where}[{index}] is not a key/value pair")
+        result[str(pair["key"])] = pair.get("value")
+    return result
+
+
+def decode_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """An Entity's attributes as a dict of plain values."""
+    return {key: decode_value(value) for key, value in _pairs(entity.get("Attributes"), "Attributes").items()}
+
+
+class _Guid(fields.String):
+    """A GUID, plain or WCF-wrapped, normalised to lower case."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, dict) and "__value" in value:
+            value = value["__value"]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(uuid.UUID(text))
+        except ValueError as exc:
+            raise ValidationError("Not a valid GUID.") from exc
+
+
+class _WcfDate(fields.Field):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime | None:
+        if isinstance(value, dict) and "__value" in value:
+            value = value["__value"]
+        if value is None:
+            return None
+        date = _decode_date(value) if isinstance(value, str) else None
+        if date is None:
+            raise ValidationError("Not a /Date(ms)/ value.")
+        return date
+
+
+class _PairList(fields.Field):
+    """Accepts a key/value array (or an object); validation only, the decoding happens afterwards."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if value is not None and not isinstance(value, list | dict):
+            raise ValidationError("Must be a list of key/value pairs.")
+        return value
+
+
+class _ContextSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    MessageName = fields.String(required=True)
+    PrimaryEntityName = fields.String(required=True)
+    PrimaryEntityId = _Guid(required=True)
+    OrganizationId = _Guid(required=True)
+    OrganizationName = fields.String(allow_none=True, load_default=None)
+    CorrelationId = _Guid(allow_none=True, load_default=None)
+    OperationId = _Guid(allow_none=True, load_default=None)
+    RequestId = _Guid(allow_none=True, load_default=None)
+    InitiatingUserId = _Guid(allow_none=True, load_default=None)
+    UserId = _Guid(allow_none=True, load_default=None)
+    Depth = fields.Integer(allow_none=True, load_default=None)
+    OperationCreatedOn = _WcfDate(allow_none=True, load_default=None)
+    InputParameters = _PairList(allow_none=True, load_default=None)
+    PreEntityImages = _PairList(allow_none=True, load_default=None)
+    PostEntityImages = _PairList(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _names_not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        for key in ("MessageName", "PrimaryEntityName"):
+            if key in data and not data[key].strip():
+                raise ValidationError("Must not be empty.", field_name=key)
+
+
+_SCHEMA = _ContextSchema()
+
+
+def _load_json(body: bytes) -> Any:
+    if not body or not body.strip():
+        raise MalformedContext("the body is empty")
+    try:
+        # Numbers as Decimal: money must not pass through binary floating point.
+        document = json.loads(body.decode("utf-8-sig"), parse_float=Decimal)
+        if isinstance(document, str):  # some relays deliver the JSON as a JSON string holding it
+            document = json.loads(document, parse_float=Decimal)
+    except UnicodeDecodeError as exc:
+        raise MalformedContext("the body is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise MalformedContext(f"the body is not valid JSON ({exc.msg} at {where})") from exc
+    if not isinstance(document, dict):
+        raise MalformedContext("the body must be a JSON object (a RemoteExecutionContext)")
+    return document
+
+
+def _images(raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    images: dict[str, dict[str, Any]] = {}
+    for alias, entity in _pairs(raw, where).items():
+        if entity is None:
+            continue
+        if not isinstance(entity, dict):
+            raise MalformedContext(f"{where}.{alias} is not an entity")
+        images[alias] = decode_entity(entity)
+    return images
+
+
+def _describe(errors: Mapping[str, Any]) -> str:
+    parts = []
+    for key, messages in sorted(errors.items()):
+        text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+        parts.append(f"{key}: {text}")
+    return ", ".join(parts)
+
+
+def parse_context(body: bytes, headers: Mapping[str, str] | None = None) -> DataverseEvent:
+    """Validate and decode one webhook body. Raises MalformedContext naming the first problem found."""
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    document = _load_json(body)
+    try:
+        data = _SCHEMA.load(document)
+    except ValidationError as exc:
+        raise MalformedContext(f"invalid RemoteExecutionContext: {_describe(exc.messages_dict)}") from exc
+
+    try:
+        return _to_event(data, trimmed=TRIMMED_HEADER in headers or data["InputParameters"] is None)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        if isinstance(exc, MalformedContext):
+            raise
+        raise MalformedContext(f"a typed value could not be read ({type(exc).__name__}: {exc})") from exc
+
+
+def _to_event(data: dict[str, Any], *, trimmed: bool) -> DataverseEvent:
+    changed: dict[str, Any] = {}
+    target = _pairs(data["InputParameters"], "InputParameters").get("Target")
+    if isinstance(target, dict) and "Attributes" in target:
+        changed = decode_entity(target)
+    elif target is not None and not isinstance(target, dict):
+        raise MalformedContext("InputParameters.Target must be an Entity or an EntityReference")
+
+    return DataverseEvent(
+        organization_id=data["OrganizationId"],
+        organization_name=data["OrganizationName"],
+        entity=data["PrimaryEntityName"].lower(),
+        record_id=data["PrimaryEntityId"],
+        message=data["MessageName"],
+        changed_attributes=changed,
+        pre_images=_images(data["PreEntityImages"], "PreEntityImages"),
+        post_images=_images(data["PostEntityImages"], "PostEntityImages"),
+        correlation_id=data["CorrelationId"],
+        operation_id=data["OperationId"],
+        request_id=data["RequestId"],
+        initiating_user_id=data["InitiatingUserId"],
+        user_id=data["UserId"],
+        depth=data["Depth"],
+        operation_created_on=data["OperationCreatedOn"],
+        trimmed=trimmed,
+    )
