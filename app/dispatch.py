@@ -1,0 +1,179 @@
+"""The single job entry point: lock the scope, route the job to its handler, and map errors to RQ.
+
+Handlers live in `handlers/`, one module per flow, each with `handle(ctx: JobContext) -> dict`. This module
+is the only place that decides what a failure means for the queue (ARCHITECTURE.md, invariant 6).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from redis import Redis
+from redis.exceptions import LockError
+from rq import get_current_job
+from rq.job import Job
+
+from app.config import Settings, load_settings
+from app.errors import ConnectionLost, Deferred, Ignored, Permanent, Retryable
+from app.logs import set_correlation_id
+from app.queue import JobQueue, delay_for_attempt, lock_key
+
+log = logging.getLogger(__name__)
+
+# Event kind -> handler module. New flows register here and nowhere else.
+HANDLERS: dict[str, str] = {
+    "invoice.sync": "handlers.invoice_sync",
+    "invoice.delete": "handlers.invoice_delete",
+    "invoicedetail.resolve_parent": "handlers.invoice_line_parent",
+    "connection.changed": "handlers.connection_changed",
+}
+
+LOCK_WAIT_SECONDS = 2.0  # a short wait covers back-to-back jobs; longer waits hand over instead of blocking
+HAND_OVER_DELAY = timedelta(seconds=5)
+
+
+class JobFailed(Exception):
+    """Raised to put a job into RQ's failed registry, with the reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    kind: str
+    payload: Mapping[str, Any]
+    job_id: str
+    attempt: int
+    triggers: list[dict[str, Any]]
+    settings: Settings = field(repr=False)
+    jobs: JobQueue = field(repr=False)
+    redis: Redis = field(repr=False)
+
+
+class Handler(Protocol):
+    def handle(self, ctx: JobContext) -> dict[str, Any]: ...
+
+
+_environment: tuple[int, Settings, JobQueue] | None = None
+
+
+def _worker_environment(connection: Redis) -> tuple[Settings, JobQueue]:
+    """Settings and queue access, built once per process (the work-horse is a fork: rebuild after it)."""
+    global _environment
+    if _environment is None or _environment[0] != os.getpid():
+        settings = load_settings()
+        _environment = (os.getpid(), settings, JobQueue(connection, settings))
+    return _environment[1], _environment[2]
+
+
+def handler_for(kind: str) -> Handler:
+    try:
+        module_name = HANDLERS[kind]
+    except KeyError:
+        raise JobFailed(f"No handler is registered for jobs of kind {kind!r}") from None
+    return importlib.import_module(module_name)  # type: ignore[return-value]
+
+
+def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """RQ calls this for every connector job (see app.queue.JOB_ENTRY_POINT)."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("app.dispatch.run must run inside an RQ job")
+    settings, jobs = _worker_environment(job.connection)
+    set_correlation_id(payload.get("correlation_id"))
+    lock_scope = job.meta.get("lock_scope")
+    coalesce_scope = job.meta.get("coalesce_scope")
+
+    lock = None
+    if lock_scope:
+        lock = job.connection.lock(
+            lock_key(lock_scope), timeout=settings.job_timeout_seconds + 60, blocking_timeout=LOCK_WAIT_SECONDS
+        )
+        if not lock.acquire():
+            return _hand_over(job, jobs, kind, payload, coalesce_scope)
+    try:
+        if coalesce_scope:
+            # From here on this job reads the current state, so later events need a job of their own.
+            jobs.clear_pending(coalesce_scope, job.id)
+        ctx = JobContext(
+            kind=kind, payload=payload, job_id=job.id, attempt=int(payload.get("attempt", 1)),
+            triggers=jobs.take_triggers(job.id), settings=settings, jobs=jobs, redis=job.connection,
+        )
+        log.info("job started", extra={"job_id": job.id, "kind": kind, "attempt": ctx.attempt,
+                                       "events": len(ctx.triggers)})
+        return _run_handler(job, ctx, coalesce_scope)
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except LockError:
+                log.warning("invoice lock expired before the job finished", extra={"job_id": job.id})
+
+
+def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:
+    try:
+        outcome = handler_for(ctx.kind).handle(ctx)
+    except Ignored as exc:
+        log.info("job ignored", extra={"job_id": job.id, "reason": str(exc)})
+        return {"outcome": "ignored", "reason": exc.user_message}
+    except Deferred as exc:
+        follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt)
+        log.info("job deferred", extra={"job_id": job.id, "until": exc.run_at.isoformat(), "follow_up": follow_up})
+        return {"outcome": "deferred", "until": exc.run_at.isoformat(), "follow_up": follow_up,
+                "reason": exc.user_message}
+    except (Permanent, ConnectionLost) as exc:
+        _fail(job, exc.user_message, exc)
+    except Retryable as exc:
+        return _retry_or_fail(job, ctx, coalesce_scope, exc, exc.retry_after)
+    except Exception as exc:  # an unexpected fault: retried like a passing one, then kept as failed
+        log.exception("job raised an unexpected error", extra={"job_id": job.id})
+        return _retry_or_fail(job, ctx, coalesce_scope, exc, None)
+    return {"outcome": "done", **outcome}
+
+
+def _retry_or_fail(
+    job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception, retry_after: float | None
+) -> dict[str, Any]:
+    if ctx.attempt >= ctx.settings.retry_max_attempts:
+        _fail(job, f"Gave up after {ctx.attempt} attempts: {exc}", exc)
+    delay = (
+        timedelta(seconds=retry_after)
+        if retry_after is not None
+        else delay_for_attempt(ctx.settings, ctx.attempt, random.random())  # noqa: S311 - jitter, not crypto
+    )
+    run_at = datetime.now(UTC) + delay
+    follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1)
+    log.warning("job will be retried", extra={"job_id": job.id, "attempt": ctx.attempt, "retry_at": run_at.isoformat(),
+                                              "error": str(exc), "follow_up": follow_up})
+    return {"outcome": "retry_scheduled", "retry_at": run_at.isoformat(), "follow_up": follow_up, "error": str(exc)}
+
+
+def _resubmit(job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int) -> str:
+    payload = {**ctx.payload, "attempt": attempt}
+    trigger = {"retry_of": job.id, "attempt": attempt}
+    if coalesce_scope:
+        return ctx.jobs.submit_coalesced(job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger,
+                                         run_at=run_at).job_id
+    return ctx.jobs.submit(job.origin, ctx.kind, payload, trigger=trigger, lock_scope=job.meta.get("lock_scope"),
+                           run_at=run_at).job_id
+
+
+def _hand_over(job: Job, jobs: JobQueue, kind: str, payload: dict[str, Any], coalesce_scope: str | None) -> dict:
+    run_at = datetime.now(UTC) + HAND_OVER_DELAY
+    if coalesce_scope:
+        follow_up = jobs.hand_over(job.origin, kind, payload, scope=coalesce_scope, from_job_id=job.id, run_at=run_at)
+    else:
+        follow_up = jobs.submit(job.origin, kind, payload, lock_scope=job.meta.get("lock_scope"), run_at=run_at).job_id
+    log.info("scope busy, handed over", extra={"job_id": job.id, "follow_up": follow_up})
+    return {"outcome": "handed_over", "follow_up": follow_up}
+
+
+def _fail(job: Job, reason: str, cause: BaseException) -> None:
+    job.retries_left = 0  # classified as final: RQ must not retry it on its own
+    log.error("job failed", extra={"job_id": job.id, "reason": reason})
+    raise JobFailed(reason) from cause

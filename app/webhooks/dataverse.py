@@ -1,0 +1,120 @@
+"""POST /webhooks/dataverse: authenticate, parse, route, enqueue, answer. Nothing remote but Redis.
+
+Dataverse waits 60 s and retries once, only on 502/503/504, so: a caller's mistake gets a 4xx naming it, a
+Redis outage gets 503 (the one retry may land), and an accepted event is in Redis before we answer 202.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from redis.exceptions import RedisError
+
+from app.config import Settings
+from app.events import DataverseEvent
+from app.logs import new_correlation_id, set_correlation_id
+from app.queue import QUEUE_DATAVERSE, QUEUE_MAINTENANCE, EnqueueResult, JobQueue, invoice_scope
+from app.webhooks.auth import matches_any
+from app.webhooks.dataverse_context import MalformedContext, parse_context
+from app.webhooks.dataverse_routing import (
+    ConnectionChanged,
+    DeleteInvoice,
+    Ignore,
+    ResolveLineParent,
+    Route,
+    SyncInvoice,
+    route_event,
+)
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("dataverse_webhook", __name__)
+
+
+def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+@blueprint.post("/webhooks/dataverse")
+def receive_dataverse_event() -> tuple[Response, int]:
+    settings: Settings = current_app.config["CONNECTOR_SETTINGS"]
+    jobs: JobQueue = current_app.extensions["connector.jobs"]
+    correlation_id = request.headers.get("x-ms-correlation-request-id") or new_correlation_id()
+    set_correlation_id(correlation_id)
+
+    # WebhookKey auth sends ?code=, HttpHeader auth sends the configured header; either will do.
+    offered = request.args.get("code") or request.headers.get(settings.dataverse_webhook_header)
+    if not matches_any(offered, settings.dataverse_webhook_secrets):
+        log.warning("dataverse webhook rejected: missing or wrong key", extra={"remote": request.remote_addr})
+        return _error(401, "missing or wrong webhook key")
+
+    if request.content_length is not None and request.content_length > settings.max_webhook_bytes:
+        return _error(413, f"body larger than {settings.max_webhook_bytes} bytes")
+    body = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH even without a Content-Length
+
+    try:
+        event = parse_context(body, request.headers)
+    except MalformedContext as exc:
+        log.warning("dataverse webhook malformed", extra={"problem": str(exc)})
+        return _error(400, str(exc))
+
+    route = route_event(event, settings.connector_user_id)
+    if isinstance(route, Ignore):
+        log.info("dataverse event ignored", extra={"entity": event.entity, "message": event.message,
+                                                   "record_id": event.record_id, "reason": route.reason})
+        return jsonify({"status": "ignored", "reason": route.reason}), 200
+
+    try:
+        delivery = _delivery_key(event)
+        earlier = jobs.seen_before(delivery) if delivery else None
+        if earlier:
+            log.info("dataverse event redelivered", extra={"operation_id": event.operation_id, "job_id": earlier})
+            return jsonify({"status": "duplicate", "job_id": earlier}), 200
+        result = _submit(jobs, route, event, correlation_id)
+        if delivery:
+            jobs.remember_delivery(delivery, result.job_id)
+    except RedisError:
+        log.exception("queue unavailable; asking Dataverse to retry")
+        response, status = _error(503, "queue unavailable, retry later")
+        response.headers["Retry-After"] = "5"
+        return response, status
+
+    log.info("dataverse event accepted", extra={"entity": event.entity, "message": event.message,
+                                                "record_id": event.record_id, "job_id": result.job_id,
+                                                "status": result.status})
+    return jsonify({"status": result.status, "job_id": result.job_id}), 202
+
+
+def _delivery_key(event: DataverseEvent) -> str | None:
+    """Same system job, message and row = the same delivery (Dataverse's retry, or a relay's)."""
+    if not event.operation_id:
+        return None
+    return f"{event.operation_id}:{event.message}:{event.entity}:{event.record_id}"
+
+
+def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id: str) -> EnqueueResult:
+    org = event.organization_id
+    trigger = {
+        "message": event.message, "entity": event.entity, "record_id": event.record_id,
+        "operation_id": event.operation_id, "correlation_id": correlation_id,
+        "initiating_user_id": event.initiating_user_id, "received_at": time.time(),
+    }
+    base = {"organization_id": org, "correlation_id": correlation_id}
+    match route:
+        case SyncInvoice(invoice_id):
+            return jobs.submit_coalesced(QUEUE_DATAVERSE, "invoice.sync", {**base, "invoice_id": invoice_id},
+                                         scope=invoice_scope(org, invoice_id), trigger=trigger)
+        case DeleteInvoice(invoice_id, pre_image):
+            payload = {**base, "invoice_id": invoice_id, "pre_image": pre_image, "trimmed": event.trimmed}
+            return jobs.submit(QUEUE_DATAVERSE, "invoice.delete", payload, trigger=trigger,
+                               lock_scope=invoice_scope(org, invoice_id))
+        case ResolveLineParent(line_id, deleted):
+            return jobs.submit(QUEUE_DATAVERSE, "invoicedetail.resolve_parent",
+                               {**base, "line_id": line_id, "deleted": deleted}, trigger=trigger)
+        case ConnectionChanged(connection_id, deleted):
+            return jobs.submit_coalesced(QUEUE_MAINTENANCE, "connection.changed",
+                                         {**base, "connection_id": connection_id, "deleted": deleted},
+                                         scope=f"connection:{org}:{connection_id}", trigger=trigger)
+    raise AssertionError(f"unrouted {route!r}")  # pragma: no cover - the match above is exhaustive

@@ -1,0 +1,45 @@
+"""`python -m app.worker`: an RQ worker on the connector's queues, with RQ's scheduler for delayed jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rq import Queue, Worker
+
+from app import redis_client
+from app.config import ConfigError, load_settings
+from app.logs import configure_logging
+from app.queue import ALL_QUEUES
+
+
+def build_worker(queue_names: list[str], redis_url: str, name: str | None = None) -> Worker:
+    connection = redis_client(redis_url)
+    # The worker's blocking dequeue waits longer than the web's short socket timeout allows.
+    connection.connection_pool.connection_kwargs["socket_timeout"] = None
+    queues = [Queue(queue_name, connection=connection) for queue_name in queue_names]
+    return Worker(queues, connection=connection, name=name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
+    parser.add_argument("--queues", nargs="+", default=list(ALL_QUEUES), choices=ALL_QUEUES,
+                        help="queues to serve, in priority order (default: all)")
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    parser.add_argument("--name", help="worker name (default: RQ's)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    worker = build_worker(args.queues, settings.redis_url, args.name)
+    logging.getLogger(__name__).info("worker starting", extra={"queues": args.queues})
+    worker.work(with_scheduler=True, burst=args.burst, logging_level=settings.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
