@@ -117,7 +117,11 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:
     try:
-        outcome = handler_for(ctx.kind).handle(ctx)
+        handler = handler_for(ctx.kind)
+    except JobFailed as exc:
+        _fail(job, str(exc), exc)
+    try:
+        outcome = handler.handle(ctx)
     except Ignored as exc:
         log.info("job ignored", extra={"job_id": job.id, "reason": str(exc)})
         return {"outcome": "ignored", "reason": exc.user_message}

@@ -200,7 +200,7 @@ class JobQueue:
         return self.queue(queue_name).create_job(
             JOB_ENTRY_POINT,
             args=(kind, dict(payload)),
-            job_id=f"{kind}-{uuid.uuid4()}",
+            job_id=f"{kind.replace('.', '_')}-{uuid.uuid4()}",
             timeout=self.settings.job_timeout_seconds,
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month
             result_ttl=24 * 3600,

@@ -62,7 +62,7 @@ def receive_dataverse_event() -> tuple[Response, int]:
 
     route = route_event(event, settings.connector_user_id)
     if isinstance(route, Ignore):
-        log.info("dataverse event ignored", extra={"entity": event.entity, "message": event.message,
+        log.info("dataverse event ignored", extra={"entity": event.entity, "dv_message": event.message,
                                                    "record_id": event.record_id, "reason": route.reason})
         return jsonify({"status": "ignored", "reason": route.reason}), 200
 
@@ -81,7 +81,7 @@ def receive_dataverse_event() -> tuple[Response, int]:
         response.headers["Retry-After"] = "5"
         return response, status
 
-    log.info("dataverse event accepted", extra={"entity": event.entity, "message": event.message,
+    log.info("dataverse event accepted", extra={"entity": event.entity, "dv_message": event.message,
                                                 "record_id": event.record_id, "job_id": result.job_id,
                                                 "status": result.status})
     return jsonify({"status": result.status, "job_id": result.job_id}), 202
