@@ -1,0 +1,130 @@
+"""The admin CLI: `plugins_registration provision|register|status|unregister|rotate-secret`.
+
+Exit codes: 0 done, 1 failed (one line on stderr says why), 2 wrong usage or missing settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from plugins_registration.auth import connection_from_environment
+from plugins_registration.errors import RegistrationError, UsageError
+from plugins_registration.provision import provision
+from plugins_registration.register import register, rotate_secret, unregister
+from plugins_registration.report import ChangeReport
+from plugins_registration.status import show_status
+from plugins_registration.steps import DEFAULT_HEADER_NAME, AuthType, EndpointSpec, validate_webhook_url
+from plugins_registration.webapi import WebApi
+
+DEFAULT_SECRET_ENV = "DATAVERSE_WEBHOOK_SECRETS"  # noqa: S105 - the variable's name, not a secret
+AUTH_CHOICES = {"webhookkey": AuthType.WEBHOOK_KEY, "header": AuthType.HTTP_HEADER}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plugins_registration",
+        description="Install the Dynamics 365 side of the Xero connector. Connects with DATAVERSE_URL and either "
+        "DATAVERSE_TOKEN or DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def dry_run(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+
+    def secret_env(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--secret-env",
+            default=DEFAULT_SECRET_ENV,
+            metavar="VAR",
+            help="environment variable holding the webhook secret; its first comma-separated value is used "
+            f"(default {DEFAULT_SECRET_ENV})",
+        )
+
+    dry_run(commands.add_parser("provision", help="create or upgrade the connector's tables and columns"))
+
+    reg = commands.add_parser("register", help="register (or update) the webhook endpoint and its steps")
+    reg.add_argument("--url", required=True, help="the connector's webhook address, e.g. https://host/webhooks/dataverse")
+    reg.add_argument("--auth", required=True, choices=sorted(AUTH_CHOICES), help="how Dataverse sends the secret")
+    reg.add_argument(
+        "--header-name", default=DEFAULT_HEADER_NAME, help=f"header for --auth header (default {DEFAULT_HEADER_NAME})"
+    )
+    secret_env(reg)
+    dry_run(reg)
+
+    commands.add_parser("status", help="show the registration and recent failed webhook jobs")
+    dry_run(commands.add_parser("unregister", help="remove the webhook endpoint, its steps and images"))
+
+    rotate = commands.add_parser("rotate-secret", help="write a new secret into the webhook endpoint")
+    rotate.add_argument("--header-name", default=None, help="header name, when --auth header (default: as registered)")
+    secret_env(rotate)
+    dry_run(rotate)
+    return parser
+
+
+def read_secret(environ: Mapping[str, str], variable: str) -> str:
+    first = environ.get(variable, "").split(",", 1)[0].strip()
+    if not first:
+        raise UsageError(
+            f"{variable} is not set: put the webhook secret there (the first comma-separated value is used)"
+        )
+    return first
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    connection = connection_from_environment(environ)
+    api = WebApi(connection.org_url, connection.token_provider)
+    dry = bool(getattr(args, "dry_run", False))
+    report = ChangeReport(dry_run=dry)
+
+    if args.command == "status":
+        print(f"Dataverse {connection.org_url}")
+        show_status(api)
+        return EXIT_OK
+
+    if args.command == "provision":
+        print(f"Provisioning the connector's schema in {connection.org_url}")
+        provision(api, report)
+        print(report.summary("Schema"))
+    elif args.command == "register":
+        spec = EndpointSpec(validate_webhook_url(args.url), AUTH_CHOICES[args.auth], args.header_name.strip())
+        if spec.auth is AuthType.HTTP_HEADER and not spec.header_name:
+            raise UsageError("--header-name must not be empty")
+        print(f"Registering the webhook in {connection.org_url}")
+        register(api, spec, lambda: read_secret(environ, args.secret_env), report)
+        print(report.summary("Registration"))
+    elif args.command == "unregister":
+        print(f"Unregistering the webhook from {connection.org_url}")
+        unregister(api, report)
+        print(report.summary("Unregistration") if report.changes else "Nothing is registered: nothing changed.")
+    elif args.command == "rotate-secret":
+        print(f"Rotating the webhook secret in {connection.org_url}")
+        rotate_secret(api, lambda: read_secret(environ, args.secret_env), report, args.header_name)
+        print(report.summary("Secret rotation"))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # argparse exits 2 on bad usage and 0 for --help
+        return int(exit_request.code or 0)
+    try:
+        return run(args, os.environ if environ is None else environ)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RegistrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
