@@ -25,12 +25,17 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations: `--secret` must never be read as `--secret-env`, nor any secret accepted as an argument.
     parser = argparse.ArgumentParser(
         prog="plugins_registration",
+        allow_abbrev=False,
         description="Install the Dynamics 365 side of the Xero connector. Connects with DATAVERSE_URL and either "
         "DATAVERSE_TOKEN or DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, help=help, allow_abbrev=False)
 
     def dry_run(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
@@ -44,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default {DEFAULT_SECRET_ENV})",
         )
 
-    dry_run(commands.add_parser("provision", help="create or upgrade the connector's tables and columns"))
+    dry_run(command("provision", help="create or upgrade the connector's tables and columns"))
 
-    reg = commands.add_parser("register", help="register (or update) the webhook endpoint and its steps")
+    reg = command("register", help="register (or update) the webhook endpoint and its steps")
     reg.add_argument("--url", required=True, help="the connector's webhook address, e.g. https://host/webhooks/dataverse")
     reg.add_argument("--auth", required=True, choices=sorted(AUTH_CHOICES), help="how Dataverse sends the secret")
     reg.add_argument(
@@ -55,10 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     secret_env(reg)
     dry_run(reg)
 
-    commands.add_parser("status", help="show the registration and recent failed webhook jobs")
-    dry_run(commands.add_parser("unregister", help="remove the webhook endpoint, its steps and images"))
+    command("status", help="show the registration and recent failed webhook jobs")
+    dry_run(command("unregister", help="remove the webhook endpoint, its steps and images"))
 
-    rotate = commands.add_parser("rotate-secret", help="write a new secret into the webhook endpoint")
+    rotate = command("rotate-secret", help="write a new secret into the webhook endpoint")
     rotate.add_argument("--header-name", default=None, help="header name, when --auth header (default: as registered)")
     secret_env(rotate)
     dry_run(rotate)
