@@ -26,15 +26,16 @@ class Setting:
     name: str
     default: str | None
     description: str
-    required: bool = False
+    required_for: frozenset[str] = frozenset()  # roles ("web", "worker") that cannot start without it
     secret: bool = False
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("REDIS_URL", None, "Redis for queues, locks, tokens and checkpoints. The run command starts a "
-            "private Redis when unset.", required=True),
+            "private Redis when unset.", required_for=frozenset({"web", "worker"})),
     Setting("DATAVERSE_WEBHOOK_SECRETS", None, "Comma-separated secrets accepted from Dataverse (several "
-            "allow rotation without downtime).", required=True, secret=True),
+            "allow rotation without downtime). Required by the web process.", required_for=frozenset({"web"}),
+            secret=True),
     Setting("DATAVERSE_WEBHOOK_HEADER", "x-connector-key", "Header carrying the secret when the endpoint "
             "uses HttpHeader authentication (WebhookKey uses ?code=)."),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
@@ -90,7 +91,7 @@ def _redis_url(value: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str
-    dataverse_webhook_secrets: tuple[str, ...] = field(repr=False)
+    dataverse_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     dataverse_webhook_header: str = "x-connector-key"
     max_webhook_bytes: int = 1024 * 1024
     connector_user_id: str = ""
@@ -117,15 +118,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every setting; raise ConfigError listing all problems at once."""
+def load_settings(environ: Mapping[str, str] | None = None, role: str = "web") -> Settings:
+    """Read and validate every setting for a process role; raise ConfigError listing all problems at once."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     problems: list[str] = []
     for setting in SETTINGS:
         raw = env.get(setting.name, "").strip() or (setting.default or "")
-        if not raw and setting.required:
-            problems.append(f"{setting.name} is required: {setting.description}")
+        if not raw:
+            if role in setting.required_for:
+                problems.append(f"{setting.name} is required: {setting.description}")
             continue
         try:
             values[setting.name.lower()] = _PARSERS[setting.name](raw)

@@ -66,7 +66,7 @@ def _worker_environment(connection: Redis) -> tuple[Settings, JobQueue]:
     """Settings and queue access, built once per process (the work-horse is a fork: rebuild after it)."""
     global _environment
     if _environment is None or _environment[0] != os.getpid():
-        settings = load_settings()
+        settings = load_settings(role="worker")
         _environment = (os.getpid(), settings, JobQueue(connection, settings))
     return _environment[1], _environment[2]
 

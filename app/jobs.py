@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     requeue.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(role="worker")
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

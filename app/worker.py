@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="worker name (default: RQ's)")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(role="worker")
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -42,3 +42,10 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
     assert missing == []
+
+
+def test_the_worker_needs_no_webhook_secret_but_the_web_does():
+    env = {"REDIS_URL": "redis://127.0.0.1:6390/0"}
+    assert load_settings(env, role="worker").dataverse_webhook_secrets == ()
+    with pytest.raises(ConfigError, match="DATAVERSE_WEBHOOK_SECRETS is required"):
+        load_settings(env, role="web")
