@@ -7,6 +7,7 @@ configuration table is the same list. A bad or missing value stops start-up with
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -138,3 +139,12 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str = "web") -
     if problems:
         raise ConfigError(problems)
     return Settings(**values)
+
+
+def settings_or_exit(role: str) -> Settings:
+    """For command-line entry points: the settings, or the list of problems on stderr and exit code 2."""
+    try:
+        return load_settings(role=role)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None

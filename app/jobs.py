@@ -9,7 +9,7 @@ from rq import Queue
 from rq.job import Job
 
 from app import redis_client
-from app.config import ConfigError, load_settings
+from app.config import settings_or_exit
 from app.queue import ALL_QUEUES
 
 
@@ -31,11 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     requeue.add_argument("job_ids", nargs="*", help="job ids (default with --all: every failed job)")
     requeue.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings(role="worker")
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    settings = settings_or_exit("worker")
     connection = redis_client(settings.redis_url)
     queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
 

@@ -9,7 +9,7 @@ import sys
 from rq import Queue, Worker
 
 from app import redis_client
-from app.config import ConfigError, load_settings
+from app.config import settings_or_exit
 from app.logs import configure_logging
 from app.queue import ALL_QUEUES
 
@@ -29,11 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", help="worker name (default: RQ's)")
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings(role="worker")
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    settings = settings_or_exit("worker")
     configure_logging(settings.log_level)
     worker = build_worker(args.queues, settings.redis_url, args.name)
     logging.getLogger(__name__).info("worker starting", extra={"queues": args.queues})
