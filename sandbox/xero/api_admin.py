@@ -1,0 +1,131 @@
+"""Sandbox-only admin endpoints under /_sandbox (header `X-Sandbox-Admin-Token`); see README.md."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from sandbox.xero import render
+from sandbox.xero.http import json_response, sandbox_state
+from sandbox.xero.identity import KNOWN_SCOPES
+
+bp = Blueprint("xero_sandbox_admin", __name__, url_prefix="/_sandbox")
+DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices",
+                  "accounting.payments.read", "accounting.contacts", "accounting.settings"]
+
+
+@bp.before_request
+def _require_admin() -> Response | None:
+    given = request.headers.get("X-Sandbox-Admin-Token", "")
+    if not secrets.compare_digest(given, sandbox_state().settings.admin_token):
+        return json_response({"error": "admin token required"}, 401)
+    return None
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    sandbox_state().reset()
+    return json_response({"reset": True})
+
+
+@bp.get("/tenants")
+def tenants() -> Response:
+    st = sandbox_state()
+    with st.lock:
+        return json_response([{"tenantId": t.tenant_id, "name": t.name,
+                               "shortCode": t.organisation["ShortCode"], "baseCurrency": t.base_currency}
+                              for t in st.tenants.values()])
+
+
+@bp.get("/state/<tenant_id>")
+def tenant_state(tenant_id: str) -> Response:
+    st = sandbox_state()
+    with st.lock:
+        tenant = st.tenants.get(tenant_id)
+        if tenant is None:
+            return json_response({"error": "unknown tenant"}, 404)
+        today = st.clock.today()
+        return json_response({
+            "Organisation": tenant.organisation,
+            "Contacts": [render.contact(tenant, c, today) for c in tenant.contacts.values()],
+            "Items": [render.item(i) for i in tenant.items.values()],
+            "Invoices": [render.invoice(tenant, i) for i in tenant.invoices.values()],
+            "CreditNotes": [render.credit_note(tenant, c) for c in tenant.credit_notes.values()],
+            "Payments": [render.payment(tenant, p) for p in tenant.payments.values()],
+        })
+
+
+@bp.get("/calls")
+def calls() -> Response:
+    return json_response(sandbox_state().limiter.usage())
+
+
+@bp.route("/faults", methods=["GET", "PUT"])
+def faults() -> Response:
+    st = sandbox_state()
+    if request.method == "PUT":
+        try:
+            st.faults.update(_body())
+        except (ValueError, TypeError) as exc:
+            return json_response({"error": str(exc)}, 400)
+    return json_response(st.faults.snapshot())
+
+
+@bp.route("/limits", methods=["GET", "PUT"])
+def limits() -> Response:
+    st = sandbox_state()
+    if request.method == "PUT":
+        for key, value in _body().items():
+            if not hasattr(st.limiter.limits, key):
+                return json_response({"error": f"unknown limit {key}"}, 400)
+            setattr(st.limiter.limits, key, int(value))
+    return json_response(asdict(st.limiter.limits))
+
+
+@bp.route("/webhooks", methods=["GET", "PUT"])
+def webhooks() -> Response:
+    """PUT {"url": ..., "key": ...} runs intent to receive at once and answers with the outcome."""
+    dispatcher = sandbox_state().webhooks
+    if request.method == "PUT":
+        body = _body()
+        dispatcher.subscribe(body.get("url"), body.get("key"))
+    sub = dispatcher.subscription
+    return json_response({"url": sub.url, "status": sub.status, "intentLog": sub.intent_log,
+                          "deliveries": list(dispatcher.deliveries)})
+
+
+@bp.post("/webhooks/flush")
+def flush_webhooks() -> Response:
+    idle = sandbox_state().webhooks.wait_idle(float(request.args.get("timeout", "10")))
+    return json_response({"idle": idle}, 200 if idle else 504)
+
+
+@bp.post("/tokens")
+def mint_token() -> Response:
+    """A token set for chosen tenants and scopes without the consent page."""
+    st = sandbox_state()
+    body = _body()
+    scopes = body.get("scopes") or DEFAULT_SCOPES
+    if any(s not in KNOWN_SCOPES for s in scopes):
+        return json_response({"error": "invalid_scope"}, 400)
+    with st.lock:
+        tenant_ids = body.get("tenantIds") or list(st.tenants)
+        if any(t not in st.tenants for t in tenant_ids):
+            return json_response({"error": "unknown tenant"}, 400)
+        client_id = body.get("clientId") or st.settings.client_id
+        return json_response(st.identity.mint(client_id, list(scopes), list(tenant_ids)))
+
+
+@bp.post("/clock")
+def clock() -> Response:
+    st = sandbox_state()
+    st.clock.advance(float(_body().get("advanceSeconds", 0)))
+    return json_response({"now": st.clock.now()})
