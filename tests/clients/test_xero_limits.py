@@ -1,0 +1,75 @@
+import threading
+import time
+
+import pytest
+
+from app.clients.xero_limits import TenantLimiter, XeroLimits
+from app.errors import Deferred, Retryable
+
+TENANT_A = "tenant-a"
+TENANT_B = "tenant-b"
+
+
+def test_at_most_the_concurrent_limit_in_flight_across_threads(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(concurrent=2, per_minute=1000), max_wait_seconds=5)
+    in_flight = 0
+    peak = 0
+    guard = threading.Lock()
+
+    def call():
+        nonlocal in_flight, peak
+        with limiter.call(TENANT_A):
+            with guard:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            time.sleep(0.05)
+            with guard:
+                in_flight -= 1
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2
+
+
+def test_the_minute_limit_turns_into_a_retry_after_the_window(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(per_minute=3, minute_seconds=30), max_wait_seconds=0.1)
+    for _ in range(3):
+        with limiter.call(TENANT_A):
+            pass
+    with pytest.raises(Retryable) as info, limiter.call(TENANT_A):
+        pass
+    assert 25 <= info.value.retry_after <= 30
+
+
+def test_one_busy_tenant_does_not_stop_another(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(per_minute=1), max_wait_seconds=0.1)
+    with limiter.call(TENANT_A):
+        pass
+    limiter.pause(TENANT_A, 60)
+    with pytest.raises(Retryable, match="paused after a 429"), limiter.call(TENANT_A):
+        pass
+    with limiter.call(TENANT_B):
+        pass
+
+
+def test_the_daily_limit_defers_until_the_reset(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(per_day=2, day_seconds=3600), max_wait_seconds=0.1)
+    for _ in range(2):
+        with limiter.call(TENANT_A):
+            pass
+    assert limiter.remaining_today(TENANT_A) == 0
+    with pytest.raises(Deferred) as info, limiter.call(TENANT_A):
+        pass
+    assert 3500 <= (info.value.run_at.timestamp() - time.time()) <= 3600
+
+
+def test_a_short_wait_is_absorbed_inside_the_call(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(per_minute=1, minute_seconds=0.3), max_wait_seconds=2)
+    with limiter.call(TENANT_A):
+        pass
+    with limiter.call(TENANT_A):  # waits out the 0.3 s window instead of failing
+        pass
+    assert int(redis_conn.get("connector:xero:limit:tenant-a:day")) == 2
