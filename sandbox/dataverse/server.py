@@ -500,6 +500,7 @@ def serve_in_thread(settings: DataverseSandboxSettings | None = None, host: str 
                     port: int = 0) -> RunningDataverse:
     app = create_app(settings)
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="dataverse-sandbox", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-sandbox",
+                              daemon=True)
     thread.start()
     return RunningDataverse(f"http://{host}:{server.server_port}", app, server, thread)
