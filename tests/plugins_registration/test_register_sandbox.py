@@ -10,7 +10,7 @@ import pytest
 
 from app.embedded_redis import free_port
 from plugins_registration.steps import ENDPOINT_NAME, desired_steps
-from sandbox.dataverse.seed import SANDBOX_PERSON_TOKEN
+from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN, SANDBOX_PERSON_TOKEN
 from tests.plugins_registration.conftest import WEBHOOK_SECRET, Org
 from tests.plugins_registration.stub_server import Canned, StubServer, stub_server
 
@@ -249,3 +249,42 @@ def test_a_person_without_customisation_privileges_gets_the_missing_privilege(or
     assert "The Dataverse user lacks the prv" in outcome.err
     assert "System Administrator" in outcome.err
     assert SANDBOX_PERSON_TOKEN not in outcome.err and outcome.err.count("\n") == 1
+
+
+def test_a_wrong_token_gets_a_clear_401_message(org: Org) -> None:
+    outcome = org.run("provision", env=org.env(token="not-a-real-token"))
+    assert outcome.code == 1
+    assert "rejected the credentials (401 Unauthorized)" in outcome.err
+    assert "not-a-real-token" not in outcome.err + outcome.out
+    assert "Traceback" not in outcome.err
+
+
+def test_an_unreachable_org_names_the_url(org: Org) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    outcome = org.run("status", env={**org.env(), "DATAVERSE_URL": nowhere})
+    assert outcome.code == 1
+    assert outcome.err == (
+        f"error: Cannot reach Dataverse at {nowhere} (connection failed): check DATAVERSE_URL and the network\n"
+    )
+
+
+def test_the_msal_path_signs_in_and_registers(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only msal's ConfidentialClientApplication is replaced: it hands out the sandbox's connector token."""
+    asked: list[tuple[str, str, list[str]]] = []
+
+    class Application:
+        def __init__(self, client_id: str, authority: str, client_credential: str) -> None:
+            self.client_id, self.authority = client_id, authority
+
+        def acquire_token_for_client(self, scopes: list[str]) -> dict[str, str]:
+            asked.append((self.client_id, self.authority, scopes))
+            return {"access_token": SANDBOX_CONNECTOR_TOKEN, "token_type": "Bearer"}
+
+    monkeypatch.setattr("msal.ConfidentialClientApplication", Application)
+    env = {"DATAVERSE_URL": org.url, "DATAVERSE_TENANT_ID": "contoso-tenant", "DATAVERSE_CLIENT_ID": "app-1",
+           "DATAVERSE_CLIENT_SECRET": "app-secret", "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET}
+    assert org.run("provision", env=env).code == 0
+    outcome = org.run("register", "--url", HOOK, "--auth", "webhookkey", env=env)
+    assert outcome.code == 0, outcome.err
+    assert len(steps_of(org, endpoint(org)["serviceendpointid"])) == STEP_COUNT
+    assert asked[0] == ("app-1", "https://login.microsoftonline.com/contoso-tenant", [f"{org.url}/.default"])
