@@ -2,6 +2,10 @@
 
 `Configuration` in the SDK is a pseudo-singleton (later constructor arguments are ignored), so each client
 gets an empty one with its own `OAuth2Token` assigned afterwards.
+
+The SDK's urllib3 pool keeps urllib3's default `Retry(3)`: for GET/PUT/DELETE it silently sleeps for
+`Retry-After` on 429/503 and re-sends after a dropped connection. `connect(..., urllib3_retries=False)`
+(the default here) turns that off so callers see what Xero answered.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ class SdkClient:
 
 
 def connect(base_url: str, token_response: dict[str, Any], tenant_id: str, client_id: str,
-            client_secret: str) -> SdkClient:
+            client_secret: str, urllib3_retries: bool = False) -> SdkClient:
     point_token_api_at(base_url)
     configuration = Configuration()
     configuration.oauth2_token = OAuth2Token(client_id=client_id, client_secret=client_secret)
@@ -61,6 +65,8 @@ def connect(base_url: str, token_response: dict[str, Any], tenant_id: str, clien
         saved.append(holder["token"])
 
     api_client = ApiClient(configuration, oauth2_token_getter=get_token, oauth2_token_saver=save_token)
+    if not urllib3_retries:
+        api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     client = SdkClient(
         api_client=api_client,
         accounting=AccountingApi(api_client, base_url=f"{base_url}/api.xro/2.0"),

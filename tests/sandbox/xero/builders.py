@@ -37,3 +37,7 @@ def credit_note(amount: float = 24, status: str = "AUTHORISED", contact_id: str 
                 kind: str = "ACCRECCREDIT") -> CreditNote:
     return CreditNote(type=kind, contact=Contact(contact_id=contact_id), date=ISSUED, status=status,
                       line_items=[line("Refund", 1, amount)], line_amount_types=LineAmountTypes.EXCLUSIVE)
+
+# The connector's scopes plus payment writes: tests play the finance user who records payments in Xero.
+FINANCE_SCOPES = ["offline_access", "accounting.invoices", "accounting.payments", "accounting.contacts",
+                  "accounting.settings"]
