@@ -1,0 +1,250 @@
+"""`make run`: the whole service on one machine, on embedded defaults where nothing real is configured.
+
+Starts, as child processes: a private Redis (no REDIS_URL), the sandbox Dataverse (no DATAVERSE_URL) and
+the sandbox Xero (no XERO_CLIENT_ID), gunicorn serving wsgi:app, and one RQ worker. Against the sandbox
+Dataverse it also provisions the schema, registers the webhook steps on the local service and creates the
+connection row for a sandbox Xero organisation. Ctrl-C (or any child dying) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from app.embedded_redis import EmbeddedRedis, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WEB_PORT = 8000
+DEFAULT_DATAVERSE_PORT = 8771
+DEFAULT_XERO_PORT = 8772
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
+def choose_port(preferred: int) -> int:
+    """The preferred port when nothing listens there, else any free one (said in the summary)."""
+    return preferred if _port_free(preferred) else free_port()
+
+
+def wait_for_port(port: int, child: subprocess.Popen[bytes], name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{name} exited during start-up (code {child.returncode})")
+        if not _port_free(port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not listen on port {port} within {timeout:.0f} s")
+
+
+@dataclass
+class Supervisor:
+    """Starts children and stops them all, newest first."""
+
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    log_dir: Path | None = None  # None: children write to this terminal; else one log file each
+
+    def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        output = None
+        if self.log_dir is not None:
+            output = (self.log_dir / f"{name.replace(' ', '-').lower()}.log").open("ab")
+        child = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=output,
+                                 stderr=subprocess.STDOUT if output else None)
+        if output:
+            output.close()  # the child holds its own copy
+        self.children.append((name, child))
+        return child
+
+    def run(self, argv: list[str], env: Mapping[str, str]) -> None:
+        """A one-off command (provisioning, registration); its output goes where the children's goes."""
+        output = None
+        if self.log_dir is not None:
+            output = (self.log_dir / "setup.log").open("ab")
+        try:
+            result = subprocess.run(argv, cwd=ROOT, env=dict(env), check=False, stdout=output,
+                                    stderr=subprocess.STDOUT if output else None)
+        finally:
+            if output:
+                output.close()
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[2:4])} failed (exit code {result.returncode})")
+
+    def first_exited(self) -> str | None:
+        for name, child in self.children:
+            if child.poll() is not None:
+                return f"{name} (exit code {child.returncode})"
+        return None
+
+    def stop_all(self) -> None:
+        for _, child in reversed(self.children):
+            if child.poll() is None:
+                child.terminate()
+        for _, child in reversed(self.children):
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int,
+                  env: Mapping[str, str]) -> int:
+    port = choose_port(preferred_port)
+    child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port)], env)
+    wait_for_port(port, child, name)
+    return port
+
+
+def ensure_sandbox_connection(dataverse_url: str, token: str, tenant_id: str, tenant_name: str) -> str:
+    """The connection row for the sandbox Xero organisation, created once (the Dynamics side of connecting)."""
+    from app.dynamics_schema import CONNECTION_ENTITY_SET, column
+
+    api = f"{dataverse_url}/api/data/v9.2"
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "OData-Version": "4.0",
+               "OData-MaxVersion": "4.0", "Content-Type": "application/json"}
+    tenant_column = column("xerotenantid")
+    found = requests.get(f"{api}/{CONNECTION_ENTITY_SET}", headers=headers, timeout=10,
+                         params={"$filter": f"{tenant_column} eq '{tenant_id}'", "$select": column("name")})
+    found.raise_for_status()
+    rows = found.json()["value"]
+    if rows:
+        return rows[0][f"{column('connectionid')}"]
+    created = requests.post(
+        f"{api}/{CONNECTION_ENTITY_SET}", headers={**headers, "Prefer": "return=representation"}, timeout=10,
+        json={column("name"): tenant_name, tenant_column: tenant_id, column("xerotenantname"): tenant_name,
+              column("isdefault"): True, column("timezone"): "Europe/London",
+              column("defaultsalesaccountcode"): "200", column("defaultpurchaseaccountcode"): "300"},
+    )
+    created.raise_for_status()
+    return created.json()[column("connectionid")]
+
+
+@dataclass
+class LocalStack:
+    """Everything `make run` starts, as a context manager so the demo can drive the same stack."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: dict[str, str] = field(default_factory=dict)
+    summary: list[str] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    redis_server: EmbeddedRedis | None = None
+    web_url: str = ""
+    sandbox_dataverse: bool = False
+    sandbox_xero: bool = False
+    log_dir: Path | None = None  # where the children's output goes; None: this terminal
+
+    def __post_init__(self) -> None:
+        self.supervisor.log_dir = self.log_dir
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        env = self.env = dict(self.environ)
+        env.setdefault("LOG_LEVEL", "INFO")
+        python = sys.executable
+        if not env.get("REDIS_URL"):
+            self.redis_server = EmbeddedRedis().start()
+            env["REDIS_URL"] = self.redis_server.url
+            self.summary.append(f"Redis (private, in-memory)  {self.redis_server.url}")
+        else:
+            self.summary.append("Redis                       REDIS_URL (configured)")
+        if not env.get("DATAVERSE_WEBHOOK_SECRETS"):
+            env["DATAVERSE_WEBHOOK_SECRETS"] = secrets.token_urlsafe(32)  # never printed
+
+        if "BIND" not in env:
+            env["BIND"] = f"127.0.0.1:{choose_port(int(env.get('PORT', DEFAULT_WEB_PORT)))}"
+        web_port = int(env["BIND"].rsplit(":", 1)[1])
+
+        self.sandbox_dataverse = not env.get("DATAVERSE_URL")
+        if self.sandbox_dataverse:
+            from sandbox.dataverse.seed import CONNECTOR_USER_ID, SANDBOX_CONNECTOR_TOKEN
+
+            port = start_sandbox(self.supervisor, "sandbox Dataverse", "sandbox.dataverse",
+                                 int(env.get("SANDBOX_DATAVERSE_PORT", DEFAULT_DATAVERSE_PORT)), env)
+            env["DATAVERSE_URL"] = f"http://127.0.0.1:{port}"
+            env["DATAVERSE_TOKEN"] = SANDBOX_CONNECTOR_TOKEN
+            env.setdefault("CONNECTOR_USER_ID", CONNECTOR_USER_ID)
+            self.summary.append(f"Sandbox Dataverse           {env['DATAVERSE_URL']}/api/data/v9.2/")
+
+        self.sandbox_xero = not env.get("XERO_CLIENT_ID")
+        if self.sandbox_xero:
+            port = start_sandbox(self.supervisor, "sandbox Xero", "sandbox.xero",
+                                 int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)), env)
+            env["XERO_API_URL"] = f"http://127.0.0.1:{port}"
+            self.summary.append(f"Sandbox Xero                {env['XERO_API_URL']}/api.xro/2.0")
+
+        web = self.supervisor.start("web", [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env)
+        wait_for_port(web_port, web, "web")
+        self.supervisor.start("worker", [python, "-m", "app.worker"], env)
+        self.web_url = f"http://127.0.0.1:{web_port}"
+        webhook_url = f"{self.web_url}/webhooks/dataverse"
+        self.summary.append(f"Connector webhooks          {webhook_url}")
+        self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
+
+        if self.sandbox_dataverse:
+            self.supervisor.run([python, "-m", "plugins_registration", "provision"], env)
+            self.supervisor.run([python, "-m", "plugins_registration", "register", "--url", webhook_url, "--auth",
+                                 "webhookkey"], env)
+            self.summary.append("Dynamics side               provisioned; webhook steps registered on the service")
+            if self.sandbox_xero:
+                from sandbox.xero.seed import TENANT_A_ID
+
+                tenant_name = "Sandbox Trading Ltd"
+                connection_id = ensure_sandbox_connection(env["DATAVERSE_URL"], env["DATAVERSE_TOKEN"],
+                                                          TENANT_A_ID, tenant_name)
+                env["SANDBOX_CONNECTION_ID"] = connection_id
+                self.summary.append(f"Xero connection             {tenant_name} (row {connection_id})")
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+        if self.redis_server:
+            self.redis_server.stop()
+            self.redis_server = None
+
+
+def main() -> int:
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with LocalStack() as stack:
+            print("\nThe connector is running:\n  " + "\n  ".join(stack.summary) + "\nPress Ctrl-C to stop.\n",
+                  flush=True)
+            while True:
+                exited = stack.supervisor.first_exited()
+                if exited:
+                    print(f"{exited} stopped; stopping everything.", file=sys.stderr)
+                    return 1
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping.", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"Start-up failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

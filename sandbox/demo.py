@@ -1,0 +1,137 @@
+"""`make demo`: a scripted story through the real stack, printed as a timeline.
+
+Starts everything `make run` starts (private Redis, sandbox Dataverse and Xero, gunicorn, an RQ worker, the
+registered webhook steps), then acts as a salesperson in the sandbox Dynamics: creates an invoice, adds two
+lines and marks it ready for Xero. Each change fires a real webhook at the connector; the timeline shows when
+each was accepted and what the worker did with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+
+from app.dynamics_schema import INVOICE_CONNECTION_NAV, INVOICE_INVOICE_TYPE, InvoiceType
+from app.launcher import LocalStack
+from sandbox.dataverse import seed
+
+TIMEOUT_SECONDS = 30
+
+
+class Timeline:
+    """Entries from several clocks (this script, the jobs' timestamps), printed in time order."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.entries: list[tuple[float, str, str]] = []
+
+    def say(self, who: str, what: str, at: float | None = None) -> None:
+        self.entries.append((at or time.time(), who, what))
+
+    def print(self) -> None:
+        for at, who, what in sorted(self.entries):
+            print(f"{(at - self.started) * 1000:8.0f} ms  {who:<10} {what}", flush=True)
+
+
+class SalesPerson:
+    """Calls the sandbox Dynamics Web API as Sam Seller, a person (not the connector's own user)."""
+
+    def __init__(self, dataverse_url: str) -> None:
+        self.api = f"{dataverse_url}/api/data/v9.2/"
+        self.session = requests.Session()
+        self.session.headers.update({
+            "Authorization": f"Bearer {seed.SANDBOX_PERSON_TOKEN}", "Accept": "application/json",
+            "OData-Version": "4.0", "OData-MaxVersion": "4.0", "Prefer": "return=representation",
+        })
+
+    def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.post(self.api + entity_set, json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def update(self, entity_set: str, row_id: str, body: dict[str, Any]) -> None:
+        self.session.patch(f"{self.api}{entity_set}({row_id})", json=body, headers={"If-Match": "*"},
+                           timeout=10).raise_for_status()
+
+
+def _jobs_for(redis: Redis, invoice_id: str) -> list[Job]:
+    queue = Queue("dataverse", connection=redis)
+    ids = set(queue.finished_job_registry.get_job_ids()) | set(queue.failed_job_registry.get_job_ids())
+    jobs = [job for job in Job.fetch_many(list(ids), connection=redis) if job]
+    return sorted((j for j in jobs if j.args[1].get("invoice_id") == invoice_id), key=lambda j: j.enqueued_at)
+
+
+def _wait_for_quiet(stack: LocalStack, redis: Redis) -> None:
+    requests.post(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait", params={"timeout": TIMEOUT_SECONDS},
+                  timeout=TIMEOUT_SECONDS + 5)
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        busy = sum(Queue(name, connection=redis).count for name in ("dataverse", "maintenance"))
+        running = Queue("dataverse", connection=redis).started_job_registry.count
+        if busy == 0 and running == 0:
+            return
+        time.sleep(0.1)
+
+
+def tell_story(stack: LocalStack) -> None:
+    redis = Redis.from_url(stack.env["REDIS_URL"])
+    sam = SalesPerson(stack.env["DATAVERSE_URL"])
+    timeline = Timeline()
+
+    invoice = sam.create("invoices", {
+        "name": "Consulting for Contoso, November",
+        "customerid_account@odata.bind": f"/accounts({seed.ACCOUNT_IDS[0]})",
+        "pricelevelid@odata.bind": f"/pricelevels({seed.PRICE_LIST_ID})",
+        "transactioncurrencyid@odata.bind": f"/transactioncurrencies({seed.GBP_CURRENCY_ID})",
+        "datedelivered": dt.date.today().isoformat(),
+        INVOICE_INVOICE_TYPE: int(InvoiceType.SALES_INVOICE),
+    })
+    invoice_id = invoice["invoiceid"]
+    timeline.say("Dynamics", f"Sam creates invoice {invoice['invoicenumber']} for Contoso Ltd")
+    sam.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})",
+                                  "productid@odata.bind": f"/products({seed.PRODUCT_IDS[2]})",
+                                  "uomid@odata.bind": f"/uoms({seed.UNIT_ID})", "quantity": 8})
+    timeline.say("Dynamics", "Sam adds 8 consulting hours")
+    sam.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})", "isproductoverridden": True,
+                                  "productdescription": "Travel", "quantity": 1, "priceperunit": 120})
+    timeline.say("Dynamics", "Sam adds a write-in line for travel")
+    sam.update("invoices", invoice_id, {
+        f"{INVOICE_CONNECTION_NAV}@odata.bind": f"/xc_connections({stack.env['SANDBOX_CONNECTION_ID']})",
+    })
+    timeline.say("Dynamics", "Sam sets the Xero connection: the invoice is ready for Xero")
+
+    _wait_for_quiet(stack, redis)
+    deliveries = requests.get(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/deliveries", timeout=10).json()["value"]
+    mine = [d for d in deliveries if d["recordid"] == invoice_id or d["entity"] == "invoicedetail"]
+    delivered = sum(1 for d in mine if d["status"] == "succeeded")
+    timeline.say("Dataverse", f"{len(mine)} webhooks fired for the invoice and its lines, {delivered} accepted")
+    for job in _jobs_for(redis, invoice_id):
+        result = job.return_value() or {}
+        events = result.get("events", "?")
+        timeline.say("connector", f"job {job.id[:22]}… queued ({events} event(s) joined it)",
+                     job.enqueued_at.timestamp())
+        timeline.say("worker", f"job done by {result.get('handler', '?')}: {result.get('outcome', job.get_status())}",
+                     job.ended_at.timestamp() if job.ended_at else None)
+    timeline.print()
+    print("\nPushing the invoice to Xero and writing its number back arrives with the Dynamics -> Xero flow.")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="connector-demo-") as logs:
+        print("Starting the stack (logs in a temporary folder)...", flush=True)
+        with LocalStack(log_dir=Path(logs)) as stack:
+            print("  " + "\n  ".join(stack.summary) + "\n", flush=True)
+            tell_story(stack)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
