@@ -14,6 +14,7 @@ from app.dynamics_schema import ALL_TABLES, ChoiceColumn, Column, LookupColumn, 
 from plugins_registration import metadata
 from plugins_registration.errors import RegistrationError
 from plugins_registration.report import ChangeReport
+from plugins_registration.solution import SOLUTION_HEADER, ensure_solution
 from plugins_registration.webapi import WebApi
 
 
@@ -64,6 +65,8 @@ def provision(api: WebApi, report: ChangeReport) -> None:
             raise RegistrationError(
                 f"This organisation has no {definition.logical_name} table: the connector needs Dynamics 365 Sales"
             )
+    solution = ensure_solution(api, report)
+    in_solution = {SOLUTION_HEADER: solution} if solution else None
     touched: dict[str, None] = {}  # tables to publish, in order
 
     for definition in ALL_TABLES:
@@ -71,7 +74,7 @@ def provision(api: WebApi, report: ChangeReport) -> None:
         if not state.exists:
             report.change(f"create table {definition.logical_name} ({definition.label})")
             if not report.dry_run:
-                api.post("EntityDefinitions", metadata.entity_metadata(definition))
+                api.post("EntityDefinitions", metadata.entity_metadata(definition), in_solution)
             assert definition.primary_name is not None  # only custom tables can be missing
             state.exists = True
             state.columns = {definition.primary_id, definition.primary_name.logical_name}
@@ -85,9 +88,10 @@ def provision(api: WebApi, report: ChangeReport) -> None:
                 continue
             report.change(f"add column {definition.logical_name}.{col.logical_name} ({col.kind}: {col.label})")
             if not report.dry_run:
-                api.post(f"{_entity_path(definition.logical_name)}/Attributes", metadata.attribute_metadata(col))
+                path = f"{_entity_path(definition.logical_name)}/Attributes"
+                api.post(path, metadata.attribute_metadata(col), in_solution)
         added_options = [
-            _add_missing_options(api, report, definition, col)
+            _add_missing_options(api, report, definition, col, solution)
             for col in definition.columns
             if isinstance(col, ChoiceColumn) and col not in new_columns
         ]
@@ -102,7 +106,7 @@ def provision(api: WebApi, report: ChangeReport) -> None:
             report.change(f"add lookup {definition.logical_name}.{col.logical_name} -> {col.target}")
             if not report.dry_run:
                 body = metadata.relationship_metadata(definition, col, table(col.target).primary_id)
-                api.post("RelationshipDefinitions", body)
+                api.post("RelationshipDefinitions", body, in_solution)
 
     if report.changes:
         report.change(f"publish customizations of {', '.join(touched)}")
@@ -110,21 +114,23 @@ def provision(api: WebApi, report: ChangeReport) -> None:
             api.post("PublishXml", {"ParameterXml": publish_xml(touched)})
 
 
-def _add_missing_options(api: WebApi, report: ChangeReport, definition: Table, col: ChoiceColumn) -> bool:
+def _add_missing_options(
+    api: WebApi, report: ChangeReport, definition: Table, col: ChoiceColumn, solution: str | None
+) -> bool:
     existing = read_option_values(api, definition.logical_name, col.logical_name)
     missing = missing_options(col, existing)
     for value, text in missing.items():
         report.change(f"add choice {value} '{text}' to {definition.logical_name}.{col.logical_name}")
         if not report.dry_run:
-            api.post(
-                "InsertOptionValue",
-                {
-                    "EntityLogicalName": definition.logical_name,
-                    "AttributeLogicalName": col.logical_name,
-                    "Value": value,
-                    "Label": metadata.label(text),
-                },
-            )
+            body = {
+                "EntityLogicalName": definition.logical_name,
+                "AttributeLogicalName": col.logical_name,
+                "Value": value,
+                "Label": metadata.label(text),
+            }
+            if solution:
+                body["SolutionUniqueName"] = solution
+            api.post("InsertOptionValue", body)
     return bool(missing)
 
 

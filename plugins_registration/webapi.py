@@ -89,9 +89,9 @@ class WebApi:
             rows.extend(page.get("value", []))
         return rows
 
-    def post(self, path: str, body: dict[str, Any]) -> str | None:
+    def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> str | None:
         """Creates or calls an action; returns the new row's id when Dataverse reports one."""
-        response = self._request("POST", path, json=body)
+        response = self._request("POST", path, json=body, headers=headers)
         return _created_id(response)
 
     def patch(self, path: str, body: dict[str, Any]) -> None:

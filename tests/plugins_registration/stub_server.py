@@ -23,6 +23,7 @@ class StubServer:
     url: str
     responses: list[Canned]
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)
 
 
 @contextmanager
@@ -32,8 +33,8 @@ def stub_server(responses: list[Canned]) -> Iterator[StubServer]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            raw = self.rfile.read(length) if length else b""
+            state.bodies.append(json.loads(raw) if raw else None)
             state.requests.append((self.command, self.path, dict(self.headers)))
             canned = state.responses.pop(0) if state.responses else Canned(500, {"error": {"message": "no script"}})
             payload = b"" if canned.body is None else json.dumps(canned.body).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from enum import IntEnum
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_provision_creates_everything_then_a_rerun_changes_nothing(org: Org) -> 
     second = org.run("provision")
     assert second.code == 0, second.err
     assert "Schema: already up to date, nothing changed." in second.out
-    assert "create" not in second.out and "add " not in second.out
+    assert [line for line in second.out.splitlines() if line.startswith(("  create", "  add"))] == []
 
 
 def test_provisioned_columns_work_with_the_schema_names(provisioned: Org) -> None:
@@ -118,3 +119,20 @@ def test_extra_things_an_admin_added_are_left_alone(provisioned: Org) -> None:
     assert provisioned.get(
         "EntityDefinitions(LogicalName='xc_connection')/Attributes(LogicalName='xc_adminnote')"
     ).status_code == 200
+
+
+def test_metadata_changes_are_made_in_the_connector_solution(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the org keeps solutions, every metadata write names ours (the sandbox keeps none)."""
+    monkeypatch.setattr(provision_module, "ensure_solution", lambda api, report: "XeroConnector")
+    sent: list[tuple[str, dict[str, str] | None]] = []
+    original = provision_module.WebApi.post
+
+    def recording_post(self: Any, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        sent.append((path, headers))
+        return original(self, path, body, headers)
+
+    monkeypatch.setattr(provision_module.WebApi, "post", recording_post)
+    assert org.run("provision").code == 0
+    metadata_writes = [headers for path, headers in sent if path != "PublishXml"]
+    assert len(metadata_writes) > 50
+    assert all(headers == {"MSCRM.SolutionUniqueName": "XeroConnector"} for headers in metadata_writes)
