@@ -66,7 +66,10 @@ def _parse_http(part: Message) -> InnerRequest:
         name, _, value = line.partition(":")
         headers[name.strip()] = value.strip()
     content_id = part.get("Content-ID") or headers.pop("Content-ID", None)
-    return InnerRequest(request_line[0].upper(), request_line[1], headers, body.strip(), content_id)
+    # Tolerate unencoded spaces in the URL: everything between the method and the HTTP version.
+    url_words = request_line[1:-1] if request_line[-1].startswith("HTTP/") else request_line[1:]
+    url = " ".join(url_words).replace(" ", "%20")
+    return InnerRequest(request_line[0].upper(), url, headers, body.strip(), content_id)
 
 
 def parse_batch(content_type: str, body: bytes) -> list[Part]:

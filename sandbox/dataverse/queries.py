@@ -97,6 +97,7 @@ class Reader:
     def query(self, table: Table, options: QueryOptions, page_size: int, annotations: bool,
               base_rows: list[Row] | None = None) -> Page:
         with self.store.lock:
+            self.validate(table, options)
             rows = list(self.store.table_rows(table.logical_name).values()) if base_rows is None else base_rows
             if not options.orderby:
                 rows = sorted(rows, key=lambda r: (r["createdon"], r["versionnumber"]))
@@ -106,8 +107,23 @@ class Reader:
             more = options.skiptoken + page_size < len(rows)
             return Page(items, len(rows), options.skiptoken + page_size if more else None)
 
+    def validate(self, table: Table, options: QueryOptions) -> None:
+        """Unknown properties are errors even when no row would be returned."""
+        self.columns_for(table, options.select)
+        for name, _ in options.orderby:
+            self.property_checker(table)(name)
+        for name, nested in options.expand.items():
+            if name in table.navigations:
+                self.columns_for(self.store.schema.tables[table.navigations[name].target], nested.select)
+            elif name in table.collections:
+                child = self.store.schema.tables[table.collections[name].table]
+                self.validate(child, nested)
+            else:
+                raise no_such_property(name, table.logical_name)
+
     def one(self, table: Table, row: Row, options: QueryOptions, annotations: bool) -> dict[str, Any]:
         with self.store.lock:
+            self.validate(table, options)
             return self.with_expansions(table, row, options, annotations)
 
     def with_expansions(self, table: Table, row: Row, options: QueryOptions, annotations: bool) -> dict[str, Any]:
