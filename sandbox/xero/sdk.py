@@ -45,8 +45,13 @@ class SdkClient:
     accounting: AccountingApi
     identity: IdentityApi
     tenant_id: str
-    token: dict[str, Any]
+    holder: dict[str, Any]
     saved_tokens: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def token(self) -> dict[str, Any]:
+        """The current token set (replaced whenever the SDK refreshes it)."""
+        return self.holder["token"]  # type: ignore[no-any-return]
 
 
 def connect(base_url: str, token_response: dict[str, Any], tenant_id: str, client_id: str,
@@ -72,7 +77,7 @@ def connect(base_url: str, token_response: dict[str, Any], tenant_id: str, clien
         accounting=AccountingApi(api_client, base_url=f"{base_url}/api.xro/2.0"),
         identity=IdentityApi(api_client, base_url=base_url),
         tenant_id=tenant_id,
-        token=holder["token"],
+        holder=holder,
         saved_tokens=saved,
     )
     return client
