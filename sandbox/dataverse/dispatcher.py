@@ -108,7 +108,7 @@ class WebhookDispatcher:
         store = self.records.store
         matches = []
         for step in store.table_rows("sdkmessageprocessingstep").values():
-            if step.get("statecode") != 0:
+            if step.get("statecode") != 0 or step.get("mode") in event.bypassed_modes:
                 continue
             message = store.get("sdkmessage", step["sdkmessageid"].id)
             if message is None or message["name"] != event.message:

@@ -39,6 +39,7 @@ class WriteContext:
     is_admin: bool = False
     depth: int = 1
     tag: str | None = None
+    bypassed_modes: frozenset[int] = frozenset()
 
 
 def etag_of(row: Row) -> str:
@@ -191,7 +192,7 @@ class Records:
                 self.store.emit(ChangeEvent(
                     "Create", table.logical_name, record_id, target=dict(row), pre=None, post=dict(row),
                     user_id=ctx.user_id, correlation_id=ctx.correlation_id, depth=ctx.depth,
-                    tag=ctx.tag, changed_by_caller=frozenset(values),
+                    tag=ctx.tag, bypassed_modes=ctx.bypassed_modes, changed_by_caller=frozenset(values),
                 ))
             invoices.after_write(self, table, None, row, ctx)
         return row
@@ -263,7 +264,7 @@ class Records:
             self.store.emit(ChangeEvent(
                 "Update", table.logical_name, record_id, target=target, pre=dict(pre), post=dict(row),
                 user_id=ctx.user_id, correlation_id=ctx.correlation_id,
-                depth=ctx.depth if depth is None else depth, tag=ctx.tag,
+                depth=ctx.depth if depth is None else depth, tag=ctx.tag, bypassed_modes=ctx.bypassed_modes,
                 changed_by_caller=frozenset(changes),
             ))
         invoices.after_write(self, table, pre, row, ctx)
@@ -298,7 +299,7 @@ class Records:
             self.store.emit(ChangeEvent(
                 "Delete", table.logical_name, record_id, target={}, pre=dict(row), post=None,
                 user_id=ctx.user_id, correlation_id=ctx.correlation_id, depth=ctx.depth,
-                tag=ctx.tag,
+                tag=ctx.tag, bypassed_modes=ctx.bypassed_modes,
             ))
             if not cascading:
                 invoices.after_write(self, table, row, None, ctx)

@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from sandbox.dataverse import metadata
 from sandbox.dataverse.batch import InnerRequest, InnerResponse, parse_batch, render_batch, run_batch
 from sandbox.dataverse.dispatcher import WebhookDispatcher
-from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request, not_found
+from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request, missing_privilege, not_found
 from sandbox.dataverse.odata import evaluate, parse_filter, parse_options
 from sandbox.dataverse.queries import Reader
 from sandbox.dataverse.records import Records, WriteContext, etag_of
@@ -115,6 +115,25 @@ def guid_key(key: str | None, what: str) -> str:
     return normalise_guid(key)
 
 
+def bypassed_modes(user_id: str, is_admin: bool) -> frozenset[int]:
+    """Step modes skipped for this request: BypassCustomPluginExecution skips synchronous logic only,
+    BypassBusinessLogicExecution names CustomSync and/or CustomAsync. Both need an administrator's privilege."""
+    modes: set[int] = set()
+    if request.headers.get("MSCRM.BypassCustomPluginExecution", "").lower() == "true":
+        if not is_admin:
+            raise missing_privilege(user_id, "prvBypassCustomPlugins")
+        modes.add(0)
+    logic = {v.strip() for v in request.headers.get("MSCRM.BypassBusinessLogicExecution", "").split(",") if v.strip()}
+    if logic:
+        if not is_admin:
+            raise missing_privilege(user_id, "prvBypassCustomBusinessLogic")
+        if "CustomSync" in logic:
+            modes.add(0)
+        if "CustomAsync" in logic:
+            modes.add(1)
+    return frozenset(modes)
+
+
 # ---- the app ---------------------------------------------------------------------------------------------
 
 def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
@@ -135,8 +154,9 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
                                  "required.", headers={"WWW-Authenticate": "Bearer"})
         if not request.environ.get(INTERNAL):
             sandbox.budget.spend(user_id)
-        return WriteContext(user_id=user_id, correlation_id=str(uuid.uuid4()), is_admin=user_id in sandbox.admins,
-                            tag=request.args.get("tag"))
+        is_admin = user_id in sandbox.admins
+        return WriteContext(user_id=user_id, correlation_id=str(uuid.uuid4()), is_admin=is_admin,
+                            tag=request.args.get("tag"), bypassed_modes=bypassed_modes(user_id, is_admin))
 
     @app.route(API_PREFIX.rstrip("/") + "/", methods=["GET"])
     def service_document() -> Response:

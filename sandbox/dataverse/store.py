@@ -30,6 +30,8 @@ class ChangeEvent:
     depth: int = 1
     tag: str | None = None
     changed_by_caller: frozenset[str] = field(default_factory=frozenset)
+    # Step modes the caller asked to bypass (0 sync, 1 async), via the MSCRM.Bypass* headers.
+    bypassed_modes: frozenset[int] = field(default_factory=frozenset)
 
 
 class Store:

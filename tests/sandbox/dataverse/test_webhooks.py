@@ -282,3 +282,18 @@ def test_registration_rules(dataverse_session: requests.Session, api: str, recei
         headers={"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"})
     assert person.status_code == 403
     assert "missing prvCreateServiceEndpoint privilege" in person.json()["error"]["message"]
+
+
+def test_bypass_headers(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
+                        receiver: Receiver) -> None:
+    register(dataverse_session, api, receiver.url, "Update", "account")
+    account = api + f"accounts({ACCOUNT_IDS[0]})"
+    # Synchronous-only bypass leaves asynchronous webhooks alone; CustomAsync skips them.
+    dataverse_session.patch(account, json={"telephone1": "1"}, headers={"MSCRM.BypassCustomPluginExecution": "true"})
+    dataverse_session.patch(account, json={"telephone1": "2"},
+                            headers={"MSCRM.BypassBusinessLogicExecution": "CustomAsync"})
+    settle(dataverse_sandbox)
+    assert len(receiver.calls) == 1
+    person = requests.patch(account, json={"telephone1": "3"}, timeout=5, headers={
+        "Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}", "MSCRM.BypassBusinessLogicExecution": "CustomAsync"})
+    assert person.status_code == 403
