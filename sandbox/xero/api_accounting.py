@@ -107,6 +107,12 @@ def _not_found() -> Response:
     return json_response(problem(404, "Not Found", "The resource you're looking for cannot be found"), 404)
 
 
+def _unsupported_where() -> Response:
+    """Refuse rather than ignore a filter the sandbox does not evaluate, so no caller trusts a wrong list."""
+    message = "The sandbox does not evaluate 'where' here; use IDs, Statuses, ContactIDs or InvoiceNumbers"
+    return json_response(validation_error_body([], message), 400)
+
+
 def _elements(collection: str) -> list[Any] | Response:
     try:
         body = loads(request.get_data() or b"{}")
@@ -204,6 +210,8 @@ def _register_documents(kind: DocKind, collection: str) -> None:
     show = _show_doc(kind)
 
     def list_docs() -> Response:
+        if request.args.get("where"):
+            return _unsupported_where()
         st = sandbox_state()
         with st.lock:
             tenant = _tenant()
@@ -320,6 +328,8 @@ route("/CreditNotes/<key>/Allocations", ["PUT"], "invoices", "credit_note_alloca
 # -- payments ------------------------------------------------------------------------------------------------
 @route("/Payments", ["GET"], "payments", "payments_list")
 def _list_payments() -> Response:
+    if request.args.get("where"):
+        return _unsupported_where()
     st = sandbox_state()
     with st.lock:
         tenant = _tenant()

@@ -18,6 +18,7 @@ from sandbox.xero.state import SandboxState
 from sandbox.xero.xjson import dumps
 
 JSON_TYPE = "application/json; charset=utf-8"
+MAX_BODY_BYTES = 3_500_000  # Xero refuses larger POST/PUT bodies
 # endpoint name -> resource family whose scopes cover it (see identity.scope_covers)
 ENDPOINT_FAMILIES: dict[str, str] = {}
 
@@ -62,6 +63,8 @@ def accounting_gate() -> Response | None:
         if not scope_covers(set(grant.scopes), family, request.method != "GET"):
             return json_response(problem(401, "Unauthorized", "AuthorizationUnsuccessful"), 401)
     g.tenant_id = tenant_id
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return json_response(problem(413, "Request Entity Too Large", "The request body exceeds 3.5 MB"), 413)
     if st.faults.take_rate_limit():
         return rate_limited("minute", 1, st.limiter.headers_for(tenant_id))
     decision = st.limiter.acquire(tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 
 from flask import Flask
@@ -74,13 +75,33 @@ def start_in_thread(settings: Settings | None = None, quiet: bool = True) -> Run
     """Serve on a background thread; port 0 (the default) picks a free port. Call .stop() when done."""
     settings = replace(settings) if settings else Settings()
     app, server = _bind(settings, quiet)
-    thread = threading.Thread(target=server.serve_forever, name="xero-sandbox", daemon=True)
+    # A short poll interval makes stop() quick; it costs nothing while requests are being served.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox",
+                              daemon=True)
     thread.start()
+    _subscribe_when_configured(state_of(app))
     return RunningSandbox(state_of(app).base_url, app, server, thread)
+
+
+def _subscribe_when_configured(state: SandboxState, attempts: int = 10, pause: float = 1.0) -> None:
+    """Run intent to receive for a start-up webhook URL in the background: the receiver may start later."""
+    url = state.settings.webhook_url
+    if not url:
+        return
+
+    def keep_trying() -> None:
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(pause)
+            if state.webhooks.subscribe(url, state.settings.webhook_key).status == "ACTIVE":
+                return
+
+    threading.Thread(target=keep_trying, name="xero-sandbox-subscribe", daemon=True).start()
 
 
 def serve_forever(settings: Settings) -> None:
     app, server = _bind(settings, quiet=False)
+    _subscribe_when_configured(state_of(app))
     try:
         server.serve_forever()
     finally:

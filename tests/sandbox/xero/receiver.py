@@ -59,7 +59,7 @@ def running_receiver(key: str, mode: str = "verify") -> Iterator[Receiver]:
 
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     receiver.url = f"http://127.0.0.1:{server.server_port}/xero"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield receiver
