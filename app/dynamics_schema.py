@@ -511,6 +511,59 @@ INVOICE_AMOUNT_CREDITED = column("amountcredited")
 INVOICE_LINE_AMOUNT_TYPES = column("lineamounttypes")
 INVOICE_BRANDING_THEME = column("brandingthemeid")
 
+# Columns on the invoice line, account/contact and product.
+INVOICE_LINE_ACCOUNT_CODE = column("accountcodeid")  # lookup to xc_accountcode
+INVOICE_LINE_TAX_RATE = column("taxrateid")  # lookup to xc_taxrate
+INVOICE_LINE_TRACKING_OPTION_1 = column("trackingoption1id")  # lookups to xc_trackingoption
+INVOICE_LINE_TRACKING_OPTION_2 = column("trackingoption2id")
+CUSTOMER_XERO_CONTACT_ID = column("xerocontactid")  # the same three columns on account and contact
+CUSTOMER_OUTSTANDING = column("outstanding")
+CUSTOMER_OVERDUE = column("overdue")
+PRODUCT_XERO_ITEM_CODE = column("xeroitemcode")
+PRODUCT_XERO_ITEM_ID = column("xeroitemid")
+
+# Columns of the connection table (the settings of one Xero organisation).
+CONNECTION_ID = CONNECTION_TABLE.primary_id
+CONNECTION_NAME = column("name")
+CONNECTION_XERO_TENANT_ID = column("xerotenantid")
+CONNECTION_XERO_TENANT_NAME = column("xerotenantname")
+CONNECTION_XERO_SHORT_CODE = column("xeroshortcode")
+CONNECTION_IS_DEFAULT = column("isdefault")
+CONNECTION_STATUS = column("connectionstatus")
+CONNECTION_STATUS_MESSAGE = column("statusmessage")
+CONNECTION_USE_XERO_INVOICE_NUMBER = column("usexeroinvoicenumber")
+CONNECTION_CREATE_CONTACTS = column("createcontacts")
+CONNECTION_CREATE_ITEMS = column("createitems")
+CONNECTION_DEFAULT_INVOICE_STATUS = column("defaultinvoicestatus")
+CONNECTION_DEFAULT_SALES_ACCOUNT_CODE = column("defaultsalesaccountcode")
+CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE = column("defaultpurchaseaccountcode")
+CONNECTION_CREATE_CREDIT_NOTE = column("createcreditnote")
+CONNECTION_TIME_ZONE = column("timezone")
+CONNECTION_BUNDLE_HANDLING = column("bundlehandling")
+CONNECTION_DEFAULT_LINE_AMOUNT_TYPES = column("defaultlineamounttypes")
+
+# Columns of the sync history table.
+SYNC_HISTORY_NAME = column("name")
+SYNC_HISTORY_INVOICE = column("invoiceid")
+SYNC_HISTORY_CONNECTION = column("connectionid")
+SYNC_HISTORY_OCCURRED_ON = column("occurredon")
+SYNC_HISTORY_ACTION = column("action")
+SYNC_HISTORY_STATUS = column("status")
+SYNC_HISTORY_DETAILS = column("details")
+SYNC_HISTORY_XERO_INVOICE_ID = column("xeroinvoiceid")
+
+# Columns every reference table (tax rates, account codes, branding themes, tracking) shares, and their own.
+REFERENCE_NAME = column("name")
+REFERENCE_CONNECTION = column("connectionid")
+REFERENCE_XERO_ID = column("xeroid")
+REFERENCE_STATUS = column("status")
+REFERENCE_IS_ACTIVE = column("isactive")
+TAX_RATE_TAX_TYPE = column("taxtype")
+TAX_RATE_EFFECTIVE_RATE = column("effectiverate")
+ACCOUNT_CODE_CODE = column("code")
+ACCOUNT_CODE_TYPE = column("accounttype")
+TRACKING_OPTION_CATEGORY = column("trackingcategoryid")
+
 # Navigation properties for binds (case-sensitive: the lookup's SchemaName).
 INVOICE_CONNECTION_NAV = lookup("invoice", INVOICE_CONNECTION).navigation_property
 SYNC_HISTORY_INVOICE_NAV = lookup(SYNC_HISTORY_ENTITY, column("invoiceid")).navigation_property

@@ -89,3 +89,36 @@ def test_columns_the_connector_writes_back_do_not_trigger_update_steps() -> None
 def test_choice_labels_read_well() -> None:
     assert schema.choice_label(schema.ConnectionStatus.RECONNECT_XERO) == "Reconnect Xero"
     assert schema.choice_label(schema.LineAmountTypes.NO_TAX) == "No tax"
+
+
+def test_every_named_column_constant_exists_in_its_table() -> None:
+    groups = {
+        "INVOICE_LINE_": [schema.INVOICE_LINE_TABLE],
+        "INVOICE_": [schema.INVOICE_TABLE],
+        "CUSTOMER_": [schema.ACCOUNT_TABLE, schema.CONTACT_TABLE],
+        "PRODUCT_": [schema.PRODUCT_TABLE],
+        "CONNECTION_": [schema.CONNECTION_TABLE],
+        "SYNC_HISTORY_": [schema.SYNC_HISTORY_TABLE],
+        "REFERENCE_": [t for t in schema.CUSTOM_TABLES if t.logical_name not in {"xc_connection", "xc_synchistory"}],
+        "TAX_RATE_": [schema.TAX_RATE_TABLE],
+        "ACCOUNT_CODE_": [schema.ACCOUNT_CODE_TABLE],
+        "TRACKING_OPTION_": [schema.TRACKING_OPTION_TABLE],
+    }
+    checked = 0
+    for name, value in vars(schema).items():
+        if not isinstance(value, str) or name.endswith(("_NAV", "_ENTITY", "_ENTITY_SET", "_ALIAS")):
+            continue
+        prefixes = [prefix for prefix in groups if name.startswith(prefix)]
+        if not prefixes:
+            continue
+
+        def in_every_table(prefix: str, value: str = value) -> bool:
+            return all(
+                value in {col.logical_name for col in table.all_columns()} | {table.primary_id}
+                for table in groups[prefix]
+            )
+
+        # INVOICE_LINE_AMOUNT_TYPES is an invoice column: any group the name fits may own it.
+        assert any(in_every_table(prefix) for prefix in prefixes), f"{name}={value} is not in its table(s)"
+        checked += 1
+    assert checked > 40
