@@ -18,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.dataverse import metadata
 from sandbox.dataverse.batch import InnerRequest, InnerResponse, parse_batch, render_batch, run_batch
+from sandbox.dataverse.csdl import render_csdl
 from sandbox.dataverse.dispatcher import WebhookDispatcher
 from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request, missing_privilege, not_found
 from sandbox.dataverse.odata import evaluate, parse_filter, parse_options
@@ -180,6 +181,10 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
                             "OrganizationId": ORGANIZATION_ID})
         if name == "$batch" and request.method == "POST":
             return batch(ctx)
+        if name == "$metadata" and request.method == "GET":
+            with sandbox.store.lock:
+                return Response(render_csdl(sandbox.store.schema), mimetype="application/xml",
+                                headers={"OData-Version": "4.0"})
         if name in ("EntityDefinitions", "RelationshipDefinitions", "InsertOptionValue", "PublishXml",
                     "PublishAllXml"):
             return metadata_api(ctx, name, key, rest)
@@ -193,7 +198,7 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
             return collection(ctx, table)
         record_id = guid_key(key, table.logical_name)
         if rest:
-            return navigation(table, record_id, rest)
+            return navigation(ctx, table, record_id, rest)
         return single(ctx, table, record_id)
 
     # ---- rows -------------------------------------------------------------------------------------------
@@ -266,7 +271,16 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
             return no_content()
         raise DataverseError(405, "0x80060888", f"The HTTP method {request.method} is not allowed here.")
 
-    def navigation(table: Table, record_id: str, rest: list[str]) -> Response:
+    def navigation(ctx: WriteContext, table: Table, record_id: str, rest: list[str]) -> Response:
+        if request.method == "DELETE" and len(rest) == 2 and rest[1] == "$ref" and rest[0] in table.navigations:
+            # Disassociate: clear a single-valued lookup, an Update of the row like any other.
+            nav = table.navigations[rest[0]]
+            with sandbox.store.transaction():
+                if sandbox.store.get(table.logical_name, record_id) is None:
+                    raise not_found(table.logical_name, record_id)
+                sandbox.records.check_write(table, "Write", ctx)
+                sandbox.records.update(table, record_id, {nav.column: None}, ctx)
+            return no_content()
         if request.method != "GET" or len(rest) != 1:
             raise bad_request(f"Resource not found for the segment '{'/'.join(rest)}'.")
         row = sandbox.store.get(table.logical_name, record_id)

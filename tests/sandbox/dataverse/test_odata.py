@@ -113,3 +113,12 @@ def test_get_by_key_of_a_missing_row_is_404(dataverse_session: requests.Session,
 
 def test_skip_is_not_supported(dataverse_session: requests.Session, api: str) -> None:
     assert dataverse_session.get(api + "accounts?$skip=1").status_code == 400
+
+
+def test_metadata_document_names_sets_and_navigation(dataverse_session: requests.Session, api: str) -> None:
+    response = dataverse_session.get(api + "$metadata")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/xml")
+    assert '<NavigationProperty Name="invoice_details" Type="Collection(mscrm.invoicedetail)" />' in response.text
+    assert '<EntitySet Name="invoices" EntityType="Microsoft.Dynamics.CRM.invoice" />' in response.text
+    assert '<EntitySet Name="opportunities"' not in response.text

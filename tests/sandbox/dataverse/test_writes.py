@@ -161,3 +161,9 @@ def test_failed_change_set_rolls_back_every_request(dataverse_session: requests.
     assert "HTTP/1.1 400 Bad Request" in response.text
     found = dataverse_session.get(api + "accounts", params={"$filter": "name eq 'Half done'"}).json()["value"]
     assert found == []
+
+
+def test_disassociate_clears_a_lookup(dataverse_session: requests.Session, api: str) -> None:
+    url = api + f"contacts({CONTACT_IDS[0]})"
+    assert dataverse_session.delete(url + "/parentcustomerid_account/$ref").status_code == 204
+    assert dataverse_session.get(url + "?$select=_parentcustomerid_value").json()["_parentcustomerid_value"] is None
