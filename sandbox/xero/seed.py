@@ -1,8 +1,8 @@
 """Deterministic seed data: the same ids, names and numbers on every start (see README.md for the table).
 
-Tenants
-  Sandbox Trading Ltd   tenantId 3e9f5a70-...(uuid5 "tenant-a")  ShortCode !SbxA1  GBP
-  Northwind Goods Ltd   tenantId uuid5 "tenant-b"                ShortCode !SbxB2  GBP
+Tenants (ids are uuid5 values, identical on every machine)
+  Sandbox Trading Ltd   50bd1a8c-c1ab-5c70-b60f-cff4c56f618a   ShortCode !SbxA1   GBP
+  Northwind Goods Ltd   71c908b3-f496-503e-ae30-4c55fdf1e94f   ShortCode !SbxB2   GBP
 Both carry a UK chart of accounts (090/091 bank, 200 Sales, 260 Other Revenue, 270 Interest Income,
 300 Purchases, 310 Cost of Goods Sold, 400 Advertising, 429 General Expenses, 610/800/820 system accounts,
 205 archived), UK VAT rates (OUTPUT2, INPUT2, RROUTPUT, RRINPUT, ZERORATEDOUTPUT, ZERORATEDINPUT,
