@@ -27,6 +27,7 @@ from plugins_registration.steps import (
     auth_label_in,
     desired_steps,
     header_name_in,
+    safe_url,
 )
 from plugins_registration.webapi import WebApi
 
@@ -37,6 +38,7 @@ STEP_SELECT = (
     "statecode,statuscode,_sdkmessageid_value,_sdkmessagefilterid_value"
 )
 IMAGE_SELECT = "sdkmessageprocessingstepimageid,name,entityalias,imagetype,messagepropertyname,attributes"
+OLDEST_FIRST = "createdon asc"  # of duplicates, the oldest is kept
 
 SecretSource = Callable[[], str]
 
@@ -48,25 +50,51 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def find_endpoint(api: WebApi) -> dict[str, Any] | None:
-    rows = api.get_all(
+def find_endpoints(api: WebApi) -> list[dict[str, Any]]:
+    """Our webhook endpoints: normally one, more only if an earlier run was interrupted and retried."""
+    return api.get_all(
         "serviceendpoints",
-        {"$filter": f"contract eq {WEBHOOK_CONTRACT} and name eq {_quoted(ENDPOINT_NAME)}", "$select": ENDPOINT_SELECT},
+        {
+            "$filter": f"contract eq {WEBHOOK_CONTRACT} and name eq {_quoted(ENDPOINT_NAME)}",
+            "$select": ENDPOINT_SELECT,
+            "$orderby": OLDEST_FIRST,
+        },
     )
-    return rows[0] if rows else None
+
+
+def find_endpoint(api: WebApi) -> dict[str, Any] | None:
+    found = find_endpoints(api)
+    return found[0] if found else None
+
+
+def first_by(rows: list[dict[str, Any]], key: str) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Rows by `key`, keeping the first of each; the others are duplicates (e.g. from a repeated create)."""
+    first: dict[str, dict[str, Any]] = {}
+    duplicates: list[dict[str, Any]] = []
+    for row in rows:
+        name = str(row.get(key))
+        if name in first:
+            duplicates.append(row)
+        else:
+            first[name] = row
+    return first, duplicates
 
 
 def endpoint_steps(api: WebApi, endpoint_id: str) -> list[dict[str, Any]]:
     return api.get_all(
         "sdkmessageprocessingsteps",
-        {"$filter": f"_eventhandler_value eq {endpoint_id}", "$select": STEP_SELECT},
+        {"$filter": f"_eventhandler_value eq {endpoint_id}", "$select": STEP_SELECT, "$orderby": OLDEST_FIRST},
     )
 
 
 def step_images(api: WebApi, step_id: str) -> list[dict[str, Any]]:
     return api.get_all(
         "sdkmessageprocessingstepimages",
-        {"$filter": f"_sdkmessageprocessingstepid_value eq {step_id}", "$select": IMAGE_SELECT},
+        {
+            "$filter": f"_sdkmessageprocessingstepid_value eq {step_id}",
+            "$select": IMAGE_SELECT,
+            "$orderby": OLDEST_FIRST,
+        },
     )
 
 
@@ -193,17 +221,23 @@ def register(api: WebApi, spec: EndpointSpec, secret: SecretSource, report: Chan
     ids = {step.name: (catalogue.message_id(step.message), catalogue.filter_id(step.message, step.table))
            for step in wanted}
 
-    endpoint = find_endpoint(api)
-    if endpoint is None:
+    endpoints = find_endpoints(api)
+    if not endpoints:
         report.change(f"create webhook endpoint '{ENDPOINT_NAME}' -> {spec.url} ({spec.auth_label})")
         endpoint_id = "" if report.dry_run else _create_endpoint(api, spec, secret())
         existing_steps: list[dict[str, Any]] = []
     else:
-        endpoint_id = str(endpoint["serviceendpointid"])
-        _update_endpoint(api, endpoint, spec, secret, report)
+        endpoint_id = str(endpoints[0]["serviceendpointid"])
+        _update_endpoint(api, endpoints[0], spec, secret, report)
         existing_steps = endpoint_steps(api, endpoint_id)
+        for duplicate in endpoints[1:]:
+            _remove_endpoint(api, report, duplicate, "duplicate ")
 
-    by_name = {str(step.get("name")): step for step in existing_steps}
+    by_name, duplicate_steps = first_by(existing_steps, "name")
+    for duplicate in duplicate_steps:
+        report.change(f"remove duplicate step '{duplicate.get('name')}'")
+        if not report.dry_run:
+            _delete_step(api, str(duplicate["sdkmessageprocessingstepid"]))
     for step in wanted:
         message_id, filter_id = ids[step.name]
         current = by_name.pop(step.name, None)
@@ -292,7 +326,11 @@ def _update_step(
         if not report.dry_run:
             api.patch(f"sdkmessageprocessingsteps({step_id})", changes)
 
-    images = {str(image.get("entityalias")): image for image in step_images(api, step_id)}
+    images, duplicate_images = first_by(step_images(api, step_id), "entityalias")
+    for duplicate in duplicate_images:
+        report.change(f"remove duplicate image {duplicate.get('entityalias')} from '{step.name}'")
+        if not report.dry_run:
+            api.delete(f"sdkmessageprocessingstepimages({duplicate['sdkmessageprocessingstepimageid']})")
     for image in step.images:
         existing = images.pop(image.alias, None)
         if existing is None:
@@ -317,18 +355,20 @@ def _delete_step(api: WebApi, step_id: str) -> None:
     api.delete(f"sdkmessageprocessingsteps({step_id})")
 
 
-def unregister(api: WebApi, report: ChangeReport) -> None:
-    endpoint = find_endpoint(api)
-    if endpoint is None:
-        return
+def _remove_endpoint(api: WebApi, report: ChangeReport, endpoint: dict[str, Any], kind: str = "") -> None:
     endpoint_id = str(endpoint["serviceendpointid"])
     for step in endpoint_steps(api, endpoint_id):
         report.change(f"remove step '{step.get('name')}' and its images")
         if not report.dry_run:
             _delete_step(api, str(step["sdkmessageprocessingstepid"]))
-    report.change(f"remove webhook endpoint '{ENDPOINT_NAME}' ({endpoint.get('url')})")
+    report.change(f"remove {kind}webhook endpoint '{ENDPOINT_NAME}' ({safe_url(str(endpoint.get('url', '')))})")
     if not report.dry_run:
         api.delete(f"serviceendpoints({endpoint_id})")
+
+
+def unregister(api: WebApi, report: ChangeReport) -> None:
+    for endpoint in find_endpoints(api):
+        _remove_endpoint(api, report, endpoint)
 
 
 def rotate_secret(api: WebApi, secret: SecretSource, report: ChangeReport, header_name: str | None = None) -> None:

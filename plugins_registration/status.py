@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from plugins_registration.register import endpoint_steps, find_endpoint, step_images
-from plugins_registration.steps import AuthType, auth_label_in
+from plugins_registration.steps import AuthType, auth_label_in, safe_url
 from plugins_registration.webapi import WebApi
 
 FAILED_JOB_STATUS = 31
 FAILED_JOBS_PER_STEP = 5
 IMAGE_TYPES = {0: "pre-image", 1: "post-image", 2: "pre- and post-image"}
 STEP_STATES = {0: "enabled", 1: "disabled"}
-
-
-def safe_url(url: str) -> str:
-    """The URL without query or credentials: a webhook key may have been put there by hand."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def failed_jobs(api: WebApi, step_id: str) -> list[dict[str, Any]]:

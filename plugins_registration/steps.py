@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from enum import IntEnum
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from app.dynamics_schema import (
@@ -172,3 +172,12 @@ def validate_webhook_url(url: str) -> str:
     if port not in (80, 443) and not is_loopback(parts.hostname):
         raise UsageError(f"Dataverse only calls webhooks on ports 80 and 443 (got {port})")
     return url.strip()
+
+
+def safe_url(url: str) -> str:
+    """The URL without query or credentials: a webhook key may have been put there by hand."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -32,10 +32,16 @@ class BoundedRetry(Retry):
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.MAX_RETRY_AFTER_SECONDS)
 
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # A create that met a gateway error may still have happened: repeating it could register a second
+        # step. Only a throttled (429) create is known not to have run. Re-runs tidy up any duplicate.
+        if method.upper() == "POST" and status_code != 429:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
 
 def retry_policy(attempts: int = 4, backoff_factor: float = 0.5) -> Retry:
-    # Every method is retried: Dataverse did not process a request it answered 429, and 502-504 come from
-    # the gateway; the script's writes are all guarded by a look-up first, so a repeat is harmless.
+    # Reads, updates and deletes are retried on 429 and 502-504; creates only on 429 (see is_retry).
     return BoundedRetry(
         total=attempts,
         connect=0,

@@ -288,3 +288,33 @@ def test_the_msal_path_signs_in_and_registers(org: Org, monkeypatch: pytest.Monk
     assert outcome.code == 0, outcome.err
     assert len(steps_of(org, endpoint(org)["serviceendpointid"])) == STEP_COUNT
     assert asked[0] == ("app-1", "https://login.microsoftonline.com/contoso-tenant", [f"{org.url}/.default"])
+
+
+def test_duplicate_steps_and_images_left_by_an_interrupted_run_are_removed(provisioned: Org) -> None:
+    assert provisioned.run("register", "--url", HOOK, "--auth", "header").code == 0
+    registered = endpoint(provisioned)
+    original = steps_of(provisioned, registered["serviceendpointid"])["Xero connector: Delete of invoice"]
+    step_id = original["sdkmessageprocessingstepid"]
+    duplicate = {
+        "name": original["name"], "stage": 40, "mode": 1, "rank": 1, "asyncautodelete": True,
+        "eventhandler_serviceendpoint@odata.bind": f"/serviceendpoints({registered['serviceendpointid']})",
+        "sdkmessageid@odata.bind": f"/sdkmessages({original['_sdkmessageid_value']})",
+        "sdkmessagefilterid@odata.bind": f"/sdkmessagefilters({original['_sdkmessagefilterid_value']})",
+    }
+    assert provisioned.session.post(provisioned.api + "sdkmessageprocessingsteps", json=duplicate).status_code == 204
+    image = {"name": "copy", "entityalias": "PreImage", "imagetype": 0, "messagepropertyname": "Target",
+             "attributes": "name", "sdkmessageprocessingstepid@odata.bind": f"/sdkmessageprocessingsteps({step_id})"}
+    assert provisioned.session.post(provisioned.api + "sdkmessageprocessingstepimages", json=image).status_code == 204
+    assert len(steps_of_all(provisioned)) == STEP_COUNT + 1
+
+    outcome = provisioned.run("register", "--url", HOOK, "--auth", "header")
+    assert outcome.code == 0, outcome.err
+    assert "remove duplicate step 'Xero connector: Delete of invoice'" in outcome.out
+    assert "remove duplicate image PreImage from 'Xero connector: Delete of invoice'" in outcome.out
+    assert len(steps_of_all(provisioned)) == STEP_COUNT
+    assert len(all_images(provisioned)) == IMAGE_COUNT
+    assert "already up to date" in provisioned.run("register", "--url", HOOK, "--auth", "header").out
+
+
+def steps_of_all(org: Org) -> list[dict[str, Any]]:
+    return org.rows("sdkmessageprocessingsteps", **{"$filter": "startswith(name, 'Xero connector')"})

@@ -41,6 +41,16 @@ def test_gives_up_after_bounded_retries_on_503() -> None:
     assert len(server.requests) == 4  # the first try and three retries
 
 
+def test_a_create_is_not_repeated_after_a_gateway_error_but_is_after_429() -> None:
+    with stub_server([Canned(503)] * 5) as server, pytest.raises(RegistrationError, match="503"):
+        api_for(server.url).post("sdkmessageprocessingsteps", {"name": "x"})
+    assert len(server.requests) == 1
+    script = [Canned(429, None, {"Retry-After": "0"}), Canned(204, None, {"OData-EntityId": "x/a(1)"})]
+    with stub_server(script) as server:
+        api_for(server.url).post("sdkmessageprocessingsteps", {"name": "x"})
+    assert len(server.requests) == 2
+
+
 def test_retry_after_is_capped() -> None:
     assert BoundedRetry().parse_retry_after("3600") == BoundedRetry.MAX_RETRY_AFTER_SECONDS
 
