@@ -87,7 +87,7 @@ def _paginate(rows: list[Record]) -> tuple[list[Record], dict[str, Any]]:
 
 def _since_filter(rows: list[Record]) -> list[Record]:
     since = _modified_since()
-    return [r for r in rows if r["UpdatedDateUTC"] > since] if since else rows
+    return [r for r in rows if r["UpdatedDateUTC"] >= since] if since else rows
 
 
 def _unit_places() -> Decimal:

@@ -21,7 +21,9 @@ class Clock:
             return time.time() + self._offset
 
     def utcnow(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.now(), tz=dt.UTC)
+        """Millisecond precision, as Xero stores and reports UpdatedDateUTC."""
+        moment = dt.datetime.fromtimestamp(self.now(), tz=dt.UTC)
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
     def today(self) -> dt.date:
         return self.utcnow().date()
