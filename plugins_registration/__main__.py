@@ -79,6 +79,15 @@ def read_secret(environ: Mapping[str, str], variable: str) -> str:
     return first
 
 
+def redact(text: str, environ: Mapping[str, str], secret_env: str = DEFAULT_SECRET_ENV) -> str:
+    """Masks every secret the script knows of, should a server ever echo one back in an error message."""
+    known = [environ.get("DATAVERSE_TOKEN", ""), environ.get("DATAVERSE_CLIENT_SECRET", "")]
+    known += environ.get(secret_env, "").split(",")
+    for secret in sorted({value.strip() for value in known if len(value.strip()) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     connection = connection_from_environment(environ)
     api = WebApi(connection.org_url, connection.token_provider)
@@ -118,13 +127,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         args = parser.parse_args(argv)
     except SystemExit as exit_request:  # argparse exits 2 on bad usage and 0 for --help
         return int(exit_request.code or 0)
+    environ = os.environ if environ is None else environ
+    secret_env = getattr(args, "secret_env", DEFAULT_SECRET_ENV)
     try:
-        return run(args, os.environ if environ is None else environ)
+        return run(args, environ)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)
         return EXIT_USAGE
     except RegistrationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -121,3 +121,14 @@ def test_msal_error_raises_registration_error(fake_msal: type[FakeConfidentialCl
     connection = connection_from_environment({"DATAVERSE_URL": "https://org.crm.dynamics.com", **MSAL_ENV})
     with pytest.raises(RegistrationError, match="unauthorized_client"):
         connection.token_provider()
+
+
+def test_a_secret_echoed_by_the_server_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"error": {"code": "0x0", "message": "Invalid value 'hook-secret-42' and token tok-777777"}}
+    with stub_server([Canned(400, body)]) as server:
+        env = {"DATAVERSE_URL": server.url, "DATAVERSE_TOKEN": "tok-777777",
+               "DATAVERSE_WEBHOOK_SECRETS": "hook-secret-42,x"}
+        assert main(["status"], env) == 1
+    err = capsys.readouterr().err
+    assert "Invalid value '***' and token ***" in err
+    assert "hook-secret-42" not in err and "tok-777777" not in err
