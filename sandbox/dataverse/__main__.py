@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = DataverseSandboxSettings(request_budget=args.request_budget,
                                         organization_host=args.organization_host)
     print(f"Dataverse sandbox on http://{args.host}:{args.port}/api/data/v9.2/ "
-          f"(tokens: {SANDBOX_CONNECTOR_TOKEN}, {SANDBOX_PERSON_TOKEN})")
+          f"(tokens: {SANDBOX_CONNECTOR_TOKEN}, {SANDBOX_PERSON_TOKEN})", flush=True)
     create_app(settings).run(host=args.host, port=args.port, threaded=True)
 
 

@@ -297,3 +297,20 @@ def test_bypass_headers(dataverse_sandbox: RunningDataverse, dataverse_session: 
     person = requests.patch(account, json={"telephone1": "3"}, timeout=5, headers={
         "Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}", "MSCRM.BypassBusinessLogicExecution": "CustomAsync"})
     assert person.status_code == 403
+
+
+def test_each_delivery_is_its_own_system_job_and_tag_is_shared(
+        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
+        receiver: Receiver) -> None:
+    register(dataverse_session, api, receiver.url, "Update", "account")
+    dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})?tag=from-xero", json={"telephone1": "1"})
+    dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})", json={"telephone1": "2"})
+    settle(dataverse_sandbox)
+    first, second = (c.context for c in receiver.calls)
+    assert first["OperationId"] != second["OperationId"]
+    assert first["CorrelationId"] != second["CorrelationId"]
+    assert kv(first["SharedVariables"]) == {"tag": "from-xero"}
+    assert second["SharedVariables"] == []
+    jobs = dataverse_session.get(api + "asyncoperations", params={
+        "$filter": f"_regardingobjectid_value eq {ACCOUNT_IDS[0]} and statuscode eq 30"}).json()["value"]
+    assert {j["asyncoperationid"] for j in jobs} == {first["OperationId"], second["OperationId"]}
