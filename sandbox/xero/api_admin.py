@@ -83,10 +83,16 @@ def faults() -> Response:
 def limits() -> Response:
     st = sandbox_state()
     if request.method == "PUT":
-        for key, value in _body().items():
-            if not hasattr(st.limiter.limits, key):
-                return json_response({"error": f"unknown limit {key}"}, 400)
-            setattr(st.limiter.limits, key, int(value))
+        changes = _body()
+        unknown = [key for key in changes if not hasattr(st.limiter.limits, key)]
+        if unknown:
+            return json_response({"error": f"unknown limits {unknown}"}, 400)
+        try:
+            values = {key: int(value) for key, value in changes.items()}
+        except (TypeError, ValueError):
+            return json_response({"error": "limits must be integers"}, 400)
+        for key, value in values.items():
+            setattr(st.limiter.limits, key, value)
     return json_response(asdict(st.limiter.limits))
 
 

@@ -212,7 +212,7 @@ def upsert(tenant: Tenant, kind: DocKind, raw: Any, existing: Record | None, tx:
     if doc.get("Date") is None:
         doc["Date"] = now.date()
     if kind is INVOICE and approved and not doc.get("DueDate"):
-        errors.append("Due Date is required for an approved invoice")
+        errors.append("The document DueDate field must be specified.")
 
     amount_types = raw.get("LineAmountTypes", doc.get("LineAmountTypes") or "Exclusive")
     if amount_types not in LINE_AMOUNT_TYPES:

@@ -105,7 +105,7 @@ def test_item_code_fills_price_account_and_tax(xero_client: SdkClient) -> None:
         (invoice([line(tracking=[tracking("Colour", "Red")])]), "Tracking category 'Colour' is not valid"),
         (invoice([line(account_code="300", tax_type="INPUT2", discount_rate=5)], kind="ACCPAY",
                  contact_id=INITECH_ID), "Discounts are only supported on sales invoices and credit notes"),
-        (invoice(due=None), "Due Date is required for an approved invoice"),
+        (invoice(due=None), "The document DueDate field must be specified."),
         (invoice(contact_id="00000000-0000-0000-0000-000000000000"),
          "The contact with ID 00000000-0000-0000-0000-000000000000 could not be found"),
     ],
