@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -22,6 +23,7 @@ from plugins_registration.webapi import WebApi
 DEFAULT_SECRET_ENV = "DATAVERSE_WEBHOOK_SECRETS"  # noqa: S105 - the variable's name, not a secret
 AUTH_CHOICES = {"webhookkey": AuthType.WEBHOOK_KEY, "header": AuthType.HTTP_HEADER}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +81,14 @@ def read_secret(environ: Mapping[str, str], variable: str) -> str:
     return first
 
 
+def valid_header(name: str) -> str:
+    """An HTTP header name (RFC 9110 token characters), so Dataverse can actually send it."""
+    name = name.strip()
+    if not HEADER_NAME.fullmatch(name):
+        raise UsageError(f"--header-name must be a plain HTTP header name like x-connector-key (got {name!r})")
+    return name
+
+
 def redact(text: str, environ: Mapping[str, str], secret_env: str = DEFAULT_SECRET_ENV) -> str:
     """Masks every secret the script knows of, should a server ever echo one back in an error message."""
     known = [environ.get("DATAVERSE_TOKEN", ""), environ.get("DATAVERSE_CLIENT_SECRET", "")]
@@ -104,9 +114,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         provision(api, report)
         print(report.summary("Schema"))
     elif args.command == "register":
-        spec = EndpointSpec(validate_webhook_url(args.url), AUTH_CHOICES[args.auth], args.header_name.strip())
-        if spec.auth is AuthType.HTTP_HEADER and not spec.header_name:
-            raise UsageError("--header-name must not be empty")
+        spec = EndpointSpec(validate_webhook_url(args.url), AUTH_CHOICES[args.auth], valid_header(args.header_name))
         print(f"Registering the webhook in {connection.org_url}")
         register(api, spec, lambda: read_secret(environ, args.secret_env), report)
         print(report.summary("Registration"))
@@ -116,7 +124,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         print(report.summary("Unregistration") if report.changes else "Nothing is registered: nothing changed.")
     elif args.command == "rotate-secret":
         print(f"Rotating the webhook secret in {connection.org_url}")
-        rotate_secret(api, lambda: read_secret(environ, args.secret_env), report, args.header_name)
+        header = valid_header(args.header_name) if args.header_name is not None else None
+        rotate_secret(api, lambda: read_secret(environ, args.secret_env), report, header)
         print(report.summary("Secret rotation"))
     return EXIT_OK
 

@@ -108,7 +108,7 @@ def provision(api: WebApi, report: ChangeReport) -> None:
                 body = metadata.relationship_metadata(definition, col, table(col.target).primary_id)
                 api.post("RelationshipDefinitions", body, in_solution)
 
-    if report.changes:
+    if touched:
         report.change(f"publish customizations of {', '.join(touched)}")
         if not report.dry_run:
             api.post("PublishXml", {"ParameterXml": publish_xml(touched)})

@@ -132,3 +132,12 @@ def test_a_secret_echoed_by_the_server_is_masked(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "Invalid value '***' and token ***" in err
     assert "hook-secret-42" not in err and "tok-777777" not in err
+
+
+@pytest.mark.parametrize("header", ["", "x key", "x:key"])
+def test_a_header_name_dataverse_could_not_send_is_a_usage_error(
+    header: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"DATAVERSE_URL": "https://org.crm.dynamics.com", "DATAVERSE_TOKEN": "t"}
+    assert main(["register", "--url", "https://h/x", "--auth", "header", "--header-name", header], env) == 2
+    assert "--header-name must be a plain HTTP header name" in capsys.readouterr().err
