@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.embedded_redis import free_port
+from plugins_registration import register as register_module
 from plugins_registration.steps import ENDPOINT_NAME, desired_steps
 from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN, SANDBOX_PERSON_TOKEN
 from tests.plugins_registration.conftest import WEBHOOK_SECRET, Org
@@ -318,3 +320,27 @@ def test_duplicate_steps_and_images_left_by_an_interrupted_run_are_removed(provi
 
 def steps_of_all(org: Org) -> list[dict[str, Any]]:
     return org.rows("sdkmessageprocessingsteps", **{"$filter": "startswith(name, 'Xero connector')"})
+
+
+def test_a_filtering_list_changed_in_the_code_is_updated_in_place(
+    provisioned: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert provisioned.run("register", "--url", HOOK, "--auth", "header").code == 0
+    before = steps_of_all(provisioned)
+    narrower = tuple(
+        dataclasses.replace(step, filtering_attributes=("name", "statecode", "statuscode", "xc_exportstatus"))
+        if (step.table, step.message) == ("invoice", "Update") else step
+        for step in desired_steps()
+    )
+    monkeypatch.setattr(register_module, "desired_steps", lambda: narrower)
+
+    outcome = provisioned.run("register", "--url", HOOK, "--auth", "header")
+    assert outcome.code == 0, outcome.err
+    assert "update step 'Xero connector: Update of invoice': filteringattributes" in outcome.out
+    assert "Registration: 1 change(s) made." in outcome.out
+    after = {row["name"]: row for row in steps_of_all(provisioned)}
+    invoice_update = after["Xero connector: Update of invoice"]
+    assert invoice_update["filteringattributes"] == "name,statecode,statuscode,xc_exportstatus"
+    assert {row["sdkmessageprocessingstepid"] for row in before} == {
+        row["sdkmessageprocessingstepid"] for row in after.values()
+    }
