@@ -100,6 +100,7 @@ def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None)
 
 def no_content(headers: dict[str, str] | None = None) -> Response:
     response = Response(status=204)
+    del response.headers["Content-Type"]
     response.headers["OData-Version"] = "4.0"
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -308,6 +309,7 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
     def batch(ctx: WriteContext) -> Response:
         parts = parse_batch(request.headers.get("Content-Type", ""), request.get_data())
         authorization = request.headers.get("Authorization", "")
+        host_url = request.host_url
         client = app.test_client()
 
         def execute(inner: InnerRequest) -> InnerResponse:
@@ -315,7 +317,7 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
             path = parts_of_url.path if parts_of_url.path.startswith("/") else API_PREFIX + parts_of_url.path
             headers = {**inner.headers, "Authorization": authorization}
             response = client.open(path, method=inner.method, query_string=parts_of_url.query, headers=headers,
-                                   data=inner.body, environ_base={INTERNAL: True})
+                                   data=inner.body, environ_base={INTERNAL: True}, base_url=host_url)
             kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "server",
                                                                                   "date")}
             return InnerResponse(response.status_code, kept, response.get_data())

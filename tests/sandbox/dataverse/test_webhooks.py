@@ -314,3 +314,20 @@ def test_each_delivery_is_its_own_system_job_and_tag_is_shared(
     jobs = dataverse_session.get(api + "asyncoperations", params={
         "$filter": f"_regardingobjectid_value eq {ACCOUNT_IDS[0]} and statuscode eq 30"}).json()["value"]
     assert {j["asyncoperationid"] for j in jobs} == {first["OperationId"], second["OperationId"]}
+
+
+def test_line_changes_fire_for_the_line_and_its_recalculated_invoice(
+        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver,
+        invoice_id: str) -> None:
+    register(dataverse_session, api, receiver.url, "Update", "invoice", filtering="totalamount")
+    register(dataverse_session, api, receiver.url, "Delete", "invoicedetail", images=(("line", 0, "invoiceid"),))
+    line = dataverse_session.get(api + f"invoices({invoice_id})/invoice_details").json()["value"][0]
+    dataverse_session.delete(api + f"invoicedetails({line['invoicedetailid']})")
+    settle(dataverse_sandbox)
+    by_name = {c.header("x-ms-dynamics-entity-name"): c.context for c in receiver.calls}
+    assert set(by_name) == {"invoice", "invoicedetail"}
+    deleted_line = kv(kv(by_name["invoicedetail"]["PreEntityImages"])["line"]["Attributes"])
+    assert deleted_line["invoiceid"]["Id"] == invoice_id
+    recalculated = kv(kv(by_name["invoice"]["InputParameters"])["Target"]["Attributes"])
+    assert recalculated["totalamount"]["Value"] == 0
+    assert by_name["invoice"]["Depth"] == 2

@@ -167,3 +167,27 @@ def test_disassociate_clears_a_lookup(dataverse_session: requests.Session, api: 
     url = api + f"contacts({CONTACT_IDS[0]})"
     assert dataverse_session.delete(url + "/parentcustomerid_account/$ref").status_code == 204
     assert dataverse_session.get(url + "?$select=_parentcustomerid_value").json()["_parentcustomerid_value"] is None
+
+
+def test_batch_stops_at_the_first_failure_unless_asked_to_continue(dataverse_session: requests.Session,
+                                                                   api: str) -> None:
+    parts = [_http("POST", api + "accounts", {"nosuchcolumn": 1}), _http("POST", api + "accounts", {"name": "After"})]
+    body, content_type = _batch(parts)
+    stopped = dataverse_session.post(api + "$batch", data=body, headers={"Content-Type": content_type})
+    assert stopped.text.count("HTTP/1.1 ") == 1
+    assert dataverse_session.get(api + "accounts?$filter=name eq 'After'").json()["value"] == []
+    carried_on = dataverse_session.post(api + "$batch", data=body, headers={
+        "Content-Type": content_type, "Prefer": "odata.continue-on-error"})
+    assert carried_on.text.count("HTTP/1.1 ") == 2
+    assert f"OData-EntityId: {api}accounts(" in carried_on.text
+    assert len(dataverse_session.get(api + "accounts?$filter=name eq 'After'").json()["value"]) == 1
+
+
+def test_deep_insert_creates_invoice_and_lines(dataverse_session: requests.Session, api: str) -> None:
+    response = dataverse_session.post(api + "invoices?$select=totalamount", headers=REPRESENTATION, json={
+        "name": "Deep", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+        "invoice_details": [{"productdescription": "Design", "quantity": 2, "priceperunit": 50},
+                            {"productdescription": "Hosting", "quantity": 1, "priceperunit": 20}]})
+    assert response.status_code == 201
+    assert response.json()["totalamount"] == 120
