@@ -184,19 +184,9 @@ def dataverse_message(response: requests.Response) -> str:
 
 
 def _created_id(response: requests.Response) -> str | None:
-    entity_id = response.headers.get("OData-EntityId", "")
-    found = ENTITY_ID_PATTERN.search(entity_id)
-    if found:
-        return found.group(1)
-    if response.content:
-        try:
-            body = response.json()
-        except ValueError:
-            return None
-        for key, value in body.items() if isinstance(body, dict) else ():
-            if key.endswith("id") and isinstance(value, str) and len(value) == 36:
-                return value
-    return None
+    """A create answers 204 with `OData-EntityId: .../entityset(<id>)`; actions answer without one."""
+    found = ENTITY_ID_PATTERN.search(response.headers.get("OData-EntityId", ""))
+    return found.group(1) if found else None
 
 
 def _shown(path: str) -> str:
