@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -211,3 +213,23 @@ def test_list_filters_paging_and_modified_since(xero_client: SdkClient, xero_san
 def test_unknown_invoice_is_404(xero_client: SdkClient) -> None:
     with pytest.raises(NotFoundException):
         xero_client.accounting.get_invoice(xero_client.tenant_id, "6f3bd3a4-1111-2222-3333-444455556666")
+
+
+def test_four_decimal_unit_amounts_with_unitdp(xero_client: SdkClient) -> None:
+    doc = invoice([line(quantity=3, unit_amount=1.2345)])
+    (created,) = create(xero_client, doc, unitdp=4)
+    assert created.line_items[0].unit_amount == Decimal("1.2345")
+    assert created.sub_total == Decimal("3.70")  # 3.7035 rounded once, on the line
+    (rounded,) = create(xero_client, invoice([line(quantity=3, unit_amount=1.2345)]))
+    assert rounded.line_items[0].unit_amount == Decimal("1.23") and rounded.sub_total == Decimal("3.69")
+
+
+def test_parallel_creation_keeps_numbers_unique(xero_sdk: Callable[..., SdkClient]) -> None:
+    clients = [xero_sdk() for _ in range(4)]
+
+    def make(client: SdkClient) -> list[str]:
+        return [create(client, invoice())[0].invoice_number for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = [n for batch in pool.map(make, clients) for n in batch]
+    assert sorted(numbers) == [f"INV-{i:04d}" for i in range(1, 21)]

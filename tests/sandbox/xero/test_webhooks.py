@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 
 import pytest
 from xero_python.accounting import Account, Contact, Contacts, CreditNotes, Invoice, Invoices, Payment, Payments
 
+from sandbox.xero import RunningSandbox, Settings
 from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.sdk import SdkClient
+from tests.plugins.sandbox_xero import admin_for
 from tests.sandbox.xero.builders import FINANCE_SCOPES, credit_note, invoice
 from tests.sandbox.xero.receiver import running_receiver
 
@@ -111,3 +114,18 @@ def test_failed_deliveries_are_retried_a_few_times_then_logged(xero_admin: Sandb
     assert [a["status"] for a in delivery["attempts"]] == [500, 500, 500]
     assert len(receiver.bodies) == 4 + 3
     assert len(set(receiver.bodies[4:])) == 1  # a retry re-sends the same signed bytes
+
+
+def test_webhook_url_from_settings_subscribes_at_start(xero_sandbox_factory: Callable[..., RunningSandbox]) -> None:
+    with running_receiver(KEY) as receiver:
+        sandbox = xero_sandbox_factory(Settings(webhook_url=receiver.url, webhook_key=KEY))
+        admin = admin_for(sandbox)
+        status = "NONE"
+        for _ in range(100):
+            status = admin.webhooks()["status"]
+            if status == "ACTIVE":
+                break
+            time.sleep(0.02)
+        admin.close()
+    assert status == "ACTIVE"
+    assert receiver.verdicts.count(True) == 2
