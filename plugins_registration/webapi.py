@@ -72,26 +72,26 @@ class WebApi:
         self._token_provider = token_provider
         self._timeout = timeout
         self._session = session or requests.Session()
-        adapter = HTTPAdapter(max_retries=retry or retry_policy())
+        adapter = HTTPAdapter(max_retries=retry if retry is not None else retry_policy())
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
     # -- verbs --------------------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        return self._request("GET", path, params=params).json()
+        return self._json(self._request("GET", path, params=params))
 
     def get_optional(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         """Like get, but None when the thing does not exist (404)."""
         response = self._request("GET", path, params=params, allow_missing=True)
-        return None if response.status_code == 404 else response.json()
+        return None if response.status_code == 404 else self._json(response)
 
     def get_all(self, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Every row of a collection, following @odata.nextLink."""
         page = self.get(path, params)
         rows = list(page.get("value", []))
         while page.get("@odata.nextLink"):
-            page = self._request("GET", page["@odata.nextLink"]).json()
+            page = self._json(self._request("GET", page["@odata.nextLink"]))
             rows.extend(page.get("value", []))
         return rows
 
@@ -149,6 +149,18 @@ class WebApi:
         if response.status_code >= 400:
             raise self._error(method, path, response)
         return response
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise RegistrationError(
+                f"{self.org_url} did not answer like Dataverse (no JSON from {_shown(response.request.path_url)}): "
+                "check DATAVERSE_URL"
+            )
+        return body
 
     def _error(self, method: str, path: str, response: requests.Response) -> RegistrationError:
         message = dataverse_message(response)

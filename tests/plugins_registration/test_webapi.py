@@ -115,3 +115,12 @@ def test_unreachable_org_names_the_url_without_a_traceback() -> None:
         api_for(url).get("WhoAmI")
     assert str(caught.value).startswith(f"Cannot reach Dataverse at {url}")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_server_that_is_not_dataverse_is_named_not_a_traceback() -> None:
+    with stub_server([Canned(200, "<html>hello</html>")]) as server, pytest.raises(RegistrationError) as caught:
+        api_for(server.url).get_all("serviceendpoints")
+    assert str(caught.value) == (
+        f"{server.url} did not answer like Dataverse (no JSON from /api/data/v9.2/serviceendpoints): "
+        "check DATAVERSE_URL"
+    )
