@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -27,6 +26,7 @@ from sandbox.xero.http import (
 )
 from sandbox.xero.tenant import Record, Tenant
 from sandbox.xero.transaction import Transaction
+from sandbox.xero.where import Predicate, compile_where
 from sandbox.xero.xjson import CENT, loads, ms_date, parse_date, parse_http_datetime
 
 PAGE_SIZE = 100
@@ -107,10 +107,21 @@ def _not_found() -> Response:
     return json_response(problem(404, "Not Found", "The resource you're looking for cannot be found"), 404)
 
 
-def _unsupported_where() -> Response:
-    """Refuse rather than ignore a filter the sandbox does not evaluate, so no caller trusts a wrong list."""
-    message = "The sandbox does not evaluate 'where' here; use IDs, Statuses, ContactIDs or InvoiceNumbers"
-    return json_response(validation_error_body([], message), 400)
+def _where() -> Predicate | Response | None:
+    """The compiled `where` filter, or a 400 for one the sandbox cannot evaluate (never silently ignored)."""
+    expression = request.args.get("where")
+    if not expression:
+        return None
+    try:
+        return compile_where(expression)
+    except ValueError as exc:
+        return json_response(validation_error_body([], str(exc)), 400)
+
+
+def _summary(tenant: Tenant, kind: DocKind, record: Record) -> Record:
+    if kind is INVOICE:
+        return render.invoice(tenant, record, with_lines=False)
+    return render.credit_note(tenant, record)
 
 
 def _elements(collection: str) -> list[Any] | Response:
@@ -210,8 +221,9 @@ def _register_documents(kind: DocKind, collection: str) -> None:
     show = _show_doc(kind)
 
     def list_docs() -> Response:
-        if request.args.get("where"):
-            return _unsupported_where()
+        predicate = _where()
+        if isinstance(predicate, Response):
+            return predicate
         st = sandbox_state()
         with st.lock:
             tenant = _tenant()
@@ -228,6 +240,12 @@ def _register_documents(kind: DocKind, collection: str) -> None:
                 rows = [r for r in rows if r["Status"].lower() in statuses]
             if contact_ids is not None:
                 rows = [r for r in rows if r["Contact"]["ContactID"].lower() in contact_ids]
+            term = (request.args.get("searchTerm") or "").strip().lower()
+            if term:
+                rows = [r for r in rows if term in kind.number_of(r).lower() or term in str(r.get("Reference", "")
+                                                                                                ).lower()]
+            if predicate is not None:
+                rows = [r for r in rows if predicate(_summary(tenant, kind, r))]
             rows = _since_filter(rows)
             page_rows, extra = _paginate(rows)
             # Xero leaves line items out of unpaged multi-invoice reads.
@@ -328,12 +346,15 @@ route("/CreditNotes/<key>/Allocations", ["PUT"], "invoices", "credit_note_alloca
 # -- payments ------------------------------------------------------------------------------------------------
 @route("/Payments", ["GET"], "payments", "payments_list")
 def _list_payments() -> Response:
-    if request.args.get("where"):
-        return _unsupported_where()
+    predicate = _where()
+    if isinstance(predicate, Response):
+        return predicate
     st = sandbox_state()
     with st.lock:
         tenant = _tenant()
         rows = _since_filter(list(tenant.payments.values()))
+        if predicate is not None:
+            rows = [r for r in rows if predicate(render.payment(tenant, r))]
         page_rows, extra = _paginate(rows)
         return _ok("Payments", [render.payment(tenant, p) for p in page_rows], extra)
 
@@ -374,11 +395,6 @@ route("/Payments/<payment_id>", ["POST"], "payments", "payments_delete")(_delete
 
 
 # -- contacts --------------------------------------------------------------------------------------------------
-_WHERE_NAME = re.compile(
-    r'^\s*Name\s*==\s*"(?P<eq>[^"]*)"\s*$|^\s*Name\.(?:ToLower\(\)\.)?Contains\("(?P<has>[^"]*)"\)\s*$',
-    re.IGNORECASE)
-
-
 def _show_contact(tenant: Tenant, record: Record) -> Record:
     return render.contact(tenant, record, sandbox_state().clock.today())
 
@@ -394,15 +410,11 @@ def _list_contacts() -> Response:
             rows = [r for r in rows if r["ContactID"].lower() in ids]
         if request.args.get("includeArchived", "false").lower() != "true" and ids is None:
             rows = [r for r in rows if r["ContactStatus"] != "ARCHIVED"]
-        where = request.args.get("where")
-        if where:
-            match = _WHERE_NAME.match(where)
-            if match is None:
-                return json_response(validation_error_body([], "Only Name filters are supported here"), 400)
-            if match.group("eq") is not None:
-                rows = [r for r in rows if r["Name"] == match.group("eq")]
-            else:
-                rows = [r for r in rows if match.group("has").lower() in r["Name"].lower()]
+        predicate = _where()
+        if isinstance(predicate, Response):
+            return predicate
+        if predicate is not None:
+            rows = [r for r in rows if predicate(r)]
         term = request.args.get("searchTerm")
         if term:
             rows = [r for r in rows if term.lower() in (r["Name"] + " " + r.get("EmailAddress", "")).lower()]

@@ -233,3 +233,17 @@ def test_parallel_creation_keeps_numbers_unique(xero_sdk: Callable[..., SdkClien
     with ThreadPoolExecutor(max_workers=4) as pool:
         numbers = [n for batch in pool.map(make, clients) for n in batch]
     assert sorted(numbers) == [f"INV-{i:04d}" for i in range(1, 21)]
+
+
+def test_where_filters_and_search_term(xero_client: SdkClient) -> None:
+    api, tenant = xero_client.accounting, xero_client.tenant_id
+    tagged, other, _ = create(xero_client, invoice(reference="DYN-INV-7"), invoice(reference="DYN-INV-8"),
+                              invoice(contact_id=GLOBEX_ID, status="DRAFT"))
+    found = api.get_invoices(tenant, where='Reference=="dyn-inv-7"').invoices
+    assert [i.invoice_id for i in found] == [tagged.invoice_id]
+    both = api.get_invoices(tenant, where=f'Contact.ContactID==Guid("{ACME_ID}") AND Status=="AUTHORISED"')
+    assert {i.invoice_id for i in both.invoices} == {tagged.invoice_id, other.invoice_id}
+    assert [i.invoice_id for i in api.get_invoices(tenant, search_term="INV-8").invoices] == [other.invoice_id]
+    with pytest.raises(AccountingBadRequestException) as error:
+        api.get_invoices(tenant, where="Total > 5")
+    assert "cannot evaluate" in error.value.error_data["Message"]
