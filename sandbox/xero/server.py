@@ -28,7 +28,13 @@ def state_of(app: Flask) -> SandboxState:
     return app.extensions["xero_sandbox"]  # type: ignore[no-any-return]
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    # Idle keep-alive connections are closed after this long, so clients that never close their pools
+    # (the SDK's never do) do not pin one server thread each for ever.
+    timeout = 30
+
+
+class _QuietHandler(_Handler):
     """No access log line per request: benchmarks make thousands."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -64,7 +70,7 @@ class RunningSandbox:
 def _bind(settings: Settings, quiet: bool) -> tuple[Flask, BaseWSGIServer]:
     app = create_app(settings)
     server = make_server(settings.host, settings.port, app, threaded=True,
-                         request_handler=_QuietHandler if quiet else None)
+                         request_handler=_QuietHandler if quiet else _Handler)
     # The real port is known only now (port 0 asks the OS for a free one).
     settings.port = server.server_port
     state_of(app).base_url = f"http://{settings.host}:{server.server_port}"
