@@ -1,0 +1,48 @@
+"""Sandbox-only administration under `/_sandbox/` (no auth: the sandbox listens on loopback)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from sandbox.dataverse.errors import bad_request
+from sandbox.dataverse.web import current_sandbox, json_body, respond
+
+admin = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
+
+
+@admin.post("/reset")
+def admin_reset() -> Response:
+    sandbox = current_sandbox()
+    sandbox.reset()
+    return respond({"reset": True})
+
+
+@admin.route("/service-protection", methods=["GET", "PUT", "POST"])
+def admin_budget() -> Response:
+    sandbox = current_sandbox()
+    if request.method != "GET":
+        body = json_body()
+        budget = body.get("budget")
+        if budget is not None and (not isinstance(budget, int) or budget < 0):
+            raise bad_request("budget must be a non-negative integer or null.")
+        sandbox.budget.configure(budget, body.get("window_seconds"), body.get("retry_after_seconds"))
+    return respond({"budget": sandbox.budget.budget, "window_seconds": sandbox.budget.window_seconds,
+                    "retry_after_seconds": sandbox.budget.retry_after_seconds})
+
+
+@admin.get("/webhooks/deliveries")
+def admin_deliveries() -> Response:
+    sandbox = current_sandbox()
+    return respond({"value": [d.summary() for d in list(sandbox.dispatcher.deliveries)]})
+
+
+@admin.post("/webhooks/wait")
+def admin_wait() -> Response:
+    sandbox = current_sandbox()
+    timeout = float(request.args.get("timeout", "30"))
+    return respond({"idle": sandbox.wait_for_webhooks(timeout)})
+
+
+@admin.get("/health")
+def admin_health() -> Response:
+    return respond({"status": "ok"})
