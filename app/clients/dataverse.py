@@ -1,0 +1,499 @@
+"""The connector's Dataverse (Dynamics 365) Web API client.
+
+    client = dataverse_client_from_env(os.environ)
+    invoice = client.get("invoices", invoice_id, select=["name", "totalamount"], expand="invoice_details")
+    client.update("invoices", invoice_id, {"name": "Paid"})
+    results = client.batch([BatchOperation.update("invoices", invoice_id, {...}),
+                            BatchOperation.create("xc_synchistories", {...})])
+
+Public interface:
+- `DataverseClient(base_url, token_source, session=None, timeout=(10, 60), retry=RetryPolicy())`:
+  `whoami()`, `get()`, `get_optional()`, `query()`/`iter_query()` (following `@odata.nextLink`), `create()`,
+  `update()` (If-Match: * or an ETag), `upsert()`, `delete()`, `batch()` (one atomic change set, or independent
+  requests) and `request()` for anything else (actions, metadata).
+- `dataverse_client_from_env(environ)`: `DATAVERSE_URL` plus either `DATAVERSE_TOKEN` (sandbox) or
+  `DATAVERSE_TENANT_ID`, `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL client credentials);
+  optional `DATAVERSE_RETRY_BUDGET_SECONDS` (default 20).
+- Errors (app/clients/dataverse_errors.py), all from the taxonomy in app/errors.py: `DataverseUnavailable`
+  (Retryable: 429/5xx/connection after the retry budget, with `retry_after`), `Conflict` (Retryable: 412),
+  `RowNotFound` (Permanent: 404), `AccessDenied` (Permanent: 401, 403 naming the privilege),
+  `DataverseRejected` (Permanent: 400 with Dataverse's message), `SignInFailed` and `DataverseNotConfigured`
+  (Permanent).
+
+Retries (app/clients/dataverse_retry.py) happen inside one call and never wait longer in total than the
+policy's budget; past it the job is rescheduled instead of holding a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal, overload
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from app.clients.dataverse_auth import MsalTokenSource, StaticTokenSource, TokenSource
+from app.clients.dataverse_batch import (
+    MAX_BATCH_OPERATIONS,
+    BatchOperation,
+    BatchResult,
+    InnerResponse,
+    failed_operation,
+    parse_batch_response,
+)
+from app.clients.dataverse_batch import build_batch as _build_batch
+from app.clients.dataverse_errors import (
+    AccessDenied,
+    Conflict,
+    DataverseNotConfigured,
+    DataverseRejected,
+    DataverseUnavailable,
+    RowNotFound,
+    SignInFailed,
+    connection_problem,
+    error_for_status,
+)
+from app.clients.dataverse_paths import checked_entity_set, odata_literal, query_options, row_path, split_row_path
+from app.clients.dataverse_retry import (
+    RETRY_ON_ANY_METHOD,
+    RETRY_WHEN_IDEMPOTENT,
+    RetryBudget,
+    RetryPolicy,
+    parse_retry_after,
+)
+from app.errors import ConnectorError, Permanent
+
+__all__ = [
+    "AccessDenied",
+    "BatchOperation",
+    "BatchResult",
+    "Conflict",
+    "DataverseClient",
+    "DataverseNotConfigured",
+    "DataverseRejected",
+    "DataverseUnavailable",
+    "MsalTokenSource",
+    "RetryPolicy",
+    "RowNotFound",
+    "SignInFailed",
+    "StaticTokenSource",
+    "TokenSource",
+    "WhoAmI",
+    "dataverse_client_from_env",
+    "normalise_org_url",
+    "odata_literal",
+]
+
+log = logging.getLogger(__name__)
+
+API_PATH = "/api/data/v9.2/"
+DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
+ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+JSON_BODY = "application/json; charset=utf-8"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    """The caller as Dataverse sees it; `user_id` recognises the connector's own writes in webhooks."""
+
+    user_id: str
+    business_unit_id: str
+    organization_id: str
+
+
+class DataverseClient:
+    """Calls one organisation's Web API v9.2 with a fresh bearer token per request.
+
+    `base_url` is the organisation's address (`https://org.crm.dynamics.com`) or its Web API root. The
+    session is the caller's when given (and then not closed by `close()`); `sleep` is injectable so tests can
+    watch the waits.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token_source: TokenSource | Callable[[], str],
+        session: requests.Session | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.org_url = normalise_org_url(base_url)
+        self.api_url = self.org_url + API_PATH
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._token_source = token_source
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        origin = urlsplit(self.org_url)
+        self._origin = (origin.scheme, origin.netloc.lower())
+
+    def __repr__(self) -> str:
+        return f"DataverseClient({self.org_url!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- reads ---------------------------------------------------------------------------------------------
+
+    def whoami(self) -> WhoAmI:
+        body = self.request("GET", "WhoAmI").json()
+        return WhoAmI(str(body["UserId"]), str(body["BusinessUnitId"]), str(body["OrganizationId"]))
+
+    def get(self, entity_set: str, row_id: str, *, select: str | Sequence[str] | None = None,
+            expand: str | Sequence[str] | None = None, formatted_values: bool = False) -> dict[str, Any]:
+        """One row; `RowNotFound` if it does not exist. `formatted_values` adds Dataverse's annotations."""
+        response = self.request("GET", row_path(entity_set, row_id), params=query_options(select=select, expand=expand),
+                                headers=_prefer(annotations=formatted_values))
+        return dict(response.json())
+
+    def get_optional(self, entity_set: str, row_id: str, *, select: str | Sequence[str] | None = None,
+                     expand: str | Sequence[str] | None = None, formatted_values: bool = False
+                     ) -> dict[str, Any] | None:
+        """Like `get`, but None when the row does not exist."""
+        try:
+            return self.get(entity_set, row_id, select=select, expand=expand, formatted_values=formatted_values)
+        except RowNotFound:
+            return None
+
+    def iter_query(self, entity_set: str, *, filter: str | None = None, select: str | Sequence[str] | None = None,
+                   expand: str | Sequence[str] | None = None, orderby: str | Sequence[str] | None = None,
+                   top: int | None = None, page_size: int | None = None, formatted_values: bool = False
+                   ) -> Iterator[dict[str, Any]]:
+        """Rows of a collection, page by page, following `@odata.nextLink` (each page is its own call)."""
+        headers = _prefer(annotations=formatted_values, page_size=page_size)
+        params = query_options(select=select, expand=expand, filter=filter, orderby=orderby, top=top)
+        page = self.request("GET", checked_entity_set(entity_set), params=params, headers=headers).json()
+        while True:
+            yield from page.get("value", [])
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                return
+            page = self.request("GET", next_link, headers=headers).json()
+
+    def query(self, entity_set: str, *, filter: str | None = None, select: str | Sequence[str] | None = None,
+              expand: str | Sequence[str] | None = None, orderby: str | Sequence[str] | None = None,
+              top: int | None = None, page_size: int | None = None, formatted_values: bool = False
+              ) -> list[dict[str, Any]]:
+        """Every row matching, across all pages. Build string literals in `filter` with `odata_literal`."""
+        return list(self.iter_query(entity_set, filter=filter, select=select, expand=expand, orderby=orderby,
+                                    top=top, page_size=page_size, formatted_values=formatted_values))
+
+    # ---- writes --------------------------------------------------------------------------------------------
+
+    @overload
+    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: Literal[False] = False,
+               *, select: str | Sequence[str] | None = None) -> str: ...
+
+    @overload
+    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: Literal[True],
+               *, select: str | Sequence[str] | None = None) -> dict[str, Any]: ...
+
+    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: bool = False,
+               *, select: str | Sequence[str] | None = None) -> str | dict[str, Any]:
+        """Creates a row; returns its id, or the created row (its `select`ed columns) when asked.
+
+        Not retried after a gateway error or a lost connection (the row may exist already): that raises
+        `DataverseUnavailable(outcome_unknown=True)`. A 429 is retried, since Dataverse ran nothing.
+        """
+        headers = {"Prefer": "return=representation"} if return_representation else {}
+        params = query_options(select=select) if return_representation else None
+        response = self.request("POST", checked_entity_set(entity_set), json_body=body, headers=headers,
+                                params=params)
+        if return_representation:
+            return dict(response.json())
+        found = split_row_path(urlsplit(response.headers.get("OData-EntityId", "")).path.rsplit("/", 1)[-1])
+        if found[1] is None:
+            raise DataverseUnavailable(f"Dataverse created a row in {entity_set} without saying its id",
+                                       outcome_unknown=True)
+        return found[1]
+
+    def update(self, entity_set: str, row_id: str, body: Mapping[str, Any], *, etag: str | None = None) -> None:
+        """Updates an existing row only: `RowNotFound` if it is gone; with `etag`, `Conflict` if it changed."""
+        self.request("PATCH", row_path(entity_set, row_id), json_body=body, headers={"If-Match": etag or "*"})
+
+    def upsert(self, entity_set: str, row_id: str, body: Mapping[str, Any]) -> None:
+        """Updates the row, or creates it with this id when it does not exist."""
+        self.request("PATCH", row_path(entity_set, row_id), json_body=body)
+
+    def delete(self, entity_set: str, row_id: str, *, missing_ok: bool = False) -> bool:
+        """Deletes the row; True if this call deleted it. With `missing_ok`, a row already gone returns False
+        (a retried delete whose first answer was lost ends that way)."""
+        try:
+            self.request("DELETE", row_path(entity_set, row_id))
+        except RowNotFound:
+            if missing_ok:
+                return False
+            raise
+        return True
+
+    def batch(self, operations: Iterable[BatchOperation], *, atomic: bool = True) -> list[BatchResult]:
+        """Runs the operations in one `$batch`; results come back in the operations' order.
+
+        atomic=True: one change set, all or nothing; a failing operation raises its taxonomy error with the
+        operation named in the message and in `error.operation`. atomic=False: independent requests, all run
+        (`odata.continue-on-error`), each result carries its own `error`; more than 1,000 are split.
+        """
+        ops = list(operations)
+        if not ops:
+            return []
+        if atomic:
+            if len(ops) > MAX_BATCH_OPERATIONS:
+                raise Permanent(f"A change set holds at most {MAX_BATCH_OPERATIONS} operations ({len(ops)} given)")
+            if any(op.method == "GET" for op in ops):
+                raise Permanent("Dataverse does not allow reads inside a change set; use atomic=False")
+            return self._send_batch(ops, atomic=True)
+        results: list[BatchResult] = []
+        for start in range(0, len(ops), MAX_BATCH_OPERATIONS):
+            results += self._send_batch(ops[start:start + MAX_BATCH_OPERATIONS], atomic=False)
+        return results
+
+    def _send_batch(self, ops: list[BatchOperation], *, atomic: bool) -> list[BatchResult]:
+        body, content_type = _build_batch(ops, self.api_url, atomic)
+        headers = {"Content-Type": content_type}
+        if not atomic:
+            headers["Prefer"] = "odata.continue-on-error"
+        # Safe to repeat after a lost answer only when no operation creates a row.
+        idempotent = all(op.method in IDEMPOTENT_METHODS for op in ops)
+        response = self.request("POST", "$batch", data=body, headers=headers, idempotent=idempotent)
+        try:
+            inner = parse_batch_response(response.headers.get("Content-Type", ""), response.content)
+        except ValueError as exc:
+            raise DataverseUnavailable(f"Dataverse's answer to a $batch of {len(ops)} could not be read ({exc})",
+                                       outcome_unknown=True) from None
+        return _change_set_results(ops, inner) if atomic else _independent_results(ops, inner)
+
+    # ---- plumbing ------------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        """One Web API call with retries; `path` is relative to the API root or a link Dataverse gave us.
+
+        Raises a taxonomy error for any answer of 400 or more. `idempotent` defaults to "not a POST".
+        """
+        method = method.upper()
+        url = self._url(path)
+        shown = path.split("?", 1)[0] if not path.startswith(("http://", "https://")) else \
+            urlsplit(path).path.removeprefix(API_PATH)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        payload = data
+        all_headers = {**ODATA_HEADERS, **(headers or {})}
+        if json_body is not None:
+            payload = json.dumps(json_body, default=_json_default, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = JSON_BODY
+        budget = RetryBudget(self.retry, self._sleep)
+        while True:
+            budget.attempts += 1
+            all_headers["Authorization"] = f"Bearer {self._token_source()}"
+            try:
+                response = self._session.request(method, url, params=params, data=payload, headers=all_headers,
+                                                  timeout=self.timeout)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                reason = connection_problem(exc)
+                if not (idempotent or _never_sent(exc)):
+                    raise DataverseUnavailable(f"{method} {shown} to Dataverse at {self.org_url} failed ({reason}); "
+                                               "whether it was applied is unknown", outcome_unknown=True) from None
+                wait = budget.next_wait(None)
+                if wait is None:
+                    raise DataverseUnavailable(
+                        f"Cannot reach Dataverse at {self.org_url} for {method} {shown} ({reason}) after "
+                        f"{budget.attempts} attempts", retry_after=budget.suggested_retry_after(None)) from None
+                log.warning("Dataverse %s %s failed (%s); retrying in %.1f s", method, shown, reason, wait)
+                budget.pause(wait)
+                continue
+            except requests.exceptions.RequestException as exc:
+                raise DataverseNotConfigured(f"Cannot call Dataverse at {self.org_url} ({type(exc).__name__}); "
+                                             "check DATAVERSE_URL") from None
+            status = response.status_code
+            if status < 400:
+                return response
+            server_wait = parse_retry_after(response.headers.get("Retry-After"))
+            if status in RETRY_ON_ANY_METHOD or (idempotent and status in RETRY_WHEN_IDEMPOTENT):
+                wait = budget.next_wait(server_wait)
+                if wait is not None:
+                    log.warning("Dataverse answered %s to %s %s; retrying in %.1f s", status, method, shown, wait)
+                    budget.pause(wait)
+                    continue
+            entity_set, row_id = split_row_path(shown)
+            error = error_for_status(status, response.content, method=method, path=shown,
+                                     retry_after=budget.suggested_retry_after(server_wait), entity_set=entity_set,
+                                     row_id=row_id)
+            if isinstance(error, DataverseUnavailable) and not idempotent and status not in RETRY_ON_ANY_METHOD:
+                error.outcome_unknown = True
+            raise error
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            # The bearer token goes only to the organisation we were configured for.
+            if (parts.scheme, parts.netloc.lower()) != self._origin:
+                raise Permanent(f"Refusing to follow a Dataverse link to another host ({parts.netloc})")
+            return path
+        return self.api_url + path.lstrip("/")
+
+
+# ---- batch results -----------------------------------------------------------------------------------------
+
+def _change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
+    failures = [response for response in inner if response.status >= 400]
+    if failures:
+        failing = failures[0]
+        index, description = failed_operation(failing, ops)
+        entity_set, row_id = split_row_path(ops[index].path) if index is not None else (None, None)
+        method = ops[index].method if index is not None else "POST"
+        error = error_for_status(failing.status, failing.body, method=method, path="$batch", operation=description,
+                                 retry_after=parse_retry_after(failing.headers.get("Retry-After")),
+                                 entity_set=entity_set, row_id=row_id)
+        raise _in_change_set(error)
+    by_id = {response.content_id: response for response in inner if response.content_id}
+    results = []
+    for position, op in enumerate(ops, start=1):
+        response = by_id.get(str(position)) or (inner[position - 1] if len(inner) == len(ops) else None)
+        if response is None:
+            raise DataverseUnavailable(f"Dataverse's $batch answer has no response for {op.describe()}",
+                                       outcome_unknown=True)
+        results.append(BatchResult(op, response.status, response.headers, response.json()))
+    return results
+
+
+def _in_change_set(error: Exception) -> Exception:
+    """A change set failed as a whole: say so, so nobody looks for half-applied changes."""
+    if isinstance(error, ConnectorError):
+        error.args = (f"{error.args[0]}; nothing in the change set was applied",)
+    return error
+
+
+def _independent_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
+    results = []
+    for position, op in enumerate(ops):
+        if position >= len(inner):
+            missing = DataverseUnavailable(f"Dataverse did not run {op.describe()} in the $batch",
+                                           operation=f"operation {position + 1} of {len(ops)}")
+            results.append(BatchResult(op, 0, {}, None, missing))
+            continue
+        response = inner[position]
+        error = None
+        if response.status >= 400:
+            entity_set, row_id = split_row_path(op.path)
+            error = error_for_status(response.status, response.body, method=op.method, path="$batch",
+                                     operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
+                                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                                     entity_set=entity_set, row_id=row_id)
+        results.append(BatchResult(op, response.status, response.headers, response.json(),
+                                   error if isinstance(error, ConnectorError) else None))
+    return results
+
+
+# ---- configuration -----------------------------------------------------------------------------------------
+
+def normalise_org_url(raw: str) -> str:
+    """`https://org.crm.dynamics.com/` or `.../api/data/v9.2/` -> `https://org.crm.dynamics.com`."""
+    url = raw.strip().rstrip("/")
+    if "/api/data" in url:
+        url = url.split("/api/data", 1)[0]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.username:
+        raise DataverseNotConfigured(
+            f"DATAVERSE_URL must be the organisation's address, like https://org.crm.dynamics.com (got {raw!r})"
+        )
+    return url
+
+
+MSAL_SETTINGS = ("DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID", "DATAVERSE_CLIENT_SECRET")
+
+
+def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.Session | None = None,
+                              sleep: Callable[[float], None] = time.sleep) -> DataverseClient:
+    """A client configured from the environment: a static token when `DATAVERSE_TOKEN` is set, else MSAL."""
+    raw_url = environ.get("DATAVERSE_URL", "").strip()
+    if not raw_url:
+        raise DataverseNotConfigured("DATAVERSE_URL is not set (the organisation's address, like "
+                                     "https://org.crm.dynamics.com)")
+    org_url = normalise_org_url(raw_url)
+    retry = RetryPolicy()
+    budget_text = environ.get("DATAVERSE_RETRY_BUDGET_SECONDS", "").strip()
+    if budget_text:
+        try:
+            budget = float(budget_text)
+        except ValueError:
+            budget = -1.0
+        if budget < 0:
+            raise DataverseNotConfigured(f"DATAVERSE_RETRY_BUDGET_SECONDS must be a number of seconds, 0 or more "
+                                         f"(got {budget_text!r})")
+        retry = RetryPolicy(budget_seconds=budget)
+    token = environ.get("DATAVERSE_TOKEN", "").strip()
+    if token:
+        return DataverseClient(org_url, StaticTokenSource(token), session, retry=retry, sleep=sleep)
+    values = [environ.get(name, "").strip() for name in MSAL_SETTINGS]
+    missing = [name for name, value in zip(MSAL_SETTINGS, values, strict=True) if not value]
+    if missing:
+        raise DataverseNotConfigured(
+            "Set DATAVERSE_TOKEN, or all of DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET "
+            f"(missing: {', '.join(missing)})"
+        )
+    tenant_id, client_id, client_secret = values
+    return DataverseClient(org_url, MsalTokenSource(org_url, tenant_id, client_id, client_secret), session,
+                           retry=retry, sleep=sleep)
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the connection was never established, so Dataverse cannot have run the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _prefer(*, annotations: bool = False, page_size: int | None = None) -> dict[str, str]:
+    preferences = []
+    if annotations:
+        preferences.append('odata.include-annotations="*"')
+    if page_size is not None:
+        preferences.append(f"odata.maxpagesize={int(page_size)}")
+    return {"Prefer": ",".join(preferences)} if preferences else {}
+
+
+def _json_default(value: Any) -> Any:
+    """Values mappers naturally produce, in the form the Web API reads."""
+    if isinstance(value, Decimal):
+        return float(value)  # money and quantities: Dataverse stores at most 10 decimals
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} cannot be sent to Dataverse")
