@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -45,6 +47,22 @@ def scope_covers(granted: set[str], family: str, write: bool) -> bool:
     if not write:
         allowed |= _READ_ONLY_SCOPES[family]
     return bool(granted & allowed)
+
+
+SANDBOX_USER_ID = "4d1a6f1e-5b8e-4c1f-9d6a-0b1f3c2e7a10"
+ISSUER = "https://identity.xero.com"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_shaped(claims: dict[str, Any]) -> str:
+    """A token shaped like Xero's JWTs so callers can read its claims; the signature is random bytes:
+    the sandbox looks tokens up, it never verifies them, and neither should a client."""
+    header = {"alg": "RS256", "kid": "sandbox", "typ": "JWT"}
+    return ".".join([_b64(json.dumps(header).encode()), _b64(json.dumps(claims).encode()),
+                     _b64(secrets.token_bytes(32))])
 
 
 class OAuthError(Exception):
@@ -132,10 +150,23 @@ class IdentityStore:
 
     def _token_set(self, grant: Grant, with_refresh: bool) -> dict[str, Any]:
         lifetime = max(1, round(self.clock.seconds(ACCESS_TOKEN_SECONDS)))
-        access = secrets.token_urlsafe(32)
+        now = int(self.clock.now())
+        access = jwt_shaped({
+            "nbf": now, "exp": now + lifetime, "iss": ISSUER, "aud": f"{ISSUER}/resources",
+            "client_id": grant.client_id, "sub": SANDBOX_USER_ID, "auth_time": int(grant.created_at),
+            "xero_userid": SANDBOX_USER_ID, "global_session_id": grant.grant_id, "jti": secrets.token_hex(16),
+            "authentication_event_id": grant.auth_event_id, "scope": grant.scopes,
+        })
         self.access_tokens[access] = AccessToken(grant.grant_id, self.clock.now() + lifetime)
         body: dict[str, Any] = {"access_token": access, "expires_in": lifetime, "token_type": "Bearer",
                                 "scope": " ".join(grant.scopes)}
+        if "openid" in grant.scopes:
+            body["id_token"] = jwt_shaped({
+                "nbf": now, "exp": now + 300, "iss": ISSUER, "aud": grant.client_id, "iat": now,
+                "auth_time": int(grant.created_at), "sub": SANDBOX_USER_ID, "xero_userid": SANDBOX_USER_ID,
+                "global_session_id": grant.grant_id, "preferred_username": "sandbox.user@example.test",
+                "email": "sandbox.user@example.test", "given_name": "Sandbox", "family_name": "User",
+            })
         if with_refresh:
             refresh = secrets.token_urlsafe(32)
             self.refresh_tokens[refresh] = RefreshToken(

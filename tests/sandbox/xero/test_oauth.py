@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -192,3 +194,19 @@ def test_wrong_tenant_and_wrong_token(xero_client: SdkClient, xero_sandbox: Runn
     missing = requests.get(f"{xero_sandbox.url}/api.xro/2.0/Organisation", timeout=10,
                            headers={"Authorization": f"Bearer {xero_client.token['access_token']}"})
     assert missing.status_code == 403
+
+
+def test_tokens_carry_readable_claims(xero_admin: SandboxAdmin, xero_sandbox: RunningSandbox) -> None:
+    def claims(token: str) -> dict[str, Any]:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+
+    token = xero_admin.mint_token([TENANT_A_ID], ["openid", "offline_access", "accounting.settings"])
+    access = claims(token["access_token"])
+    assert access["client_id"] == xero_sandbox.settings.client_id
+    assert access["scope"] == ["openid", "offline_access", "accounting.settings"]
+    connections = requests.get(f"{xero_sandbox.url}/connections", timeout=10,
+                               headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    assert connections[0]["authEventId"] == access["authentication_event_id"]
+    assert claims(token["id_token"])["email"] == "sandbox.user@example.test"
+    assert "id_token" not in xero_admin.mint_token([TENANT_A_ID], ["accounting.settings"])
