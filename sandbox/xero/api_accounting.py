@@ -14,7 +14,9 @@ from sandbox.xero import contacts as contact_rules
 from sandbox.xero import documents, items, render, settlements
 from sandbox.xero.documents import CREDIT_NOTE, INVOICE, DocKind
 from sandbox.xero.errors import NotFound, ValidationFailure, problem, validation_error_body
-from sandbox.xero.http import (
+from sandbox.xero.tenant import Record, Tenant
+from sandbox.xero.transaction import Transaction
+from sandbox.xero.web import (
     ENDPOINT_FAMILIES,
     accounting_gate,
     add_limit_headers,
@@ -24,8 +26,6 @@ from sandbox.xero.http import (
     release_limit,
     sandbox_state,
 )
-from sandbox.xero.tenant import Record, Tenant
-from sandbox.xero.transaction import Transaction
 from sandbox.xero.where import Predicate, compile_where
 from sandbox.xero.xjson import CENT, loads, ms_date, parse_date, parse_http_datetime
 

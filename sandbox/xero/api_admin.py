@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from sandbox.xero import render
-from sandbox.xero.http import json_response, sandbox_state
 from sandbox.xero.identity import KNOWN_SCOPES
+from sandbox.xero.web import json_response, sandbox_state
 
 bp = Blueprint("xero_sandbox_admin", __name__, url_prefix="/_sandbox")
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices",

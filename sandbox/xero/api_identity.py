@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, redirect, request
 
 from sandbox.xero.errors import oauth_error, problem
-from sandbox.xero.http import json_response, sandbox_state
 from sandbox.xero.identity import KNOWN_SCOPES, Client, Grant, OAuthError
+from sandbox.xero.web import json_response, sandbox_state
 
 bp = Blueprint("xero_identity", __name__)
 
