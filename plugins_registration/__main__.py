@@ -106,6 +106,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     if args.command == "status":
         print(f"Dataverse {connection.org_url}")
+        pending = ChangeReport(dry_run=True, out=lambda line: None)
+        provision(api, pending)  # a dry run: only reads
+        if pending.changes:
+            print(f"Schema: {len(pending.changes)} change(s) pending: run `plugins_registration provision`")
+        else:
+            print("Schema: up to date")
         show_status(api)
         return EXIT_OK
 

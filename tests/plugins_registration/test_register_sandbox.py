@@ -193,6 +193,7 @@ def test_status_lists_steps_images_and_failed_jobs(provisioned: Org) -> None:
 
     outcome = provisioned.run("status")
     assert outcome.code == 0, outcome.err
+    assert "Schema: up to date" in outcome.out
     assert f"Webhook endpoint '{ENDPOINT_NAME}': {closed.split('?')[0]} (auth: webhookkey)" in outcome.out
     for step in desired_steps():
         assert f"step '{step.name}': enabled, async, stage 40" in outcome.out
@@ -344,3 +345,10 @@ def test_a_filtering_list_changed_in_the_code_is_updated_in_place(
     assert {row["sdkmessageprocessingstepid"] for row in before} == {
         row["sdkmessageprocessingstepid"] for row in after.values()
     }
+
+
+def test_status_on_a_fresh_org_says_provisioning_is_pending(org: Org) -> None:
+    outcome = org.run("status")
+    assert outcome.code == 0, outcome.err
+    assert "change(s) pending: run `plugins_registration provision`" in outcome.out
+    assert "No webhook endpoint is registered" in outcome.out
