@@ -20,6 +20,8 @@ from sandbox.dataverse.values import parse_datetime
 Node = tuple[Any, ...]
 _COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 _FUNCTIONS = {"contains", "startswith", "endswith"}
+_CRM = "Microsoft.Dynamics.CRM."
+_CRM_FUNCTIONS = {"In", "NotIn", "Null", "NotNull"}
 _TOKEN = re.compile(
     r"""\s*(?:
     (?P<string>'(?:[^']|'')*')
@@ -28,7 +30,7 @@ _TOKEN = re.compile(
   | (?P<date>\d{4}-\d{2}-\d{2})(?![\w-])
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?)(?![\w])
   | (?P<name>[A-Za-z_][\w.]*(?:/[A-Za-z_][\w.]*)*)
-  | (?P<punct>[(),])
+  | (?P<punct>[(),=\[\]])
     )""",
     re.VERBOSE,
 )
@@ -148,6 +150,8 @@ class _Parser:
         raise bad_request(f"Syntax error at '{text}' in '{self.text}'.")
 
     def function(self, name: str) -> Node:
+        if name.startswith(_CRM):
+            return self.crm_function(name[len(_CRM):])
         if name not in _FUNCTIONS:
             raise bad_request(f"An unknown function with name '{name}' was found.")
         self.expect("(")
@@ -156,6 +160,48 @@ class _Parser:
         arg = self.operand()
         self.expect(")")
         return ("func", name, prop, arg)
+
+
+    def crm_function(self, name: str) -> Node:
+        """Dataverse's own query functions, e.g. Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=[...])."""
+        if name not in _CRM_FUNCTIONS:
+            raise bad_request(f"An unknown function with name '{_CRM}{name}' was found.")
+        self.expect("(")
+        args: dict[str, Any] = {}
+        while self.peek() is not None and self.peek()[1] != ")":  # type: ignore[index]
+            arg_name = self.take()[1]
+            self.expect("=")
+            if self.peek() is not None and self.peek()[1] == "[":  # type: ignore[index]
+                self.take()
+                values = []
+                while self.peek() is not None and self.peek()[1] != "]":  # type: ignore[index]
+                    values.append(self.operand())
+                    if self.peek() is not None and self.peek()[1] == ",":  # type: ignore[index]
+                        self.take()
+                self.expect("]")
+                args[arg_name] = values
+            else:
+                args[arg_name] = self.operand()
+            if self.peek() is not None and self.peek()[1] == ",":  # type: ignore[index]
+                self.take()
+        self.expect(")")
+        prop_lit = args.get("PropertyName")
+        if prop_lit is None or prop_lit[0] != "lit" or prop_lit[1].kind != "string":
+            raise bad_request(f"{_CRM}{name} needs PropertyName='<column>'.")
+        prop = prop_lit[1].value
+        self.known(prop)
+        node: Node
+        if name in ("Null", "NotNull"):
+            node = ("cmp", "eq", ("prop", prop), ("lit", Literal("null", None)))
+        else:
+            raw = args.get("PropertyValues")
+            if not isinstance(raw, list) or not raw:
+                raise bad_request(f"{_CRM}{name} needs PropertyValues=[...].")
+            node = ("cmp", "eq", ("prop", prop), raw[0])
+            for value in raw[1:]:
+                node = ("or", node, ("cmp", "eq", ("prop", prop), value))
+        # A group, so the caller treats it as a complete boolean expression.
+        return ("group", ("not", node) if name in ("NotNull", "NotIn") else node)
 
 
 def parse_filter(text: str, known: Callable[[str], None]) -> Node:

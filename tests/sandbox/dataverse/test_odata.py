@@ -122,3 +122,18 @@ def test_metadata_document_names_sets_and_navigation(dataverse_session: requests
     assert '<NavigationProperty Name="invoice_details" Type="Collection(mscrm.invoicedetail)" />' in response.text
     assert '<EntitySet Name="invoices" EntityType="Microsoft.Dynamics.CRM.invoice" />' in response.text
     assert '<EntitySet Name="opportunities"' not in response.text
+
+
+def test_dataverse_query_functions(dataverse_session: requests.Session, api: str) -> None:
+    def get(filter_text: str) -> list[str]:
+        return names(dataverse_session.get(api + "products", params={"$filter": filter_text, "$orderby": "name"}))
+
+    assert get("Microsoft.Dynamics.CRM.In(PropertyName='productnumber',PropertyValues=['WIDGET-001','GADGET-002'])"
+               ) == ["Gadget", "Widget"]
+    assert get("Microsoft.Dynamics.CRM.NotIn(PropertyName='productnumber',PropertyValues=['WIDGET-001'])") == [
+        "Consulting hour", "Gadget"]
+    assert get("Microsoft.Dynamics.CRM.Null(PropertyName='description') and "
+               "Microsoft.Dynamics.CRM.NotNull(PropertyName='price') and price gt 50") == ["Consulting hour"]
+    bad = dataverse_session.get(api + "products", params={
+        "$filter": "Microsoft.Dynamics.CRM.In(PropertyName='nosuch',PropertyValues=['x'])"})
+    assert bad.status_code == 400
