@@ -97,13 +97,13 @@ def test_deleting_a_payment_reopens_the_invoice(xero_client: SdkClient) -> None:
 
 def test_contact_balances_follow_invoices_payments_and_credit(xero_client: SdkClient) -> None:
     current = _invoice(xero_client, 100)  # due 2026-02-09: overdue by the real clock once that has passed
-    future = _invoice(xero_client, 50, due=dt.date.today() + dt.timedelta(days=30))
+    future = _invoice(xero_client, 50, due=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30))
     _pay(xero_client, current.invoice_id, 20)
     note = _credit(xero_client, credit_note(10))  # 12.00 of unallocated credit
     contact = xero_client.accounting.get_contact(xero_client.tenant_id, ACME_ID).contacts[0]
     receivable = contact.balances.accounts_receivable
     assert receivable.outstanding == Decimal("100.00") + Decimal("60.00") - Decimal("12.00")
-    overdue = Decimal("100.00") if dt.date.today() > dt.date(2026, 2, 9) else Decimal("0.00")
+    overdue = Decimal("100.00") if dt.datetime.now(dt.UTC).date() > dt.date(2026, 2, 9) else Decimal("0.00")
     assert receivable.overdue == overdue
     assert contact.balances.accounts_payable.outstanding == 0
     assert future.amount_due == Decimal("60.00") and note.remaining_credit == Decimal("12.00")
