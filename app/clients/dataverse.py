@@ -143,6 +143,10 @@ class DataverseClient:
     def __repr__(self) -> str:
         return f"DataverseClient({self.org_url!r})"
 
+    @property
+    def token_source(self) -> TokenSource | Callable[[], str]:
+        return self._token_source
+
     def close(self) -> None:
         if self._owns_session:
             self._session.close()

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import msal
 import requests
 
-from app.clients.dataverse_errors import DataverseUnavailable, SignInFailed, connection_problem
+from app.clients.dataverse_errors import DataverseNotConfigured, DataverseUnavailable, SignInFailed, connection_problem
 
 AUTHORITY_BASE = "https://login.microsoftonline.com"
 MSAL_TIMEOUT_SECONDS = 15.0
@@ -43,7 +43,7 @@ class StaticTokenSource:
 
     def __init__(self, token: str) -> None:
         if not token.strip():
-            raise ValueError("the token is empty")
+            raise DataverseNotConfigured("The Dataverse bearer token is empty")
         self._token = token.strip()
 
     def __call__(self) -> str:
