@@ -21,6 +21,7 @@ from rq.job import Job
 
 from app.dynamics_schema import INVOICE_CONNECTION_NAV, INVOICE_INVOICE_TYPE, InvoiceType
 from app.launcher import LocalStack
+from app.queue import invoice_scope, lock_key, pending_key
 from sandbox.dataverse import seed
 
 TIMEOUT_SECONDS = 30
@@ -69,16 +70,21 @@ def _jobs_for(redis: Redis, invoice_id: str) -> list[Job]:
     return sorted((j for j in jobs if j.args[1].get("invoice_id") == invoice_id), key=lambda j: j.enqueued_at)
 
 
-def _wait_for_quiet(stack: LocalStack, redis: Redis) -> None:
+def _wait_for_quiet(stack: LocalStack, redis: Redis, invoice_id: str) -> None:
+    """Until Dataverse has delivered every webhook and the connector has finished every job for the invoice.
+
+    A job waiting in the queue keeps the invoice's pending pointer, a running one holds its lock: with the queue
+    empty and neither key present, nothing is left to do.
+    """
     requests.post(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait", params={"timeout": TIMEOUT_SECONDS},
                   timeout=TIMEOUT_SECONDS + 5)
+    scope = invoice_scope(seed.ORGANIZATION_ID, invoice_id)
+    queue = Queue("dataverse", connection=redis)
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        busy = sum(Queue(name, connection=redis).count for name in ("dataverse", "maintenance"))
-        running = Queue("dataverse", connection=redis).started_job_registry.count
-        if busy == 0 and running == 0:
+        if queue.count == 0 and not redis.exists(pending_key(scope), lock_key(scope)):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def tell_story(stack: LocalStack) -> None:
@@ -108,7 +114,7 @@ def tell_story(stack: LocalStack) -> None:
     })
     timeline.say("Dynamics", "Sam sets the Xero connection: the invoice is ready for Xero")
 
-    _wait_for_quiet(stack, redis)
+    _wait_for_quiet(stack, redis, invoice_id)
     deliveries = requests.get(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/deliveries", timeout=10).json()["value"]
     mine = [d for d in deliveries if d["recordid"] == invoice_id or d["entity"] == "invoicedetail"]
     delivered = sum(1 for d in mine if d["status"] == "succeeded")
