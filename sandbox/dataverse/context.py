@@ -114,7 +114,7 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
     output_parameters = kv([("id", event.record_id)]) if event.message == "Create" else []
     shared = kv([("tag", event.tag)]) if event.tag else []
 
-    def common(stage: int, mode: int) -> dict[str, Any]:
+    def common(stage: int, mode: int, parent: bool) -> dict[str, Any]:
         return {
             "BusinessUnitId": organization["business_unit_id"],
             "CorrelationId": event.correlation_id,
@@ -123,21 +123,21 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
             "InitiatingUserId": event.user_id,
             "InputParameters": input_parameters,
             "IsExecutingOffline": False,
-            "IsInTransaction": stage != 40 or not is_async,
+            "IsInTransaction": not is_async,
             "IsOfflinePlayback": False,
             "IsolationMode": 1,
             "MessageName": event.message,
             "Mode": mode,
             "OperationCreatedOn": wcf_date(created_on),
-            "OperationId": operation_id if stage == 40 else EMPTY_GUID,
+            "OperationId": EMPTY_GUID if parent else operation_id,
             "OrganizationId": organization["organization_id"],
             "OrganizationName": organization["organization_name"],
-            "OutputParameters": output_parameters if stage == 40 else [],
+            "OutputParameters": [] if parent or stage < 40 else output_parameters,
         }
 
     parent = None
     if is_async:
-        parent = common(30, 0)
+        parent = common(30, 0, parent=True)
         parent.update({
             "OwningExtension": {"Id": EMPTY_GUID, "KeyAttributes": [], "LogicalName": None, "Name": None,
                                 "RowVersion": None},
@@ -146,7 +146,8 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
             "SecondaryEntityName": "none", "SharedVariables": shared, "Stage": 30,
             "UserAzureActiveDirectoryObjectId": EMPTY_GUID, "UserId": event.user_id,
         })
-    context = common(40, 1 if is_async else 0)
+    stage = int(step.get("stage") or 40)
+    context = common(stage, 1 if is_async else 0, parent=False)
     impersonating = step.get("impersonatinguserid")
     context.update({
         "OwningExtension": {"Id": step["sdkmessageprocessingstepid"], "KeyAttributes": [],
@@ -160,7 +161,7 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
         "RequestId": None,
         "SecondaryEntityName": "none",
         "SharedVariables": shared,
-        "Stage": 40,
+        "Stage": stage,
         "UserAzureActiveDirectoryObjectId": EMPTY_GUID,
         "UserId": impersonating.id if isinstance(impersonating, Ref) else event.user_id,
     })

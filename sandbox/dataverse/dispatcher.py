@@ -1,7 +1,9 @@
 """Fires webhooks for committed changes, as the asynchronous service does for registered steps.
 
-On commit (under the store lock) each change is matched against enabled steps; each match becomes a system
-job (`asyncoperations` row) and a queued delivery. One background thread sends them in order: 60 s timeout,
+On commit (under the store lock) each change is matched against enabled asynchronous steps; each match becomes
+a system job (`asyncoperations` row) and a queued delivery. Synchronous steps are called before the commit,
+inside the transaction, and a failure rolls the caller's operation back (so a synchronous receiver must not
+call this sandbox back while it handles the call). One background thread sends them in order: 60 s timeout,
 one more attempt only after 502/503/504, then the system job is Succeeded (30) or Failed (31). A successful
 job of a step with `asyncautodelete` is removed, as Dataverse does.
 """
@@ -19,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from sandbox.dataverse.context import ContextBuilder, build_context, render
+from sandbox.dataverse.errors import DataverseError
 from sandbox.dataverse.registration import (
     HTTP_HEADER,
     HTTP_QUERY_STRING,
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from sandbox.dataverse.records import Records
 
 RETRYABLE = frozenset({502, 503, 504})
+SYNC, ASYNC = 0, 1
+PLUGIN_FAILED = "0x80040265"
 SYSTEM_EVENT = 1
 READY, LOCKED, COMPLETED = 0, 2, 3
 WAITING_FOR_RESOURCES, IN_PROGRESS, SUCCEEDED, FAILED = 0, 20, 30, 31
@@ -100,15 +105,27 @@ class WebhookDispatcher:
     # ---- planning (runs inside the committing transaction's lock) ---------------------------------------
 
     def on_commit(self, events: list[ChangeEvent]) -> None:
+        """Asynchronous steps: a system job and a queued delivery per matching step."""
         for event in events:
-            for step in self.matching_steps(event):
+            for step in self.matching_steps(event, mode=ASYNC):
                 self._plan(event, step)
 
-    def matching_steps(self, event: ChangeEvent) -> list[Row]:
+    def before_commit(self, events: list[ChangeEvent]) -> None:
+        """Synchronous steps run inside the transaction: a failed call rolls the caller's operation back."""
+        for event in events:
+            for step in self.matching_steps(event, mode=SYNC):
+                delivery = self._prepare(event, step, operation_id=str(uuid.uuid4()), asynchronous=False)
+                with self._idle:
+                    self.deliveries.append(delivery)
+                if not self._send(delivery):
+                    raise DataverseError(400, PLUGIN_FAILED, f"The synchronous webhook step '{delivery.step_name}' "
+                                         f"failed, so the operation was rolled back. {delivery.error}")
+
+    def matching_steps(self, event: ChangeEvent, mode: int) -> list[Row]:
         store = self.records.store
         matches = []
         for step in store.table_rows("sdkmessageprocessingstep").values():
-            if step.get("statecode") != 0 or step.get("mode") in event.bypassed_modes:
+            if step.get("statecode") != 0 or step.get("mode") != mode or mode in event.bypassed_modes:
                 continue
             message = store.get("sdkmessage", step["sdkmessageid"].id)
             if message is None or message["name"] != event.message:
@@ -125,9 +142,9 @@ class WebhookDispatcher:
             if event.message == "Update" and filtering and not filtering & event.changed_by_caller:
                 continue
             matches.append(step)
-        return sorted(matches, key=lambda s: (s.get("rank") or 0, s["createdon"]))
+        return sorted(matches, key=lambda s: (s.get("stage") or 0, s.get("rank") or 0, s["createdon"]))
 
-    def _plan(self, event: ChangeEvent, step: Row) -> None:
+    def _prepare(self, event: ChangeEvent, step: Row, operation_id: str, asynchronous: bool) -> Delivery:
         store = self.records.store
         table = store.schema.tables[event.table]
         step_id = step["sdkmessageprocessingstepid"]
@@ -136,11 +153,9 @@ class WebhookDispatcher:
                   if i.get("sdkmessageprocessingstepid") == step_ref]
         endpoint = store.get("serviceendpoint", step["eventhandler"].id)
         assert endpoint is not None
-        operation_id = str(uuid.uuid4())
-        now = utcnow()
         builder = ContextBuilder(table, self.reader.name_of, self.reader.currency_symbol)
         context = build_context(
-            event=event, builder=builder, step=step, images=images, operation_id=operation_id, created_on=now,
+            event=event, builder=builder, step=step, images=images, operation_id=operation_id, created_on=utcnow(),
             organization={"business_unit_id": BUSINESS_UNIT_ID, "organization_id": ORGANIZATION_ID,
                           "organization_name": self.settings.organization_name},
         )
@@ -154,19 +169,25 @@ class WebhookDispatcher:
         }
         if trimmed:
             headers["x-ms-dynamics-msg-size-exceeded"] = "true"
+        return Delivery(
+            asyncoperation_id=operation_id if asynchronous else "", step_id=step_id,
+            step_name=step.get("name") or "", message=event.message, entity=event.table,
+            record_id=event.record_id, url=endpoint["url"], authtype=endpoint["authtype"],
+            authvalue=endpoint["authvalue"], body=body, headers=headers, trimmed=trimmed,
+            auto_delete=bool(step.get("asyncautodelete")),
+        )
+
+    def _plan(self, event: ChangeEvent, step: Row) -> None:
+        operation_id = str(uuid.uuid4())
+        delivery = self._prepare(event, step, operation_id, asynchronous=True)
         self.records.insert_system("asyncoperation", {
             "asyncoperationid": operation_id, "name": step.get("name"), "operationtype": SYSTEM_EVENT,
-            "statecode": READY, "statuscode": WAITING_FOR_RESOURCES, "owningextensionid": step_ref,
+            "statecode": READY, "statuscode": WAITING_FOR_RESOURCES,
+            "owningextensionid": Ref("sdkmessageprocessingstep", delivery.step_id),
             "regardingobjectid": Ref(event.table, event.record_id), "primaryentitytype": event.table,
             "messagename": event.message, "correlationid": event.correlation_id, "depth": event.depth,
             "retrycount": 0,
         }, user_id=event.user_id)
-        delivery = Delivery(
-            asyncoperation_id=operation_id, step_id=step_id, step_name=step.get("name") or "",
-            message=event.message, entity=event.table, record_id=event.record_id, url=endpoint["url"],
-            authtype=endpoint["authtype"], authvalue=endpoint["authvalue"], body=body, headers=headers,
-            trimmed=trimmed, auto_delete=bool(step.get("asyncautodelete")),
-        )
         with self._idle:
             self._pending += 1
             self.deliveries.append(delivery)
@@ -188,8 +209,9 @@ class WebhookDispatcher:
 
     def _attempt(self, delivery: Delivery, url: str, headers: dict[str, str]) -> int | None:
         try:
-            response = self._session.post(url, data=delivery.body, headers=headers,
-                                          timeout=self.settings.webhook_timeout_seconds)
+            # Synchronous calls come from request threads: the background thread's session stays its own.
+            post = self._session.post if delivery.asyncoperation_id else requests.post
+            response = post(url, data=delivery.body, headers=headers, timeout=self.settings.webhook_timeout_seconds)
         except requests.RequestException as exc:
             delivery.attempts.append(type(exc).__name__)
             delivery.error = f"The webhook call failed: {type(exc).__name__}."
@@ -197,26 +219,33 @@ class WebhookDispatcher:
         delivery.attempts.append(response.status_code)
         return response.status_code
 
-    def _deliver(self, delivery: Delivery) -> None:
-        self._set_job(delivery, {"statecode": LOCKED, "statuscode": IN_PROGRESS, "startedon": utcnow()})
+    def _send(self, delivery: Delivery) -> bool:
+        """POST the context: one more attempt only after 502/503/504; True when it ended in 2xx."""
         url, extra = authenticated(delivery.url, delivery.authtype, delivery.authvalue)
         headers = {**delivery.headers, **extra}
         status = self._attempt(delivery, url, headers)
         if status in RETRYABLE:
             time.sleep(self.settings.webhook_retry_delay_seconds)
-            self._set_job(delivery, {"retrycount": 1})
+            if delivery.asyncoperation_id:
+                self._set_job(delivery, {"retrycount": 1})
             status = self._attempt(delivery, url, headers)
         if status is not None and 200 <= status < 300:
             delivery.status, delivery.error = "succeeded", None
+            return True
+        delivery.status = "failed"
+        if status is not None:
+            delivery.error = f"The webhook call returned HTTP status {status}; only 2xx counts as success."
+        return False
+
+    def _deliver(self, delivery: Delivery) -> None:
+        self._set_job(delivery, {"statecode": LOCKED, "statuscode": IN_PROGRESS, "startedon": utcnow()})
+        if self._send(delivery):
             if delivery.auto_delete:
                 with self.records.store.lock:
                     self.records.store.table_rows("asyncoperation").pop(delivery.asyncoperation_id, None)
                 return
             self._set_job(delivery, {"statecode": COMPLETED, "statuscode": SUCCEEDED, "completedon": utcnow()})
             return
-        delivery.status = "failed"
-        if status is not None:
-            delivery.error = f"The webhook call returned HTTP status {status}; only 2xx counts as success."
         self._set_job(delivery, {"statecode": COMPLETED, "statuscode": FAILED, "completedon": utcnow(),
                                  "message": delivery.error, "friendlymessage": delivery.error,
                                  "errorcode": -2147220891})

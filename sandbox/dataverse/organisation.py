@@ -24,6 +24,7 @@ class DataverseSandbox:
         self._build()
         self.dispatcher = WebhookDispatcher(self.records, self.reader, settings)
         self.store.on_commit = self.dispatcher.on_commit
+        self.store.before_commit = self.dispatcher.before_commit
 
     def _build(self) -> None:
         self.store = Store(build_system_schema())
@@ -39,6 +40,7 @@ class DataverseSandbox:
         self.dispatcher.records, self.dispatcher.reader = self.records, self.reader
         self.dispatcher.reset()
         self.store.on_commit = self.dispatcher.on_commit
+        self.store.before_commit = self.dispatcher.before_commit
         self.budget.configure(self.settings.request_budget)
 
     def wait_for_webhooks(self, timeout: float = 30.0) -> bool:

@@ -40,6 +40,8 @@ class Store:
         self.rows: dict[str, dict[str, Row]] = {name: {} for name in schema.tables}
         self.lock = threading.RLock()
         self.on_commit = on_commit
+        # Runs inside the transaction (synchronous steps): raising rolls the whole transaction back.
+        self.before_commit: Callable[[list[ChangeEvent]], None] | None = None
         self._depth = 0
         self._events: list[ChangeEvent] = []
         self._version = 1000
@@ -67,6 +69,8 @@ class Store:
             self._depth += 1
             try:
                 yield
+                if outer and self.before_commit is not None and self._events:
+                    self.before_commit(list(self._events))
             except BaseException:
                 self._depth -= 1
                 if outer and snapshot is not None:

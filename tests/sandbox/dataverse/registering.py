@@ -32,10 +32,10 @@ def add_endpoint(session: requests.Session, api: str, url: str, authtype: int = 
 
 
 def add_step(session: requests.Session, api: str, endpoint_id: str, message: str, table: str, *,
-             filtering: str | None = None, asyncautodelete: bool = False) -> str:
+             filtering: str | None = None, asyncautodelete: bool = False, mode: int = 1) -> str:
     message_id, filter_id = message_and_filter(session, api, message, table)
     body = {
-        "name": f"Xero connector: {message} of {table}", "stage": 40, "mode": 1, "rank": 1,
+        "name": f"Xero connector: {message} of {table}", "stage": 40, "mode": mode, "rank": 1,
         "supporteddeployment": 0, "asyncautodelete": asyncautodelete,
         "eventhandler_serviceendpoint@odata.bind": f"/serviceendpoints({endpoint_id})",
         "sdkmessageid@odata.bind": f"/sdkmessages({message_id})",
@@ -57,10 +57,11 @@ def add_image(session: requests.Session, api: str, step_id: str, alias: str, ima
 
 def register(session: requests.Session, api: str, url: str, message: str, table: str, *,
              authtype: int = 4, authvalue: str = "webhook-secret", filtering: str | None = None,
-             images: tuple[tuple[str, int, str | None], ...] = (), asyncautodelete: bool = False) -> Registration:
+             images: tuple[tuple[str, int, str | None], ...] = (), asyncautodelete: bool = False,
+             mode: int = 1) -> Registration:
     endpoint_id = add_endpoint(session, api, url, authtype, authvalue)
     step_id = add_step(session, api, endpoint_id, message, table, filtering=filtering,
-                       asyncautodelete=asyncautodelete)
+                       asyncautodelete=asyncautodelete, mode=mode)
     prop = "Id" if message == "Create" else "Target"
     image_ids = [add_image(session, api, step_id, alias, kind, prop, attrs) for alias, kind, attrs in images]
     return Registration(endpoint_id, step_id, image_ids)

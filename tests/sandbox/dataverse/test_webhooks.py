@@ -331,3 +331,21 @@ def test_line_changes_fire_for_the_line_and_its_recalculated_invoice(
     recalculated = kv(kv(by_name["invoice"]["InputParameters"])["Target"]["Attributes"])
     assert recalculated["totalamount"]["Value"] == 0
     assert by_name["invoice"]["Depth"] == 2
+
+
+def test_synchronous_steps_run_in_the_transaction_and_roll_back_on_failure(
+        dataverse_session: requests.Session, api: str, receiver: Receiver) -> None:
+    register(dataverse_session, api, receiver.url, "Update", "account", mode=0)
+    account = api + f"accounts({ACCOUNT_IDS[0]})"
+    receiver.statuses.append(500)
+    refused = dataverse_session.patch(account, json={"telephone1": "refused"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "0x80040265"
+    assert dataverse_session.get(account + "?$select=telephone1").json()["telephone1"] is None
+    accepted = dataverse_session.patch(account, json={"telephone1": "accepted"})
+    assert accepted.status_code == 204
+    assert len(receiver.calls) == 2  # already delivered when the write answered
+    ctx = receiver.calls[1].context
+    assert (ctx["Mode"], ctx["Stage"], ctx["ParentContext"], ctx["IsInTransaction"]) == (0, 40, None, True)
+    assert kv(ctx["PostEntityImages"]) == {}
+    assert dataverse_session.get(api + "asyncoperations").json()["value"] == []
