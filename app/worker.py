@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 
 from app import redis_client
@@ -14,10 +17,23 @@ from app.logs import configure_logging
 from app.queue import ALL_QUEUES
 
 
+def wait_for_redis(connection: Redis, interval: float = 5.0) -> None:
+    """A worker started before its Redis (or during an outage) waits, saying so, instead of crashing."""
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            connection.ping()
+            return
+        except RedisError as exc:
+            log.warning("Redis unreachable, retrying", extra={"error": type(exc).__name__, "retry_in_s": interval})
+            time.sleep(interval)
+
+
 def build_worker(queue_names: list[str], redis_url: str, name: str | None = None) -> Worker:
     connection = redis_client(redis_url)
     # The worker's blocking dequeue waits longer than the web's short socket timeout allows.
     connection.connection_pool.connection_kwargs["socket_timeout"] = None
+    wait_for_redis(connection)
     queues = [Queue(queue_name, connection=connection) for queue_name in queue_names]
     return Worker(queues, connection=connection, name=name)
 
