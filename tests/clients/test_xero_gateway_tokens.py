@@ -1,0 +1,135 @@
+"""The gateway's tokens against the sandbox's identity server: serialised refresh, reconnects, custom connections."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from app.clients.xero_auth import XeroTokenEndpoint
+from app.clients.xero_errors import RECONNECT_MESSAGE
+from app.clients.xero_tokens import TokenSet
+from app.errors import ConnectionLost, Retryable
+from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
+from sandbox.xero.settings import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET
+from tests.clients.xero_gateway_fixtures import *  # noqa: F403 - the pytest fixtures
+
+SCOPES = ("offline_access", "accounting.invoices", "accounting.contacts", "accounting.settings")
+
+
+def expire(token_store, connection_id: str) -> TokenSet:
+    stored = token_store.load(connection_id)
+    token_store.save(connection_id, replace(stored, expires_at=time.time() - 1))
+    return stored
+
+
+def test_an_expired_token_is_refreshed_once_and_every_concurrent_caller_succeeds(
+        connect, make_gateway, token_store, xero_admin, xero_settings):
+    connect("conn-a")
+    before = expire(token_store, "conn-a")
+    xero_admin.advance_clock(1801)  # Xero agrees: the old access token is dead
+    refreshed: list[str] = []
+
+    class CountingEndpoint(XeroTokenEndpoint):
+        def refresh(self, refresh_token: str) -> TokenSet:
+            refreshed.append(refresh_token)
+            time.sleep(0.1)  # a slow identity server widens the window for a second refresh
+            return super().refresh(refresh_token)
+
+    # Five workers, each with its own SDK client, sharing only Redis.
+    gateways = [make_gateway("conn-a", token_endpoint=CountingEndpoint(xero_settings)) for _ in range(5)]
+    start, names, failures = threading.Barrier(len(gateways)), [], []
+
+    def work(gateway) -> None:
+        start.wait()
+        try:
+            names.append(gateway.get_organisation().name)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(g,)) for g in gateways]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert failures == []
+    assert names == ["Sandbox Trading Ltd"] * 5
+    assert refreshed == [before.refresh_token]
+    after = token_store.load("conn-a")
+    assert after.refresh_token != before.refresh_token and after.expires_at > time.time() + 1500
+
+
+def test_invalid_grant_means_reconnect_xero(make_gateway, token_store):
+    token_store.save("conn-a", TokenSet(access_token="old", refresh_token="used-or-revoked",
+                                        expires_at=time.time() - 1, scope=SCOPES))
+
+    with pytest.raises(ConnectionLost) as lost:
+        make_gateway("conn-a").get_organisation()
+
+    assert lost.value.user_message == RECONNECT_MESSAGE
+    assert lost.value.user_message.startswith("Reconnect Xero")
+
+
+def test_a_refresh_token_already_rotated_by_someone_else_means_reconnect(connect, make_gateway, token_store,
+                                                                          xero_admin, xero_settings):
+    connect("conn-a")
+    old = expire(token_store, "conn-a")
+    make_gateway("conn-a").get_organisation()  # rotates the refresh token
+    xero_admin.advance_clock(31 * 60)  # past Xero's grace for retrying a lost refresh answer
+    # A stale, expired copy comes back (a restored backup, a second deployment).
+    token_store.save("conn-a", replace(old, expires_at=time.time() - 1))
+
+    with pytest.raises(ConnectionLost):
+        make_gateway("conn-a").get_organisation()
+
+
+def test_a_revoked_access_token_means_reconnect(make_gateway, token_store):
+    token_store.save("conn-a", TokenSet(access_token="revoked", refresh_token="r", expires_at=time.time() + 1800,
+                                        scope=SCOPES))
+    with pytest.raises(ConnectionLost) as lost:
+        make_gateway("conn-a").get_organisation()
+    assert "Reconnect Xero" in lost.value.user_message
+
+
+def test_a_tenant_no_longer_connected_means_reconnect(connect, make_gateway):
+    connect("conn-b", TENANT_B_ID)
+    with pytest.raises(ConnectionLost):
+        make_gateway("conn-b", TENANT_A_ID).get_organisation()  # this consent covers tenant B only
+
+
+def test_no_stored_token_means_connect_first(make_gateway):
+    with pytest.raises(ConnectionLost, match="no Xero token stored"):
+        make_gateway("never-connected").get_organisation()
+
+
+def test_an_access_token_xero_calls_expired_is_retryable(xero, xero_admin):
+    xero_admin.advance_clock(1801)  # our clock says fresh, Xero's says expired (clock skew)
+    with pytest.raises(Retryable):
+        xero.get_organisation()
+
+
+def test_custom_connection_fetches_and_renews_client_credentials_tokens(make_gateway, token_store, xero_settings):
+    custom = replace(xero_settings, client_id=CUSTOM_CLIENT_ID, client_secret=CUSTOM_CLIENT_SECRET,
+                     custom_connection=True)
+    gateway = make_gateway("custom", TENANT_A_ID, settings=custom)
+
+    assert gateway.get_organisation().name == "Sandbox Trading Ltd"
+    first = token_store.load("custom")
+    assert first.refresh_token is None and first.expires_at > time.time() + 1500
+
+    expire(token_store, "custom")  # within the margin before its 30 minutes run out
+    assert gateway.get_tax_rates()
+    assert token_store.load("custom").access_token != first.access_token
+
+
+def test_the_sdks_own_refresh_uses_the_configured_identity_server_and_persists(xero, token_store):
+    before = token_store.load("conn-a")
+
+    xero.accounting.api_client.refresh_oauth2_token()
+
+    after = token_store.load("conn-a")
+    assert after.refresh_token != before.refresh_token
+    assert xero.get_organisation().short_code == "!SbxA1"
