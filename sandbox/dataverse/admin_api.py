@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, Response, request
 
 from sandbox.dataverse.errors import bad_request
@@ -46,3 +48,25 @@ def admin_wait() -> Response:
 @admin.get("/health")
 def admin_health() -> Response:
     return respond({"status": "ok"})
+
+
+@admin.post("/users")
+def admin_add_user() -> Response:
+    """Add a user and its bearer token: {"token", "firstname", "lastname", "admin": false, "systemuserid"?}."""
+    sandbox = current_sandbox()
+    body = json_body()
+    token, lastname = body.get("token"), body.get("lastname")
+    if not isinstance(token, str) or not token or not isinstance(lastname, str) or not lastname:
+        raise bad_request("token and lastname are required.")
+    if token in sandbox.tokens:
+        raise bad_request("That token is already in use.")
+    user_id = body.get("systemuserid") or str(uuid.uuid4())
+    with sandbox.store.lock:
+        if sandbox.store.get("systemuser", user_id) is not None:
+            raise bad_request("A user with that systemuserid already exists.")
+        sandbox.records.insert_system("systemuser", {
+            "systemuserid": user_id, "firstname": body.get("firstname"), "lastname": lastname, "accessmode": 0})
+    sandbox.tokens[token] = user_id
+    if body.get("admin"):
+        sandbox.admins.add(user_id)
+    return respond({"systemuserid": user_id, "token": token, "admin": bool(body.get("admin"))}, 201)

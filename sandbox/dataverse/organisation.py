@@ -39,6 +39,7 @@ class DataverseSandbox:
         self._build()
         self.dispatcher.records, self.dispatcher.reader = self.records, self.reader
         self.dispatcher.reset()
+        self.tokens, self.admins = dict(DEFAULT_TOKENS), set(ADMIN_USERS)
         self.store.on_commit = self.dispatcher.on_commit
         self.store.before_commit = self.dispatcher.before_commit
         self.budget.configure(self.settings.request_budget)

@@ -29,3 +29,18 @@ def test_reset_restores_the_seed(dataverse_sandbox: RunningDataverse, dataverse_
     assert len(dataverse_session.get(api + "accounts").json()["value"]) == 4
     assert requests.post(dataverse_sandbox.url + "/_sandbox/reset", timeout=5).status_code == 200
     assert len(dataverse_session.get(api + "accounts").json()["value"]) == 3
+
+
+def test_admin_can_add_users_with_tokens(dataverse_sandbox: RunningDataverse, api: str) -> None:
+    created = requests.post(dataverse_sandbox.url + "/_sandbox/users", timeout=5, json={
+        "token": "accountant-token", "firstname": "Alex", "lastname": "Accountant"})
+    assert created.status_code == 201
+    user_id = created.json()["systemuserid"]
+    me = requests.get(api + "WhoAmI", headers={"Authorization": "Bearer accountant-token"}, timeout=5).json()
+    assert me["UserId"] == user_id
+    user = requests.get(api + f"systemusers({user_id})?$select=fullname", timeout=5,
+                        headers={"Authorization": "Bearer accountant-token"}).json()
+    assert user["fullname"] == "Alex Accountant"
+    duplicate = requests.post(dataverse_sandbox.url + "/_sandbox/users", timeout=5,
+                              json={"token": "accountant-token", "lastname": "Again"})
+    assert duplicate.status_code == 400
