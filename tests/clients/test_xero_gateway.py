@@ -195,13 +195,17 @@ def test_unknown_invoice_is_not_found(xero):
     assert "no longer exists in Xero" in missing.value.user_message
 
 
-def test_two_connections_never_share_a_token(connect):
-    # The SDK's Configuration hands every later instance the first one's token object: make that trap live.
-    Configuration(oauth2_token=OAuth2Token(client_id="someone-else", client_secret="x"))
+def test_two_connections_never_share_a_token(connect, monkeypatch):
+    # The SDK's Configuration hands every later instance a copy of the first one, token object included:
+    # make that trap live (and undo it afterwards).
+    trap = Configuration()
+    trap.oauth2_token = OAuth2Token(client_id="someone-else", client_secret="x")
+    monkeypatch.setattr(Configuration, "_default", trap)
+    assert Configuration().oauth2_token is trap.oauth2_token
     tenant_a, tenant_b = connect("conn-a", TENANT_A_ID), connect("conn-b", TENANT_B_ID)
 
     names = [gateway.get_organisation().name for gateway in (tenant_a, tenant_b, tenant_a, tenant_b)]
 
     assert names == ["Sandbox Trading Ltd", "Northwind Goods Ltd"] * 2
-    assert tenant_a.accounting.api_client.configuration.oauth2_token is not (
-        tenant_b.accounting.api_client.configuration.oauth2_token)
+    tokens = {id(g.accounting.api_client.configuration.oauth2_token) for g in (tenant_a, tenant_b)}
+    assert len(tokens) == 2 and id(trap.oauth2_token) not in tokens
