@@ -11,9 +11,10 @@ Public interface:
   `whoami()`, `get()`, `get_optional()`, `query()`/`iter_query()` (following `@odata.nextLink`), `create()`,
   `update()` (If-Match: * or an ETag), `upsert()`, `delete()`, `batch()` (one atomic change set, or independent
   requests) and `request()` for anything else (actions, metadata).
-- `dataverse_client_from_env(environ)`: `DATAVERSE_URL` plus either `DATAVERSE_TOKEN` (sandbox) or
-  `DATAVERSE_TENANT_ID`, `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL client credentials);
-  optional `DATAVERSE_RETRY_BUDGET_SECONDS` (default 20).
+- `dataverse_client_from_env(environ, token_cache=None)`: `DATAVERSE_URL` plus either `DATAVERSE_TOKEN`
+  (sandbox) or `DATAVERSE_TENANT_ID`, `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL client
+  credentials); optional `DATAVERSE_RETRY_BUDGET_SECONDS` (default 20). `token_cache` shares msal's tokens
+  between worker processes (`RedisTokenCache` in app/clients/dataverse_token_cache.py).
 - Errors (app/clients/dataverse_errors.py), all from the taxonomy in app/errors.py: `DataverseUnavailable`
   (Retryable: 429/5xx/connection after the retry budget, with `retry_after`), `Conflict` (Retryable: 412),
   `RowNotFound` (Permanent: 404), `AccessDenied` (Permanent: 401, 403 naming the privilege),
@@ -41,7 +42,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from app.clients.dataverse_auth import MsalTokenSource, StaticTokenSource, TokenSource
+from app.clients.dataverse_auth import MsalTokenSource, StaticTokenSource, TokenCacheStore, TokenSource
 from app.clients.dataverse_batch import (
     MAX_BATCH_OPERATIONS,
     BatchOperation,
@@ -86,6 +87,7 @@ __all__ = [
     "RowNotFound",
     "SignInFailed",
     "StaticTokenSource",
+    "TokenCacheStore",
     "TokenSource",
     "WhoAmI",
     "dataverse_client_from_env",
@@ -316,7 +318,7 @@ class DataverseClient:
             all_headers["Content-Type"] = JSON_BODY
         budget = RetryBudget(self.retry, self._sleep)
         while True:
-            budget.attempts += 1
+            budget.begin_attempt()
             all_headers["Authorization"] = f"Bearer {self._token_source()}"
             try:
                 response = self._session.request(method, url, params=params, data=payload, headers=all_headers,
@@ -389,10 +391,9 @@ def _change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) -
     return results
 
 
-def _in_change_set(error: Exception) -> Exception:
+def _in_change_set(error: ConnectorError) -> ConnectorError:
     """A change set failed as a whole: say so, so nobody looks for half-applied changes."""
-    if isinstance(error, ConnectorError):
-        error.args = (f"{error.args[0]}; nothing in the change set was applied",)
+    error.args = (f"{error.args[0]}; nothing in the change set was applied",)
     return error
 
 
@@ -405,15 +406,14 @@ def _independent_results(ops: list[BatchOperation], inner: list[InnerResponse]) 
             results.append(BatchResult(op, 0, {}, None, missing))
             continue
         response = inner[position]
-        error = None
+        error: ConnectorError | None = None
         if response.status >= 400:
             entity_set, row_id = split_row_path(op.path)
             error = error_for_status(response.status, response.body, method=op.method, path="$batch",
                                      operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
                                      retry_after=parse_retry_after(response.headers.get("Retry-After")),
                                      entity_set=entity_set, row_id=row_id)
-        results.append(BatchResult(op, response.status, response.headers, response.json(),
-                                   error if isinstance(error, ConnectorError) else None))
+        results.append(BatchResult(op, response.status, response.headers, response.json(), error))
     return results
 
 
@@ -436,8 +436,12 @@ MSAL_SETTINGS = ("DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID", "DATAVERSE_CLIENT
 
 
 def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.Session | None = None,
-                              sleep: Callable[[float], None] = time.sleep) -> DataverseClient:
-    """A client configured from the environment: a static token when `DATAVERSE_TOKEN` is set, else MSAL."""
+                              sleep: Callable[[float], None] = time.sleep,
+                              token_cache: TokenCacheStore | None = None) -> DataverseClient:
+    """A client configured from the environment: a static token when `DATAVERSE_TOKEN` is set, else MSAL.
+
+    `token_cache` (for MSAL only) shares tokens between processes, e.g. `RedisTokenCache`.
+    """
     raw_url = environ.get("DATAVERSE_URL", "").strip()
     if not raw_url:
         raise DataverseNotConfigured("DATAVERSE_URL is not set (the organisation's address, like "
@@ -465,8 +469,8 @@ def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.S
             f"(missing: {', '.join(missing)})"
         )
     tenant_id, client_id, client_secret = values
-    return DataverseClient(org_url, MsalTokenSource(org_url, tenant_id, client_id, client_secret), session,
-                           retry=retry, sleep=sleep)
+    source = MsalTokenSource(org_url, tenant_id, client_id, client_secret, shared_cache=token_cache)
+    return DataverseClient(org_url, source, session, retry=retry, sleep=sleep)
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------

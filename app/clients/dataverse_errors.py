@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from app.errors import Permanent, Retryable
+from app.errors import ConnectorError, Permanent, Retryable
 
 # Statuses that mean "not now": service protection (429) and the gateway (502-504).
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
@@ -126,7 +126,7 @@ def _first_line(text: str) -> str:
 
 def error_for_status(status: int, body: bytes | str, *, method: str, path: str, retry_after: float | None = None,
                      entity_set: str | None = None, row_id: str | None = None,
-                     operation: str | None = None) -> Exception:
+                     operation: str | None = None) -> ConnectorError:
     """The taxonomy error for a failed Dataverse answer. `path` must already be free of query strings."""
     code, detail = dataverse_error_parts(body)
     where = f"{method} {path}" if operation is None else f"{operation}"

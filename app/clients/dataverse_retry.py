@@ -69,6 +69,9 @@ class RetryBudget:
     slept: float = 0.0
     waits: list[float] = field(default_factory=list)
 
+    def begin_attempt(self) -> None:
+        self.attempts += 1
+
     def next_wait(self, server_wait: float | None) -> float | None:
         """The wait before the next attempt, or None when the attempts or the time budget are used up."""
         wait = server_wait if server_wait is not None else self.policy.backoff(self.attempts)

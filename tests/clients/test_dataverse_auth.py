@@ -33,10 +33,10 @@ class FakeConfidentialClient:
     result: ClassVar[dict[str, Any]] = {}
     failure: ClassVar[Exception | None] = None
 
-    def __init__(self, client_id: str, client_credential: str, authority: str, timeout: float) -> None:
+    def __init__(self, client_id: str, client_credential: str, authority: str, **options: Any) -> None:
         if self.failure is not None:
             raise self.failure
-        self.client_id, self.credential, self.authority, self.timeout = client_id, client_credential, authority, timeout
+        self.client_id, self.credential, self.authority, self.options = client_id, client_credential, authority, options
         self.scopes: list[list[str]] = []
         self.created.append(self)
 
