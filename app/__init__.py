@@ -11,6 +11,7 @@ from app.health import blueprint as health
 from app.logs import configure_logging
 from app.queue import JobQueue
 from app.webhooks.dataverse import blueprint as dataverse
+from app.webhooks.xero import blueprint as xero
 
 
 def redis_client(url: str) -> Redis:
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
 
     app.register_blueprint(health)
     app.register_blueprint(dataverse)
+    app.register_blueprint(xero)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("DATAVERSE_WEBHOOK_HEADER", "x-connector-key", "Header carrying the secret when the endpoint "
             "uses HttpHeader authentication (WebhookKey uses ?code=)."),
+    Setting("XERO_WEBHOOK_KEY", "", "The webhooks signing key from the Xero app; without it every Xero "
+            "webhook is refused with 401.", secret=True),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
     Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
             "writes are ignored (loop guard), except a re-sync request."),
@@ -94,6 +96,7 @@ class Settings:
     redis_url: str
     dataverse_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     dataverse_webhook_header: str = "x-connector-key"
+    xero_webhook_key: str = field(default="", repr=False)
     max_webhook_bytes: int = 1024 * 1024
     connector_user_id: str = ""
     job_timeout_seconds: int = 300
@@ -108,6 +111,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "REDIS_URL": _redis_url,
     "DATAVERSE_WEBHOOK_SECRETS": _secrets,
     "DATAVERSE_WEBHOOK_HEADER": _header_name,
+    "XERO_WEBHOOK_KEY": str,
     "MAX_WEBHOOK_BYTES": _positive_int,
     "CONNECTOR_USER_ID": _guid_or_empty,
     "JOB_TIMEOUT_SECONDS": _positive_int,

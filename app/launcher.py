@@ -21,7 +21,9 @@ from pathlib import Path
 
 import requests
 
+from app import redis_client
 from app.embedded_redis import EmbeddedRedis, free_port
+from app.xero_tenants import register_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEB_PORT = 8000
@@ -189,6 +191,11 @@ class LocalStack:
 
         self.sandbox_xero = not env.get("XERO_CLIENT_ID")
         if self.sandbox_xero:
+            # The sandbox subscribes the connector's Xero webhook at start (intent to receive retries for a while,
+            # so the web process may come up after it), signing with a key generated for this run.
+            env.setdefault("XERO_WEBHOOK_KEY", secrets.token_urlsafe(32))
+            env["SANDBOX_XERO_WEBHOOK_URL"] = f"http://127.0.0.1:{web_port}/webhooks/xero"
+            env["SANDBOX_XERO_WEBHOOK_KEY"] = env["XERO_WEBHOOK_KEY"]
             port = start_sandbox(self.supervisor, "sandbox Xero", "sandbox.xero",
                                  int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)), env)
             env["XERO_API_URL"] = f"http://127.0.0.1:{port}"
@@ -199,7 +206,7 @@ class LocalStack:
         self.supervisor.start("worker", [python, "-m", "app.worker"], env)
         self.web_url = f"http://127.0.0.1:{web_port}"
         webhook_url = f"{self.web_url}/webhooks/dataverse"
-        self.summary.append(f"Connector webhooks          {webhook_url}")
+        self.summary.append(f"Connector webhooks          {webhook_url}  {self.web_url}/webhooks/xero")
         self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
 
         if self.sandbox_dataverse:
@@ -214,6 +221,7 @@ class LocalStack:
                 connection_id = ensure_sandbox_connection(env["DATAVERSE_URL"], env["DATAVERSE_TOKEN"],
                                                           TENANT_A_ID, tenant_name)
                 env["SANDBOX_CONNECTION_ID"] = connection_id
+                register_tenant(redis_client(env["REDIS_URL"]), TENANT_A_ID, connection_id)
                 self.summary.append(f"Xero connection             {tenant_name} (row {connection_id})")
 
     def stop(self) -> None:

@@ -132,3 +132,12 @@ def test_an_unknown_kind_fails_clearly(jobs):
     failed = fetch(jobs, job.job_id)
     assert failed.get_status() == JobStatus.FAILED
     assert "No handler is registered" in failed.latest_result().exc_string
+
+
+def test_xero_event_kinds_reach_their_handlers(jobs):
+    submitted = {kind: jobs.submit("xero", kind, {"tenant_id": "t1", "resource_id": "r1"}).job_id
+                 for kind in ("xero.invoice", "xero.creditnote", "xero.contact")}
+    work(jobs)
+    handlers = {kind: fetch(jobs, job_id).return_value()["handler"] for kind, job_id in submitted.items()}
+    assert handlers == {"xero.invoice": "handlers.xero_invoice", "xero.creditnote": "handlers.xero_creditnote",
+                        "xero.contact": "handlers.xero_contact"}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import time
 
 import requests
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Queue
 
 from app.embedded_redis import free_port
 from app.launcher import LocalStack
 from sandbox.demo import tell_story
+from sandbox.xero.admin_client import SandboxAdmin
+from sandbox.xero.seed import TENANT_A_ID
 
 NOT_CONFIGURED = ("REDIS_URL", "DATAVERSE_URL", "DATAVERSE_TOKEN", "DATAVERSE_WEBHOOK_SECRETS", "XERO_CLIENT_ID",
                   "CONNECTOR_USER_ID", "BIND")
@@ -35,6 +39,7 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
         assert "6 webhooks fired for the invoice and its lines, 6 accepted" in story
         assert "job done by handlers.invoice_sync: done" in story
         redis_url = stack.env["REDIS_URL"]
+        assert_xero_webhooks_reach_the_worker(stack)
 
     try:
         Redis.from_url(redis_url, socket_connect_timeout=0.5).ping()
@@ -43,3 +48,31 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
         stopped = True
     assert stopped, "the private Redis stops with the stack"
     assert all(child.poll() is not None for _, child in stack.supervisor.children), "every child was stopped"
+
+
+def assert_xero_webhooks_reach_the_worker(stack: LocalStack) -> None:
+    """The sandbox Xero subscribed the connector (intent to receive passed) and a change there becomes a job."""
+    admin = SandboxAdmin(stack.env["XERO_API_URL"])
+    deadline = time.monotonic() + 20
+    while admin.webhooks()["status"] != "ACTIVE" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert admin.webhooks()["status"] == "ACTIVE", admin.webhooks()["intentLog"]
+
+    token = admin.mint_token([TENANT_A_ID])["access_token"]
+    contact = {"Name": "Webhook Test Ltd"}
+    created = requests.put(
+        f"{stack.env['XERO_API_URL']}/api.xro/2.0/Contacts",
+        json={"Contacts": [contact]}, timeout=10,
+        headers={"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID, "Accept": "application/json"},
+    )
+    assert created.status_code == 200, created.text
+    assert admin.flush_webhooks()
+
+    redis = Redis.from_url(stack.env["REDIS_URL"])
+    queue = Queue("xero", connection=redis)
+    deadline = time.monotonic() + 20
+    while not queue.finished_job_registry.get_job_ids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    finished = queue.finished_job_registry.get_job_ids()
+    assert finished, "the Xero CONTACT event became a job that the worker finished"
+    assert queue.fetch_job(finished[0]).return_value()["handler"] == "handlers.xero_contact"

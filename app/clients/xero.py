@@ -158,6 +158,9 @@ class XeroGateway:
 
     # -- the one way out ------------------------------------------------------------------------------------
     def _call(self, action: str, write: bool, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # Any refresh happens here, before taking one of the tenant's slots: a worker waiting on the identity
+        # server (or on another worker's refresh) must not hold a slot the tenant's other work could use.
+        self.token_source.current()
         with self.limiter.call(self.tenant_id):
             try:
                 return method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)

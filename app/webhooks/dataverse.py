@@ -18,6 +18,7 @@ from app.events import DataverseEvent
 from app.logs import new_correlation_id, set_correlation_id
 from app.queue import QUEUE_DATAVERSE, QUEUE_MAINTENANCE, EnqueueResult, JobQueue, invoice_scope
 from app.webhooks.auth import matches_any
+from app.webhooks.body import read_bounded_body
 from app.webhooks.dataverse_context import MalformedContext, parse_context
 from app.webhooks.dataverse_routing import (
     ConnectionChanged,
@@ -85,25 +86,6 @@ def receive_dataverse_event() -> tuple[Response, int]:
                                                 "record_id": event.record_id, "job_id": result.job_id,
                                                 "status": result.status})
     return jsonify({"status": result.status, "job_id": result.job_id}), 202
-
-
-def read_bounded_body(limit: int) -> bytes | None:
-    """The request body, or None when it is larger than `limit`; never reads more than limit + 1 bytes.
-
-    Checked by hand because a chunked body has no Content-Length, and not every server enforces Flask's
-    MAX_CONTENT_LENGTH on such a stream.
-    """
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    parts: list[bytes] = []
-    size = 0
-    while size <= limit:  # a stream read may return less than asked (one chunk at a time)
-        part = request.stream.read(limit + 1 - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return None if size > limit else b"".join(parts)
 
 
 def _delivery_key(event: DataverseEvent) -> str | None:
