@@ -11,7 +11,7 @@ from xero_python.accounting import Contact, CreditNote, Item, LineItem
 from xero_python.api_client import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
-from app.clients.xero import MAX_BATCH, NotFound, XeroValidationError, derive_idempotency_key
+from app.clients.xero import MAX_BATCH, NotFound, XeroGateways, XeroValidationError, derive_idempotency_key
 from app.errors import Permanent
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.clients.xero_gateway_fixtures import *  # noqa: F403 - the pytest fixtures
@@ -209,3 +209,33 @@ def test_two_connections_never_share_a_token(connect, monkeypatch):
     assert names == ["Sandbox Trading Ltd", "Northwind Goods Ltd"] * 2
     tokens = {id(g.accounting.api_client.configuration.oauth2_token) for g in (tenant_a, tenant_b)}
     assert len(tokens) == 2 and id(trap.oauth2_token) not in tokens
+
+
+def test_every_write_carries_an_idempotency_key(xero, mocker):
+    sent = mocker.spy(xero.accounting.api_client.rest_client, "request")
+    contact = xero.create_contact(Contact(name="Keyed Ltd"))
+    xero.create_item(Item(code="KEYED", name="Keyed"))
+    draft = xero.create_invoice(sales_invoice("DYN-1401", contact_id=contact.contact_id))
+    xero.delete_invoice(draft.invoice_id)
+    authorised = xero.create_invoice(sales_invoice("DYN-1402", status="AUTHORISED"))
+    xero.save_invoices([sales_invoice("DYN-1403")])
+    note = xero.create_credit_note(CreditNote(
+        type="ACCRECCREDIT", contact=Contact(contact_id=ACME_ID), date=dt.date.today(), status="AUTHORISED",
+        line_items=[LineItem(description="Refund", quantity=Decimal("1"), unit_amount=Decimal("10.00"),
+                             account_code="200", tax_type="OUTPUT2")]))
+    xero.allocate_credit_note(note.credit_note_id, authorised.invoice_id, Decimal("12.00"), dt.date.today())
+    xero.void_invoice(xero.create_invoice(sales_invoice("DYN-1404", status="AUTHORISED")).invoice_id)
+
+    writes = [call for call in sent.call_args_list if call.args[0] != "GET"]
+    keys = [call.kwargs["headers"].get("Idempotency-Key") for call in writes]
+    assert len(writes) == 10
+    assert all(keys) and len(set(keys)) == len(keys)
+    assert all(call.kwargs["_request_timeout"] for call in sent.call_args_list), "every call has a timeout"
+
+
+def test_gateways_keep_one_client_per_connection(redis_conn, xero_settings):
+    gateways = XeroGateways(redis_conn, xero_settings)
+
+    assert gateways.get("conn-a", TENANT_A_ID) is gateways.get("conn-a", TENANT_A_ID.upper())
+    assert gateways.get("conn-a", TENANT_A_ID) is not gateways.get("conn-b", TENANT_B_ID)
+    assert gateways.limiter.limits == xero_settings.limits

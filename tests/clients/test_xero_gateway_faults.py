@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from app.clients.xero import OutcomeUnknown
+from app.clients.xero import OutcomeUnknown, XeroGateway
+from app.clients.xero_limits import TenantLimiter, XeroLimits
 from app.embedded_redis import free_port
 from app.errors import Deferred, Retryable
-from sandbox.xero.seed import TENANT_B_ID
+from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.clients.xero_gateway_fixtures import *  # noqa: F403 - the pytest fixtures
 from tests.clients.xero_gateway_fixtures import invoices_in_xero, sales_invoice
 
@@ -113,3 +114,17 @@ def test_an_unreachable_xero_is_retryable_even_for_a_write(connect, make_gateway
     with pytest.raises(Retryable) as unreachable:
         gateway.create_invoice(sales_invoice("DYN-1301"))
     assert not isinstance(unreachable.value, OutcomeUnknown), "nothing was sent, so nothing can have happened"
+
+
+def test_every_call_counts_against_the_tenants_shared_minute(connect, redis_conn, token_store, xero_settings,
+                                                              xero_admin):
+    connect("conn-a")
+    strict = TenantLimiter(redis_conn, XeroLimits(per_minute=2), max_wait_seconds=0.05)
+    worker_1, worker_2 = (XeroGateway("conn-a", TENANT_A_ID, settings=xero_settings, tokens=token_store,
+                                      limiter=strict) for _ in range(2))
+    worker_1.get_organisation()
+    worker_2.create_invoice(sales_invoice("DYN-1501"))
+
+    with pytest.raises(Retryable, match="minute limit"):
+        worker_1.get_tax_rates()
+    assert xero_admin.calls()[TENANT_A_ID]["calls"] == 2, "the third call never left the connector"
