@@ -18,6 +18,7 @@ Microsoft at all is `DataverseUnavailable` (Retryable). No message or repr ever 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import msal
 import requests
 
 from app.clients.dataverse_errors import DataverseNotConfigured, DataverseUnavailable, SignInFailed, connection_problem
+
+log = logging.getLogger(__name__)
 
 AUTHORITY_BASE = "https://login.microsoftonline.com"
 MSAL_TIMEOUT_SECONDS = 15.0
@@ -125,24 +128,43 @@ class MsalTokenSource:
         return f"MsalTokenSource(tenant_id={self.tenant_id!r}, client_id={self.client_id!r})"
 
     def __call__(self) -> str:
+        application = self._application()
+        if self._shared_cache is not None and not _has_fresh_token(application.cache, self.scopes):
+            self._load_shared(self._shared_cache, application.cache)
         try:
-            application = msal_application(self.authority, self.client_id, self._client_secret, self._http_client)
-            if self._shared_cache is not None and not _has_fresh_token(application.cache, self.scopes):
-                state = self._shared_cache.load(self._partition)
-                if state:
-                    application.cache.deserialize(state)
             result = application.client.acquire_token_for_client(scopes=self.scopes)
-            if self._shared_cache is not None and application.cache.has_state_changed:
-                self._shared_cache.save(self._partition, application.cache.serialize())
         except requests.exceptions.RequestException as exc:
-            raise DataverseUnavailable(
-                f"Cannot reach Microsoft sign-in at {self.authority} ({connection_problem(exc)})"
-            ) from None
+            raise self._unreachable(exc) from None
+        except ValueError:  # an answer that is not msal's JSON: a proxy or an outage page, not our credentials
+            raise DataverseUnavailable(f"Microsoft sign-in at {self.authority} gave an unreadable answer") from None
+        if self._shared_cache is not None and application.cache.has_state_changed:
+            self._shared_cache.save(self._partition, application.cache.serialize())
+        return self._token_from(result)
+
+    def _application(self) -> MsalApplication:
+        try:
+            return msal_application(self.authority, self.client_id, self._client_secret, self._http_client)
+        except requests.exceptions.RequestException as exc:
+            raise self._unreachable(exc) from None
         except ValueError as exc:  # msal's way of rejecting a malformed tenant or authority
             raise SignInFailed(
                 f"Microsoft sign-in rejected the tenant {self.tenant_id!r}: {_first_line(str(exc))} "
                 "(check DATAVERSE_TENANT_ID)"
             ) from None
+
+    def _load_shared(self, store: TokenCacheStore, cache: msal.SerializableTokenCache) -> None:
+        state = store.load(self._partition)
+        if not state:
+            return
+        try:
+            cache.deserialize(state)
+        except ValueError:  # not msal's JSON: ignore it, the next sign-in overwrites it
+            log.warning("Shared Dataverse token cache is not readable; signing in afresh")
+
+    def _unreachable(self, exc: requests.exceptions.RequestException) -> DataverseUnavailable:
+        return DataverseUnavailable(f"Cannot reach Microsoft sign-in at {self.authority} ({connection_problem(exc)})")
+
+    def _token_from(self, result: Any) -> str:
         if isinstance(result, dict) and result.get("access_token"):
             return str(result["access_token"])
         error = str((result or {}).get("error") or "unknown_error")

@@ -26,7 +26,11 @@ DEFAULT_TTL_SECONDS = 24 * 3600
 
 
 class RedisTokenCache:
-    """One encrypted Redis string per application (`partition` is `<tenant>:<client id>`)."""
+    """One encrypted Redis string per application (`partition` is `<tenant>:<client id>`).
+
+    No lock around renewals: client-credential tokens are not single-use (unlike Xero's refresh tokens), so two
+    processes renewing at once both hold valid tokens and the last write simply wins.
+    """
 
     def __init__(self, connection: Redis, cipher: MultiFernet, *, prefix: str = KEY_PREFIX,
                  ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:

@@ -126,6 +126,18 @@ def test_an_undecryptable_cache_means_signing_in_again(redis_conn: redis.Redis, 
     assert "cannot be decrypted" in caplog.text and "token-" not in caplog.text
 
 
+def test_a_cache_entry_that_is_not_msals_is_ignored(shared: RedisTokenCache, caplog: pytest.LogCaptureFixture
+                                                      ) -> None:
+    shared.save("tenant-1:client-1", "not json at all")
+    identity = IdentityStandIn([("token-one", 3600)])
+    with caplog.at_level(logging.WARNING, logger="app.clients.dataverse_auth"):
+        assert source(identity, shared)() == "token-one"
+    assert "not readable" in caplog.text
+    forget_msal_applications()
+    assert source(identity, shared)() == "token-one"  # the sign-in replaced the bad entry
+    assert identity.token_requests == 1
+
+
 def test_an_unreachable_redis_does_not_stop_sign_in(caplog: pytest.LogCaptureFixture) -> None:
     nowhere = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     identity = IdentityStandIn([("token-one", 3600)])
