@@ -8,6 +8,9 @@ connection's Redis lock and calls `XeroTokenEndpoint.renew`, which
 - without one (a custom connection, `XERO_CUSTOM_CONNECTION=true`): asks for a client-credentials token.
   Those live 30 minutes and Xero gives no refresh token, so a new one is fetched before they run out.
 
+Connecting (the admin's consent): `authorization_url` -> Xero redirects back with a code -> `exchange_code` ->
+`tenants` to pick the organisation -> `TokenStore.save(connection_id, tokens)`.
+
 The token endpoint is called with `requests` (with a timeout) rather than the SDK's `TokenApi`, which has none and
 reports every failure as a bare `Exception`.
 """
@@ -15,6 +18,7 @@ reports every failure as a bare `Exception`.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -39,6 +43,32 @@ class XeroTokenEndpoint:
             return self.client_credentials()
         raise ConnectionLost("stored Xero token has no refresh token and this is not a custom connection",
                              user_message="Reconnect Xero: the stored authorisation cannot be renewed.")
+
+    def authorization_url(self, redirect_uri: str, state: str) -> str:
+        """Where an admin consents to the connection (the first step of connecting Xero)."""
+        query = urlencode({"response_type": "code", "client_id": self.settings.client_id,
+                           "redirect_uri": redirect_uri, "scope": " ".join(self.settings.scopes), "state": state})
+        return f"{self.settings.authorize_url}?{query}"
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        """The token set for the code Xero sent back to `redirect_uri`; save it with `TokenStore.save`."""
+        return self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+
+    def tenants(self, tokens: TokenSet) -> list[dict[str, Any]]:
+        """The organisations this consent covers (`tenantId`, `tenantName`, …): store the chosen `tenantId`,
+        never assume the first."""
+        try:
+            response = self.http.get(f"{self.settings.api_url}/connections", timeout=self.settings.request_timeout,
+                                     headers={"Authorization": f"Bearer {tokens.access_token}",
+                                              "Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise Retryable(f"Xero's connections list could not be reached ({type(exc).__name__})") from None
+        if response.status_code in {401, 403}:
+            raise reconnect(f"Xero answered {response.status_code} to the connections list")
+        if response.status_code != 200:
+            raise Retryable(f"Xero's connections list answered {response.status_code}")
+        body = response.json()
+        return body if isinstance(body, list) else []
 
     def refresh(self, refresh_token: str) -> TokenSet:
         return self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token})

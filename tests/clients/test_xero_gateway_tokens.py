@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 
 from app.clients.xero_auth import XeroTokenEndpoint
 from app.clients.xero_errors import RECONNECT_MESSAGE
@@ -133,3 +135,22 @@ def test_the_sdks_own_refresh_uses_the_configured_identity_server_and_persists(x
     after = token_store.load("conn-a")
     assert after.refresh_token != before.refresh_token
     assert xero.get_organisation().short_code == "!SbxA1"
+
+
+def test_connecting_xero_with_the_consent_code(xero_settings, token_store, make_gateway):
+    endpoint = XeroTokenEndpoint(xero_settings)
+    redirect_uri = "http://127.0.0.1:1/xero/callback"
+    consent = endpoint.authorization_url(redirect_uri, state="s-1")
+    assert "scope=offline_access+accounting.invoices" in consent
+
+    # The sandbox approves on the admin's behalf and redirects back with the code.
+    answer = requests.get(f"{consent}&auto_approve={TENANT_B_ID}", allow_redirects=False, timeout=10)
+    query = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert query["state"] == ["s-1"]
+    tokens = endpoint.exchange_code(query["code"][0], redirect_uri)
+
+    assert [t["tenantId"] for t in endpoint.tenants(tokens)] == [TENANT_B_ID]
+    token_store.save("conn-b", tokens)
+    assert make_gateway("conn-b", TENANT_B_ID).get_organisation().name == "Northwind Goods Ltd"
+    with pytest.raises(ConnectionLost):
+        endpoint.exchange_code(query["code"][0], redirect_uri)  # codes are single use
