@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -208,6 +209,41 @@ def test_no_connection_retries_reads_and_creates_then_reschedules(caplog: pytest
     assert waits == [0.5, 0.5]
     assert caplog.records and all("secret-token-abc" not in record.getMessage() for record in caplog.records)
     assert "secret-token-abc" not in str(read.value) + str(create.value)
+
+
+class HangUp(socketserver.BaseRequestHandler):
+    """Reads a request and closes the connection without answering: an answer lost after the work was done."""
+
+    def handle(self) -> None:
+        self.server.requests_seen += 1  # type: ignore[attr-defined]
+        self.request.recv(65536)
+
+
+@pytest.fixture
+def hang_up() -> Iterator[socketserver.ThreadingTCPServer]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUp)
+    server.requests_seen = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_lost_answer_to_a_create_is_not_repeated(hang_up: socketserver.ThreadingTCPServer) -> None:
+    waits = Waits()
+    client = DataverseClient(f"http://127.0.0.1:{hang_up.server_address[1]}", StaticTokenSource("t"), sleep=waits)
+    with pytest.raises(DataverseUnavailable) as create:
+        client.create("accounts", {"name": "Maybe made"})
+    assert create.value.outcome_unknown and "unknown" in str(create.value)
+    assert hang_up.requests_seen == 1 and waits == []  # type: ignore[attr-defined]
+    with pytest.raises(DataverseUnavailable) as read:
+        client.get("accounts", ACCOUNT_ID)
+    assert not read.value.outcome_unknown
+    assert len(waits) >= 2 and hang_up.requests_seen == 2 + len(waits)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("header", "expected"), [
