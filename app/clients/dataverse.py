@@ -27,15 +27,10 @@ policy's budget; past it the job is rescheduled instead of holding a worker.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
@@ -63,6 +58,7 @@ from app.clients.dataverse_errors import (
     connection_problem,
     error_for_status,
 )
+from app.clients.dataverse_json import to_json
 from app.clients.dataverse_paths import checked_entity_set, odata_literal, query_options, row_path, split_row_path
 from app.clients.dataverse_retry import (
     RETRY_ON_ANY_METHOD,
@@ -314,7 +310,7 @@ class DataverseClient:
         payload = data
         all_headers = {**ODATA_HEADERS, **(headers or {})}
         if json_body is not None:
-            payload = json.dumps(json_body, default=_json_default, separators=(",", ":")).encode()
+            payload = to_json(json_body)
             all_headers["Content-Type"] = JSON_BODY
         budget = RetryBudget(self.retry, self._sleep)
         while True:
@@ -490,18 +486,3 @@ def _prefer(*, annotations: bool = False, page_size: int | None = None) -> dict[
     if page_size is not None:
         preferences.append(f"odata.maxpagesize={int(page_size)}")
     return {"Prefer": ",".join(preferences)} if preferences else {}
-
-
-def _json_default(value: Any) -> Any:
-    """Values mappers naturally produce, in the form the Web API reads."""
-    if isinstance(value, Decimal):
-        return float(value)  # money and quantities: Dataverse stores at most 10 decimals
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"{type(value).__name__} cannot be sent to Dataverse")

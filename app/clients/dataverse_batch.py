@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
+from app.clients.dataverse_json import to_json
 from app.clients.dataverse_paths import checked_entity_set, query_options, row_path
 from app.errors import ConnectorError
 
@@ -142,7 +143,7 @@ def _http_part(operation: BatchOperation, api_url: str, content_id: str | None) 
     else:
         headers.setdefault("Accept", "application/json")
     lines += [f"{name}: {value}" for name, value in headers.items()]
-    body = json.dumps(operation.body, separators=(",", ":")).encode() if operation.body is not None else b""
+    body = to_json(operation.body) if operation.body is not None else b""
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body + b"\r\n"
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
+from app import dynamics_schema as schema
 from app.clients.dataverse import (
     BatchOperation,
     DataverseClient,
@@ -17,7 +19,11 @@ from app.clients.dataverse import (
 )
 from app.clients.dataverse_batch import build_batch, parse_batch_response
 from app.errors import Permanent
-from sandbox.dataverse.seed import ACCOUNT_IDS, CONTACT_IDS, SANDBOX_CONNECTOR_TOKEN
+from plugins_registration.auth import static_token
+from plugins_registration.provision import provision
+from plugins_registration.report import ChangeReport
+from plugins_registration.webapi import WebApi
+from sandbox.dataverse.seed import ACCOUNT_IDS, CONTACT_IDS, PRICE_LIST_ID, SANDBOX_CONNECTOR_TOKEN
 from sandbox.dataverse.server import RunningDataverse
 
 MISSING_ID = "5c0e0a5e-0000-4000-8000-00000000dead"
@@ -44,7 +50,7 @@ def names_like(client: DataverseClient, name: str) -> list[dict[str, object]]:
 def test_change_set_applies_every_operation_in_one_request(client: DataverseClient,
                                                            calls: list[requests.PreparedRequest]) -> None:
     results = client.batch([
-        BatchOperation.create("accounts", {"name": "Batch Co"}),
+        BatchOperation.create("accounts", {"name": "Batch Café £"}),
         BatchOperation.create("contacts", {"lastname": "Batcher", "parentcustomerid_account@odata.bind": "$1"}),
         BatchOperation.update("accounts", ACCOUNT_IDS[0], {"telephone1": "+44 20 7946 0000"}),
         BatchOperation.delete("contacts", CONTACT_IDS[1]),
@@ -57,7 +63,7 @@ def test_change_set_applies_every_operation_in_one_request(client: DataverseClie
     assert account_id and contact_id and account_id != contact_id
     contact = client.get("contacts", contact_id, expand="parentcustomerid_account($select=name)")
     assert contact["parentcustomerid_account"]["accountid"] == account_id
-    assert contact["parentcustomerid_account"]["name"] == "Batch Co"
+    assert contact["parentcustomerid_account"]["name"] == "Batch Café £"
     assert client.get("accounts", ACCOUNT_IDS[0], select="telephone1")["telephone1"] == "+44 20 7946 0000"
     assert client.get_optional("contacts", CONTACT_IDS[1]) is None
     assert results[2].entity_id == ACCOUNT_IDS[0]
@@ -110,6 +116,37 @@ def test_reads_are_refused_inside_a_change_set_before_sending(client: DataverseC
         client.batch([BatchOperation.get("accounts", ACCOUNT_IDS[0])])
     assert client.batch([]) == []
     assert calls == []
+
+
+def test_an_invoice_write_back_with_its_history_row(client: DataverseClient, dataverse_sandbox: RunningDataverse
+                                                    ) -> None:
+    """The shape of a sync outcome: the invoice's Xero columns and a Sync History row, together or not at all."""
+    provision(WebApi(dataverse_sandbox.url, static_token(SANDBOX_CONNECTOR_TOKEN)), ChangeReport(out=lambda _: None))
+    invoice_id = client.create("invoices", {
+        "name": "Website build", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})"})
+    xero_id = "0b3f5c2e-8c1a-4a61-9d7e-4f2b6f1e9a01"
+    history = {
+        schema.SYNC_HISTORY_NAME: "Created in Xero as INV-0042",
+        schema.SYNC_HISTORY_OCCURRED_ON: datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+        schema.SYNC_HISTORY_ACTION: schema.SyncAction.CREATE,
+        schema.SYNC_HISTORY_STATUS: schema.SyncStatus.SUCCESS,
+        schema.SYNC_HISTORY_XERO_INVOICE_ID: xero_id,
+        f"{schema.SYNC_HISTORY_INVOICE_NAV}@odata.bind": f"/invoices({invoice_id})",
+    }
+    client.batch([
+        BatchOperation.update("invoices", invoice_id, {schema.INVOICE_XERO_INVOICE_ID: xero_id,
+                                                       schema.INVOICE_XERO_NUMBER: "INV-0042",
+                                                       schema.INVOICE_EXPORT_STATUS: schema.ExportStatus.YES}),
+        BatchOperation.create(schema.SYNC_HISTORY_ENTITY_SET, history),
+    ])
+    invoice = client.get("invoices", invoice_id, select=[schema.INVOICE_XERO_NUMBER, schema.INVOICE_EXPORT_STATUS])
+    assert invoice[schema.INVOICE_XERO_NUMBER] == "INV-0042"
+    assert invoice[schema.INVOICE_EXPORT_STATUS] == schema.ExportStatus.YES
+    rows = client.query(schema.SYNC_HISTORY_ENTITY_SET, filter=f"_{schema.SYNC_HISTORY_INVOICE}_value eq {invoice_id}",
+                        select=[schema.SYNC_HISTORY_STATUS, schema.SYNC_HISTORY_XERO_INVOICE_ID])
+    assert [(row[schema.SYNC_HISTORY_STATUS], row[schema.SYNC_HISTORY_XERO_INVOICE_ID]) for row in rows] == [
+        (schema.SyncStatus.SUCCESS, xero_id)]
 
 
 def test_batch_body_round_trips_through_the_multipart_parser() -> None:
