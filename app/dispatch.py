@@ -33,9 +33,9 @@ HANDLERS: dict[str, str] = {
     "invoice.delete": "handlers.invoice_delete",
     "invoicedetail.resolve_parent": "handlers.invoice_line_parent",
     "connection.changed": "handlers.connection_changed",
-    "xero.invoice": "handlers.xero_invoice",
-    "xero.creditnote": "handlers.xero_creditnote",
-    "xero.contact": "handlers.xero_contact",
+    "xero.invoice": "handlers.xero_event",
+    "xero.creditnote": "handlers.xero_event",
+    "xero.contact": "handlers.xero_event",
 }
 
 LOCK_WAIT_SECONDS = 2.0  # a short wait covers back-to-back jobs; longer waits hand over instead of blocking

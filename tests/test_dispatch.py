@@ -138,6 +138,6 @@ def test_xero_event_kinds_reach_their_handlers(jobs):
     submitted = {kind: jobs.submit("xero", kind, {"tenant_id": "t1", "resource_id": "r1"}).job_id
                  for kind in ("xero.invoice", "xero.creditnote", "xero.contact")}
     work(jobs)
-    handlers = {kind: fetch(jobs, job_id).return_value()["handler"] for kind, job_id in submitted.items()}
-    assert handlers == {"xero.invoice": "handlers.xero_invoice", "xero.creditnote": "handlers.xero_creditnote",
-                        "xero.contact": "handlers.xero_contact"}
+    results = {kind: fetch(jobs, job_id).return_value() for kind, job_id in submitted.items()}
+    assert {kind: (r["handler"], r["kind"]) for kind, r in results.items()} == {
+        kind: ("handlers.xero_event", kind) for kind in submitted}

@@ -75,4 +75,4 @@ def assert_xero_webhooks_reach_the_worker(stack: LocalStack) -> None:
         time.sleep(0.1)
     finished = queue.finished_job_registry.get_job_ids()
     assert finished, "the Xero CONTACT event became a job that the worker finished"
-    assert queue.fetch_job(finished[0]).return_value()["handler"] == "handlers.xero_contact"
+    assert queue.fetch_job(finished[0]).return_value()["kind"] == "xero.contact"
