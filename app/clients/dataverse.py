@@ -2,9 +2,10 @@
 
     client = dataverse_client_from_env(os.environ)
     invoice = client.get("invoices", invoice_id, select=["name", "totalamount"], expand="invoice_details")
-    client.update("invoices", invoice_id, {"name": "Paid"})
-    results = client.batch([BatchOperation.update("invoices", invoice_id, {...}),
-                            BatchOperation.create("xc_synchistories", {...})])
+    client.update("invoices", invoice_id, {"description": "..."}, etag=invoice["@odata.etag"])
+    # custom names always come from app.dynamics_schema
+    client.batch([BatchOperation.update("invoices", invoice_id, {schema.INVOICE_XERO_NUMBER: "INV-0042"}),
+                  BatchOperation.create(schema.SYNC_HISTORY_ENTITY_SET, history_row)])
 
 Public interface:
 - `DataverseClient(base_url, token_source, session=None, timeout=(10, 60), retry=RetryPolicy())`:
