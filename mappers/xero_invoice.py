@@ -151,15 +151,15 @@ def build_document(
         (line, _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}))
         for line in _lines_to_send(invoice, connection)
     ]
+    header = _Header.of(invoice, connection, document_type, org_url)
+    if existing is not None and docs.is_settled(existing):
+        return _restricted_update(header, existing, pairs)
+
     status = _status(connection, existing)
     _check_approvable(invoice, document_type, status, [item for _, item in pairs])
-    header = _Header.of(invoice, connection, document_type, org_url)
-
     if existing is None:
         document = header.document(contact_id, status, [item for _, item in pairs])
         return SendDocument(SyncAction.CREATE, document, tuple(line.id for line, _ in pairs))
-    if docs.is_settled(existing):
-        return _restricted_update(header, existing, pairs)
     return _full_update(header, existing, contact_id, status, pairs)
 
 
@@ -168,15 +168,21 @@ def dynamics_record_url(org_url: str, invoice_id: str) -> str:
     return f"{org_url.rstrip('/')}/main.aspx?etn=invoice&id={invoice_id}&pagetype=entityrecord"
 
 
-def idempotency_key(document: XeroDocument, scope: str = "") -> str:
+def idempotency_key(document: XeroDocument | Sequence[XeroDocument], scope: str = "") -> str:
     """A key derived from exactly what is written: the SHA-256 of the serialised body (sorted keys).
 
+    Takes one document, or the list sent in one batched call (the key then covers the whole batch).
     Stable across processes and machines, 67 characters (Xero allows 128). Xero replays the first answer
     for a repeated key for a few minutes, so a body that goes A -> B -> A within that time would replay A's
     first answer without writing: pass something that changes with each Dynamics edit (the row version) as
     `scope` when that matters.
     """
-    body = {"model": type(document).__name__, "body": serialize(document), "scope": scope}
+    documents = [document] if isinstance(document, XeroInvoice | CreditNote) else list(document)
+    body = {
+        "models": [type(one).__name__ for one in documents],
+        "body": [serialize(one) for one in documents],
+        "scope": scope,
+    }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return "xc-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -313,6 +313,13 @@ def test_idempotency_key_is_short_stable_and_follows_the_content():
     assert idempotency_key(first, scope="v2") != key
 
 
+def test_idempotency_key_covers_a_batch_in_its_order():
+    one, other = build().document, build(invoice(name="Other")).document
+    assert idempotency_key([one]) == idempotency_key(one)
+    assert idempotency_key([one, other]) != idempotency_key([other, one])
+    assert idempotency_key([one, other]) not in (idempotency_key(one), idempotency_key(other))
+
+
 def test_idempotency_key_is_the_same_in_another_process():
     code = (
         "from tests.mappers.test_xero_invoice import build; from mappers.xero_invoice import idempotency_key; "
@@ -339,3 +346,9 @@ def test_xero_line_helper_matches_what_was_sent():
     sent = [line["Description"] for line in wire(build())["LineItems"]]
     assert sent == [line.description for line in sent_lines()]
     assert xero_line("x", line_id="n").quantity is None
+
+
+def test_paid_invoice_update_does_not_demand_what_only_new_documents_need():
+    plan = build(invoice(due_date=None), connection(default_sales_account_code=None),
+                 existing=xero_invoice("PAID", paid="437.40"))
+    assert plan.restricted and "DueDate" not in wire(plan)
