@@ -220,3 +220,12 @@ def test_links_to_another_host_are_refused(client: DataverseClient, calls: list[
     with pytest.raises(Permanent, match="another host"):
         client.request("GET", "http://198.51.100.7/api/data/v9.2/accounts")
     assert calls == []
+
+
+def test_request_reaches_metadata_and_actions_too(client: DataverseClient) -> None:
+    definition = client.request("GET", "EntityDefinitions(LogicalName='account')",
+                                params={"$select": "LogicalName,EntitySetName"}).json()
+    assert (definition["LogicalName"], definition["EntitySetName"]) == ("account", "accounts")
+    published = client.request("POST", "PublishXml", json_body={
+        "ParameterXml": "<importexportxml><entities><entity>account</entity></entities></importexportxml>"})
+    assert published.status_code == 204
