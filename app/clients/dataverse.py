@@ -43,8 +43,8 @@ from app.clients.dataverse_batch import (
     MAX_BATCH_OPERATIONS,
     BatchOperation,
     BatchResult,
-    InnerResponse,
-    failed_operation,
+    change_set_results,
+    independent_results,
     parse_batch_response,
 )
 from app.clients.dataverse_batch import build_batch as _build_batch
@@ -68,7 +68,7 @@ from app.clients.dataverse_retry import (
     RetryPolicy,
     parse_retry_after,
 )
-from app.errors import ConnectorError, Permanent
+from app.errors import Permanent
 
 __all__ = [
     "AccessDenied",
@@ -283,7 +283,7 @@ class DataverseClient:
         except ValueError as exc:
             raise DataverseUnavailable(f"Dataverse's answer to a $batch of {len(ops)} could not be read ({exc})",
                                        outcome_unknown=True) from None
-        return _change_set_results(ops, inner) if atomic else _independent_results(ops, inner)
+        return change_set_results(ops, inner) if atomic else independent_results(ops, inner)
 
     # ---- plumbing ------------------------------------------------------------------------------------------
 
@@ -362,56 +362,6 @@ class DataverseClient:
                 raise Permanent(f"Refusing to follow a Dataverse link to another host ({parts.netloc})")
             return path
         return self.api_url + path.lstrip("/")
-
-
-# ---- batch results -----------------------------------------------------------------------------------------
-
-def _change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
-    failures = [response for response in inner if response.status >= 400]
-    if failures:
-        failing = failures[0]
-        index, description = failed_operation(failing, ops)
-        entity_set, row_id = split_row_path(ops[index].path) if index is not None else (None, None)
-        method = ops[index].method if index is not None else "POST"
-        error = error_for_status(failing.status, failing.body, method=method, path="$batch", operation=description,
-                                 retry_after=parse_retry_after(failing.headers.get("Retry-After")),
-                                 entity_set=entity_set, row_id=row_id)
-        raise _in_change_set(error)
-    by_id = {response.content_id: response for response in inner if response.content_id}
-    results = []
-    for position, op in enumerate(ops, start=1):
-        response = by_id.get(str(position)) or (inner[position - 1] if len(inner) == len(ops) else None)
-        if response is None:
-            raise DataverseUnavailable(f"Dataverse's $batch answer has no response for {op.describe()}",
-                                       outcome_unknown=True)
-        results.append(BatchResult(op, response.status, response.headers, response.json()))
-    return results
-
-
-def _in_change_set(error: ConnectorError) -> ConnectorError:
-    """A change set failed as a whole: say so, so nobody looks for half-applied changes."""
-    error.args = (f"{error.args[0]}; nothing in the change set was applied",)
-    return error
-
-
-def _independent_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
-    results = []
-    for position, op in enumerate(ops):
-        if position >= len(inner):
-            missing = DataverseUnavailable(f"Dataverse did not run {op.describe()} in the $batch",
-                                           operation=f"operation {position + 1} of {len(ops)}")
-            results.append(BatchResult(op, 0, {}, None, missing))
-            continue
-        response = inner[position]
-        error: ConnectorError | None = None
-        if response.status >= 400:
-            entity_set, row_id = split_row_path(op.path)
-            error = error_for_status(response.status, response.body, method=op.method, path="$batch",
-                                     operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
-                                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                                     entity_set=entity_set, row_id=row_id)
-        results.append(BatchResult(op, response.status, response.headers, response.json(), error))
-    return results
 
 
 # ---- configuration -----------------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
+from app.clients.dataverse_errors import DataverseUnavailable, error_for_status
 from app.clients.dataverse_json import to_json
-from app.clients.dataverse_paths import checked_entity_set, query_options, row_path
+from app.clients.dataverse_paths import checked_entity_set, query_options, row_path, split_row_path
+from app.clients.dataverse_retry import parse_retry_after
 from app.errors import ConnectorError
 
 MAX_BATCH_OPERATIONS = 1000  # Dataverse's limit for one $batch
@@ -197,6 +199,59 @@ def failed_operation(response: InnerResponse, operations: Sequence[BatchOperatio
     if index is None:
         return None, f"one of the {len(operations)} operations of the change set"
     return index, f"operation {index + 1} of {len(operations)} ({operations[index].describe()})"
+
+
+# ---- results -----------------------------------------------------------------------------------------
+
+def change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
+    """Results of an atomic batch in the operations' order; raises the failing operation's error instead."""
+    failures = [response for response in inner if response.status >= 400]
+    if failures:
+        failing = failures[0]
+        index, description = failed_operation(failing, ops)
+        entity_set, row_id = split_row_path(ops[index].path) if index is not None else (None, None)
+        method = ops[index].method if index is not None else "POST"
+        error = error_for_status(failing.status, failing.body, method=method, path="$batch", operation=description,
+                                 retry_after=parse_retry_after(failing.headers.get("Retry-After")),
+                                 entity_set=entity_set, row_id=row_id)
+        raise _in_change_set(error)
+    by_id = {response.content_id: response for response in inner if response.content_id}
+    results = []
+    for position, op in enumerate(ops, start=1):
+        response = by_id.get(str(position)) or (inner[position - 1] if len(inner) == len(ops) else None)
+        if response is None:
+            raise DataverseUnavailable(f"Dataverse's $batch answer has no response for {op.describe()}",
+                                       outcome_unknown=True)
+        results.append(BatchResult(op, response.status, response.headers, response.json()))
+    return results
+
+
+def _in_change_set(error: ConnectorError) -> ConnectorError:
+    """A change set failed as a whole: say so, so nobody looks for half-applied changes."""
+    error.args = (f"{error.args[0]}; nothing in the change set was applied",)
+    return error
+
+
+def independent_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
+    """Results of a non-atomic batch, paired by position; each failure becomes that result's `error`."""
+    results = []
+    for position, op in enumerate(ops):
+        if position >= len(inner):
+            missing = DataverseUnavailable(f"Dataverse did not run {op.describe()} in the $batch",
+                                           operation=f"operation {position + 1} of {len(ops)}")
+            results.append(BatchResult(op, 0, {}, None, missing))
+            continue
+        response = inner[position]
+        error: ConnectorError | None = None
+        if response.status >= 400:
+            entity_set, row_id = split_row_path(op.path)
+            error = error_for_status(response.status, response.body, method=op.method, path="$batch",
+                                     operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
+                                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                                     entity_set=entity_set, row_id=row_id)
+        results.append(BatchResult(op, response.status, response.headers, response.json(), error))
+    return results
+
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
