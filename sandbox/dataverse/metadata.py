@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from sandbox.dataverse import solutions
 from sandbox.dataverse.errors import ALREADY_EXISTS, INVALID_ARGUMENT, DataverseError, bad_request
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Kind, Relationship, Table
 from sandbox.dataverse.seed import add_message_filters
+from sandbox.dataverse.solutions import SolutionTarget
 
 if TYPE_CHECKING:
     from sandbox.dataverse.records import Records
@@ -103,7 +105,7 @@ def entity_metadata(table: Table, with_attributes: bool = False) -> dict[str, An
     body: dict[str, Any] = {
         "MetadataId": table.metadata_id, "LogicalName": table.logical_name, "SchemaName": table.schema_name,
         "EntitySetName": table.entity_set, "LogicalCollectionName": table.entity_set,
-        "PrimaryIdAttribute": table.primary_id, "PrimaryNameAttribute": table.primary_name,
+        "PrimaryIdAttribute": table.primary_id, "PrimaryNameAttribute": table.primary_name or None,
         "DisplayName": label(table.display_name), "DisplayCollectionName": label(table.display_collection_name),
         "OwnershipType": table.ownership, "ObjectTypeCode": table.object_type_code,
         "IsCustomEntity": table.custom, "IsActivity": False,
@@ -129,10 +131,11 @@ def relationship_metadata(rel: Relationship) -> dict[str, Any]:
 
 # ---- writing ---------------------------------------------------------------------------------------------
 
-def _custom_schema_name(name: Any, what: str) -> str:
+def _custom_schema_name(name: Any, what: str, where: SolutionTarget) -> str:
     if not isinstance(name, str) or not _CUSTOM_NAME.match(name):
         raise bad_request(f"The {what} SchemaName '{name}' must start with a publisher prefix, e.g. 'new_Name'.",
                           INVALID_ARGUMENT)
+    where.check_prefix(name, what)
     return name
 
 
@@ -147,14 +150,14 @@ def _options(body: dict[str, Any]) -> dict[int, str]:
     return options
 
 
-def column_from_body(body: dict[str, Any]) -> Column:
+def column_from_body(body: dict[str, Any], where: SolutionTarget) -> Column:
     type_name = odata_type(body)
     if type_name == "LookupAttributeMetadata":
         raise bad_request("Create lookup columns through RelationshipDefinitions.", INVALID_ARGUMENT)
     kind = _KIND_BY_TYPE.get(type_name)
     if kind is None:
         raise bad_request(f"The attribute type '{body.get('@odata.type')}' is not supported.", INVALID_ARGUMENT)
-    schema_name = _custom_schema_name(body.get("SchemaName"), "attribute")
+    schema_name = _custom_schema_name(body.get("SchemaName"), "attribute", where)
     behaviour = body.get("DateTimeBehavior")
     behaviour = behaviour.get("Value") if isinstance(behaviour, dict) else behaviour
     if kind is Kind.DATETIME and (body.get("Format") == "DateOnly" or behaviour == "DateOnly"):
@@ -171,9 +174,9 @@ def column_from_body(body: dict[str, Any]) -> Column:
     return col
 
 
-def create_entity(records: Records, body: dict[str, Any]) -> Table:
+def create_entity(records: Records, body: dict[str, Any], where: SolutionTarget) -> Table:
     schema = records.schema
-    schema_name = _custom_schema_name(body.get("SchemaName"), "entity")
+    schema_name = _custom_schema_name(body.get("SchemaName"), "entity", where)
     logical = schema_name.lower()
     if logical in schema.tables:
         raise DataverseError(400, ALREADY_EXISTS, f"An entity with the name '{logical}' already exists.")
@@ -185,7 +188,7 @@ def create_entity(records: Records, body: dict[str, Any]) -> Table:
     ownership = body.get("OwnershipType", "UserOwned")
     if ownership not in ("UserOwned", "OrganizationOwned"):
         raise bad_request(f"OwnershipType '{ownership}' is not supported.", INVALID_ARGUMENT)
-    columns = [column_from_body(a) for a in attributes]
+    columns = [column_from_body(a, where) for a in attributes]
     primary_name = columns[attributes.index(primary[0])].logical_name
     table = Table(
         logical, f"{logical}s", f"{logical}id", primary_name, schema_name, read_label(body.get("DisplayName"),
@@ -198,15 +201,17 @@ def create_entity(records: Records, body: dict[str, Any]) -> Table:
     table.add(*columns)
     records.store.table_rows(logical)
     add_message_filters(records, logical)
+    solutions.record_table(records, where, table)
     return table
 
 
-def create_attribute(records: Records, table: Table, body: dict[str, Any]) -> Column:
-    col = column_from_body(body)
+def create_attribute(records: Records, table: Table, body: dict[str, Any], where: SolutionTarget) -> Column:
+    col = column_from_body(body, where)
     if col.logical_name in table.columns:
         raise DataverseError(400, ALREADY_EXISTS,
                              f"An attribute with the name '{col.logical_name}' already exists on {table.logical_name}.")
     table.add(col)
+    solutions.record(records, where, col.metadata_id, solutions.ATTRIBUTE)
     return col
 
 
@@ -241,11 +246,11 @@ def insert_option_value(records: Records, body: dict[str, Any]) -> int:
     return value
 
 
-def create_relationship(records: Records, body: dict[str, Any]) -> Relationship:
+def create_relationship(records: Records, body: dict[str, Any], where: SolutionTarget) -> Relationship:
     schema = records.schema
     if odata_type(body) != "OneToManyRelationshipMetadata":
         raise bad_request("Only OneToManyRelationshipMetadata is supported.", INVALID_ARGUMENT)
-    name = _custom_schema_name(body.get("SchemaName"), "relationship")
+    name = _custom_schema_name(body.get("SchemaName"), "relationship", where)
     if name in schema.relationships:
         raise DataverseError(400, ALREADY_EXISTS, f"A relationship named '{name}' already exists.")
     referenced = schema.tables.get(str(body.get("ReferencedEntity", "")))
@@ -256,7 +261,7 @@ def create_relationship(records: Records, body: dict[str, Any]) -> Relationship:
     if not isinstance(lookup, dict):
         raise bad_request("A one-to-many relationship needs its Lookup (LookupAttributeMetadata).",
                           INVALID_ARGUMENT)
-    lookup_schema = _custom_schema_name(lookup.get("SchemaName"), "lookup attribute")
+    lookup_schema = _custom_schema_name(lookup.get("SchemaName"), "lookup attribute", where)
     if lookup_schema.lower() in referencing.columns:
         raise DataverseError(400, ALREADY_EXISTS, f"An attribute named '{lookup_schema.lower()}' already exists.")
     col = Column(lookup_schema.lower(), Kind.LOOKUP, lookup_schema, read_label(lookup.get("DisplayName"),
@@ -273,4 +278,6 @@ def create_relationship(records: Records, body: dict[str, Any]) -> Relationship:
         custom=True,
     )
     schema.relate(rel)
+    solutions.record(records, where, rel.metadata_id, solutions.RELATIONSHIP)
+    solutions.record(records, where, col.metadata_id, solutions.ATTRIBUTE)
     return rel

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.dataverse import metadata
+from sandbox.dataverse import metadata, solutions
 from sandbox.dataverse.errors import DataverseError, bad_request
 from sandbox.dataverse.odata import evaluate, parse_filter
 from sandbox.dataverse.records import WriteContext
@@ -15,7 +15,12 @@ from sandbox.dataverse.values import is_guid, normalise_guid
 from sandbox.dataverse.web import NAMED_KEY, SEGMENT, base_url, current_sandbox, json_body, no_content, respond
 
 METADATA_NAMES = frozenset({"EntityDefinitions", "RelationshipDefinitions", "InsertOptionValue", "PublishXml",
-                            "PublishAllXml"})
+                            "PublishAllXml", "AddSolutionComponent"})
+
+
+def solution_target() -> solutions.SolutionTarget:
+    """The solutions a metadata write goes into, from the MSCRM.SolutionUniqueName header."""
+    return solutions.target(current_sandbox().records, request.headers.get(solutions.SOLUTION_HEADER))
 
 
 def entity_by_key(key: str | None) -> Table:
@@ -63,9 +68,17 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
             return no_content()
         if name == "InsertOptionValue" and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvWriteAttribute")
-            value = metadata.insert_option_value(sandbox.records, json_body())
+            body = json_body()
+            # The action names its solution in the body; the name must exist like the header's.
+            solutions.target(sandbox.records, body.get("SolutionUniqueName") or None)
+            value = metadata.insert_option_value(sandbox.records, body)
             return respond({"@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM."
                             "InsertOptionValueResponse", "NewOptionValue": value})
+        if name == "AddSolutionComponent" and method == "POST":
+            metadata.require_admin(sandbox.records, ctx, "prvWriteSolution")
+            component_id = solutions.add_solution_component(sandbox.records, json_body())
+            return respond({"@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM."
+                            "AddSolutionComponentResponse", "id": component_id})
         if name == "RelationshipDefinitions":
             return relationships(ctx, key, rest)
         if name != "EntityDefinitions":
@@ -74,7 +87,7 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
         if key is None:
             if method == "POST":
                 metadata.require_admin(sandbox.records, ctx, "prvCreateEntity")
-                table = metadata.create_entity(sandbox.records, json_body())
+                table = metadata.create_entity(sandbox.records, json_body(), solution_target())
                 return no_content({"OData-EntityId": f"{base_url()}EntityDefinitions({table.metadata_id})"})
             items = [metadata.entity_metadata(t, "Attributes" in expand) for t in schema.tables.values()]
             return listing(items, "EntityDefinitions")
@@ -97,7 +110,7 @@ def attributes(ctx: WriteContext, table: Table, rest: list[str]) -> Response:
     if key is None:
         if request.method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvCreateAttribute")
-            col = metadata.create_attribute(sandbox.records, table, json_body())
+            col = metadata.create_attribute(sandbox.records, table, json_body(), solution_target())
             return no_content({"OData-EntityId": f"{base_url()}EntityDefinitions({table.metadata_id})/"
                                                  f"Attributes({col.metadata_id})"})
         items = [metadata.attribute_metadata(table, c) for c in table.columns.values()]
@@ -116,7 +129,9 @@ def attributes(ctx: WriteContext, table: Table, rest: list[str]) -> Response:
                                                 f"{table.logical_name}.")
     if request.method == "PUT":
         metadata.require_admin(sandbox.records, ctx, "prvWriteAttribute")
+        where = solution_target()
         metadata.update_attribute(table, col, json_body())
+        solutions.record(sandbox.records, where, col.metadata_id, solutions.ATTRIBUTE)
         return no_content()
     if request.method != "GET":
         raise DataverseError(405, "0x80060888", f"The HTTP method {request.method} is not allowed here.")
@@ -133,7 +148,7 @@ def relationships(ctx: WriteContext, key: str | None, rest: list[str]) -> Respon
     if key is None:
         if request.method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvCreateRelationship")
-            rel = metadata.create_relationship(sandbox.records, json_body())
+            rel = metadata.create_relationship(sandbox.records, json_body(), solution_target())
             return no_content({"OData-EntityId": f"{base_url()}RelationshipDefinitions({rel.metadata_id})"})
         items = [metadata.relationship_metadata(r) for r in schema.relationships.values()]
         return listing(items, "RelationshipDefinitions")

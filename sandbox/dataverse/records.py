@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.dataverse import invoices, registration
+from sandbox.dataverse import invoices, registration, solutions
 from sandbox.dataverse.errors import (
     BAD_REQUEST,
     CONCURRENCY,
@@ -57,6 +57,9 @@ class Records:
     # ---- privileges -------------------------------------------------------------------------------------
 
     def check_write(self, table: Table, verb: str, ctx: WriteContext) -> None:
+        if table.platform_only:
+            message = "Update" if verb == "Write" else verb
+            raise bad_request(f"The '{message}' method does not support entities of type '{table.logical_name}'.")
         if table.customization_only and not ctx.is_admin:
             raise missing_privilege(ctx.user_id, f"prv{verb}{table.schema_name}")
 
@@ -186,6 +189,7 @@ class Records:
                 )
         invoices.before_create(self, table, row)
         registration.before_create(self, table, row)
+        solutions.check(self, table, row)
         with self.store.transaction():
             rows[record_id] = row
             if emit:
@@ -255,6 +259,7 @@ class Records:
         row.update(changes)
         invoices.before_update(self, table, pre, row)
         registration.before_update(self, table, pre, row)
+        solutions.check(self, table, row)
         self.stamp(table, row, ctx.user_id, creating=False)
         rows[record_id] = row
         if emit:
@@ -294,6 +299,7 @@ class Records:
                 raise not_found(table.logical_name, record_id)
             if not cascading:
                 invoices.check_deletable(self, table, row)
+                solutions.check_deletable(table, row)
             self.cascade(table, record_id, ctx)
             del rows[record_id]
             self.store.emit(ChangeEvent(

@@ -120,6 +120,8 @@ class Table:
     custom: bool = False
     # Only system administrators write these (the registration tables).
     customization_only: bool = False
+    # Rows only the platform writes (solution components): the Web API refuses Create, Update and Delete.
+    platform_only: bool = False
     columns: dict[str, Column] = field(default_factory=dict)
     navigations: dict[str, Navigation] = field(default_factory=dict)
     collections: dict[str, CollectionNavigation] = field(default_factory=dict)
@@ -326,6 +328,7 @@ def build_system_schema() -> Schema:
                   "transactioncurrency", "transactioncurrencyid", "transactioncurrency_product")
     _invoice_tables(schema)
     _registration_tables(schema)
+    _solution_tables(schema)
     return schema
 
 
@@ -467,3 +470,46 @@ def _registration_tables(schema: Schema) -> None:
     schema.lookup("asyncoperation", Column("owningextensionid", Kind.LOOKUP, "OwningExtensionId",
                                            targets=("sdkmessageprocessingstep",)),
                   "sdkmessageprocessingstep", "owningextensionid", "sdkmessageprocessingstep_asyncoperations")
+
+
+COMPONENT_TYPES = {1: "Entity", 2: "Attribute", 3: "Relationship", 9: "Option Set", 10: "Entity Relationship",
+                   20: "Role", 26: "Saved Query", 29: "Workflow", 60: "System Form", 61: "Web Resource",
+                   90: "Plugin Type", 91: "Plugin Assembly", 92: "SDK Message Processing Step",
+                   95: "Service Endpoint"}
+
+
+def _solution_tables(schema: Schema) -> None:
+    """Publishers, solutions and the record of which metadata component belongs to which solution."""
+    org = {"ownership": "OrganizationOwned", "customization_only": True}
+    schema.add_table(Table("publisher", "publishers", "publisherid", "friendlyname", "Publisher", "Publisher",
+                           "Publishers", object_type_code=7101, **org)).add(  # type: ignore[arg-type]
+        S("uniquename", 256, required=True, valid_for_update=False), S("friendlyname", 256, required=True),
+        Column("description", Kind.MEMO, max_length=2000),
+        S("customizationprefix", 8, required=True),
+        Column("customizationoptionvalueprefix", Kind.INTEGER, required=True),
+        S("emailaddress", 100), S("supportingwebsiteurl", 200),
+        Column("isreadonly", Kind.BOOLEAN, valid_for_create=False, valid_for_update=False),
+    )
+    schema.add_table(Table("solution", "solutions", "solutionid", "friendlyname", "Solution", "Solution",
+                           "Solutions", object_type_code=7100, **org)).add(  # type: ignore[arg-type]
+        S("uniquename", 65, required=True, valid_for_update=False), S("friendlyname", 256, required=True),
+        S("version", 256, required=True), Column("description", Kind.MEMO, max_length=2000),
+        Column("ismanaged", Kind.BOOLEAN, valid_for_create=False, valid_for_update=False),
+        Column("isvisible", Kind.BOOLEAN, valid_for_create=False, valid_for_update=False),
+        Column("installedon", Kind.DATETIME, valid_for_create=False, valid_for_update=False),
+    )
+    schema.lookup("solution", Column("publisherid", Kind.LOOKUP, "PublisherId", targets=("publisher",),
+                                     required=True),
+                  "publisher", "publisherid", "publisher_solution", cascade="Restrict")
+    schema.add_table(Table("solutioncomponent", "solutioncomponents", "solutioncomponentid", "", "SolutionComponent",
+                           "Solution Component", "Solution Components", object_type_code=7103,
+                           platform_only=True, **org)).add(  # type: ignore[arg-type]
+        Column("objectid", Kind.ID, "ObjectId"),
+        Column("componenttype", Kind.PICKLIST, "ComponentType", options=dict(COMPONENT_TYPES)),
+        Column("rootcomponentbehavior", Kind.PICKLIST, "RootComponentBehavior", options={
+            0: "Include Subcomponents", 1: "Do not include subcomponents", 2: "Include As Shell Only"}),
+        Column("rootsolutioncomponentid", Kind.ID, "RootSolutionComponentId"),
+        Column("ismetadata", Kind.BOOLEAN, "IsMetadata"),
+    )
+    schema.lookup("solutioncomponent", Column("solutionid", Kind.LOOKUP, "SolutionId", targets=("solution",)),
+                  "solution", "solutionid", "solution_solutioncomponent", cascade="Cascade")

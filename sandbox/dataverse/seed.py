@@ -11,6 +11,9 @@ Seeded rows (ids are fixed so tests and demos can name them):
 - users: the connector's application user `CONNECTOR_USER_ID` ("# Xero Connector", system administrator,
   token `SANDBOX_CONNECTOR_TOKEN`) and the salesperson `PERSON_USER_ID` (Sam Seller, no customisation
   privileges, token `SANDBOX_PERSON_TOKEN`);
+- solutions: the publisher "Default Publisher for sandbox" (`DEFAULT_PUBLISHER_ID`, unique name
+  `DefaultPublishersandbox`, prefix `new`, option value prefix 10000) and the "Default Solution"
+  (`DEFAULT_SOLUTION_ID`, unique name `Default`, version 1.0), which lists every table, column and relationship;
 - registration: sdkmessages Create, Update, Delete, SetState, Assign and a message filter for each of them on
   invoice, invoicedetail, account, contact and product (and on every table provisioning creates).
 """
@@ -21,6 +24,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sandbox.dataverse.solutions import seed_default_solution
 from sandbox.dataverse.values import Ref
 
 if TYPE_CHECKING:
@@ -45,6 +49,8 @@ ACCOUNT_IDS = (
     "5c0e0a5e-0000-4000-8000-000000000403",
 )
 CONTACT_IDS = ("5c0e0a5e-0000-4000-8000-000000000501", "5c0e0a5e-0000-4000-8000-000000000502")
+DEFAULT_PUBLISHER_ID = "5c0e0a5e-0000-4000-8000-000000000701"
+DEFAULT_SOLUTION_ID = "5c0e0a5e-0000-4000-8000-000000000702"
 PRODUCT_IDS = (
     "5c0e0a5e-0000-4000-8000-000000000601",
     "5c0e0a5e-0000-4000-8000-000000000602",
@@ -121,3 +127,11 @@ def seed(records: Records) -> None:
                            if message != "Create" else "Create"})
     for table in FILTERED_TABLES:
         add_message_filters(records, table)
+    put("publisher", {"publisherid": DEFAULT_PUBLISHER_ID, "uniquename": "DefaultPublishersandbox",
+                      "friendlyname": "Default Publisher for sandbox", "customizationprefix": "new",
+                      "customizationoptionvalueprefix": 10000, "isreadonly": False,
+                      "description": "Default publisher for this organisation"})
+    put("solution", {"solutionid": DEFAULT_SOLUTION_ID, "uniquename": "Default", "friendlyname": "Default Solution",
+                     "version": "1.0", "ismanaged": False, "isvisible": False,
+                     "publisherid": Ref("publisher", DEFAULT_PUBLISHER_ID)})
+    seed_default_solution(records, DEFAULT_SOLUTION_ID)
