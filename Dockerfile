@@ -1,4 +1,5 @@
-# One image for every role: `web` (gunicorn serving wsgi:app, the default) or `worker` (RQ worker).
+# One image for every role: `web` (gunicorn serving wsgi:app, the default), `worker` (RQ worker) or
+# `scheduler` (queues the periodic work).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Selects the role of the container: web (default), worker, or any other command as given.
+# Selects the role of the container: web (default), worker, scheduler, or any other command as given.
 set -e
 case "${1:-web}" in
   web)
@@ -9,6 +9,10 @@ case "${1:-web}" in
   worker)
     shift
     exec python -m app.worker "$@"
+    ;;
+  scheduler)
+    shift
+    exec python -m app.scheduler "$@"
     ;;
   *)
     exec "$@"

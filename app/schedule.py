@@ -1,0 +1,48 @@
+"""Periodic work (nightly reference data, token refresh, reconciliation): what runs when.
+
+`python -m app.scheduler` runs RQ's CronScheduler over `PERIODIC`. Each tick does not do the work itself: it
+submits the job kind through the coalescing queue with one scope per kind, so several scheduler processes (or a
+slow run still waiting) never pile up duplicate runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rq import get_current_job
+
+from app.config import load_settings
+from app.queue import JobQueue
+
+
+@dataclass(frozen=True)
+class Periodic:
+    kind: str  # a job kind registered in app.dispatch.HANDLERS
+    queue: str
+    description: str
+    interval_seconds: int | None = None
+    cron: str | None = None  # UTC, e.g. "0 2 * * *"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+# Flows register their periodic work here.
+PERIODIC: list[Periodic] = []
+
+
+def periodic_scope(kind: str) -> str:
+    return f"periodic:{kind}"
+
+
+def tick(kind: str) -> str:
+    """Run by a worker when the scheduler says `kind` is due: queue one run of it (or join the waiting one)."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("app.schedule.tick must run inside an RQ job")
+    entry = next((p for p in PERIODIC if p.kind == kind), None)
+    if entry is None:
+        return f"{kind} is no longer scheduled"
+    jobs = JobQueue(job.connection, load_settings(role="worker"))
+    result = jobs.submit_coalesced(entry.queue, kind, dict(entry.payload), scope=periodic_scope(kind),
+                                   trigger={"scheduled": kind})
+    return f"{kind}: {result.status} {result.job_id}"
