@@ -41,6 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
             "uses HttpHeader authentication (WebhookKey uses ?code=)."),
     Setting("XERO_WEBHOOK_KEY", "", "The webhooks signing key from the Xero app; without it every Xero "
             "webhook is refused with 401.", secret=True),
+    Setting("ADMIN_TOKEN", "", "Password for the admin pages and endpoints (connect Xero, reference data): sent "
+            "as a bearer token or as the password of HTTP basic auth. Unset: they answer 503.", secret=True),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
     Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
             "writes are ignored (loop guard), except a re-sync request."),
@@ -97,6 +99,7 @@ class Settings:
     dataverse_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     dataverse_webhook_header: str = "x-connector-key"
     xero_webhook_key: str = field(default="", repr=False)
+    admin_token: str = field(default="", repr=False)
     max_webhook_bytes: int = 1024 * 1024
     connector_user_id: str = ""
     job_timeout_seconds: int = 300
@@ -112,6 +115,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "DATAVERSE_WEBHOOK_SECRETS": _secrets,
     "DATAVERSE_WEBHOOK_HEADER": _header_name,
     "XERO_WEBHOOK_KEY": str,
+    "ADMIN_TOKEN": str,
     "MAX_WEBHOOK_BYTES": _positive_int,
     "CONNECTOR_USER_ID": _guid_or_empty,
     "JOB_TIMEOUT_SECONDS": _positive_int,

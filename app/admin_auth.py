@@ -1,0 +1,44 @@
+"""Protection for the admin pages and endpoints: one admin token, as a bearer token or a basic-auth password.
+
+Basic auth lets a person open /xero/connect in a browser (the browser asks for the password); scripts send
+`Authorization: Bearer <token>`. Compared in constant time; without a configured token the admin surface is
+closed (503) rather than open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Response, current_app, jsonify, request
+
+from app.config import Settings
+from app.webhooks.auth import matches_any
+
+F = TypeVar("F", bound=Callable[..., Any])
+REALM = 'Basic realm="Xero connector admin", charset="UTF-8"'
+
+
+def _offered_secret() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    if request.authorization and request.authorization.type == "basic":
+        return request.authorization.password
+    return None
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        settings: Settings = current_app.config["CONNECTOR_SETTINGS"]
+        if not settings.admin_token:
+            return jsonify({"error": "the admin pages are disabled: set ADMIN_TOKEN"}), 503
+        if not matches_any(_offered_secret(), (settings.admin_token,)):
+            response: Response = jsonify({"error": "admin authentication required"})
+            response.headers["WWW-Authenticate"] = REALM
+            return response, 401
+        return view(*args, **kwargs)
+
+    return cast(F, guarded)
