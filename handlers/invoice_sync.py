@@ -1,22 +1,240 @@
-"""Bring one invoice's Xero counterpart in line with Dynamics (create or update).
+"""Bring one invoice's Xero counterpart in line with Dynamics: create, update, or cancel it, and say so in Dynamics.
 
-The job carries only ids: the handler re-reads the invoice from Dataverse. The push itself (contacts, lines,
-tax, write-back, sync history) lands with the Dynamics -> Xero flow; until then the handler records receipt.
+The job carries only ids (ARCHITECTURE.md, invariant 2): the invoice, its lines, customer and connection are
+re-read from Dataverse. Then: eligibility (`mappers.eligibility`), the Xero contact, items, the document
+(`mappers.xero_invoice`) and, for a Canceled invoice, the cancellation rules. Every attempt ends with a
+Sync History row; the Xero id, number, status, link, amounts, line tax and export status go back in the same
+$batch.
+
+Failures: Xero's validation (and anything else a person must fix) marks the export status Failed and fails
+the job; nothing more happens until someone sets the export status back to No or Ready to update. A lost Xero
+authorisation also flags the connection "Reconnect Xero". Passing faults are retried by `app.dispatch`; the
+last attempt writes its failure to the history before giving up.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.clients.xero import XeroGateway, XeroValidationError
 from app.dispatch import JobContext
+from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
+from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
+from app.services import Services, services_for
+from handlers.cancellation_flow import cancel_in_xero
+from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
+from handlers.dynamics_state import InvoiceState, load_invoice
+from handlers.xero_contacts import resolve_contact
+from handlers.xero_io import DocumentSender, find_document, get_document
+from mappers import xero_documents as docs
+from mappers.dynamics import ConnectionSettings
+from mappers.dynamics import InvoiceState as DynamicsState
+from mappers.eligibility import Ineligible, NotYet, check_eligibility, local_date, start_of_day
+from mappers.writeback import (
+    RowPatch,
+    failure_details,
+    invoice_failure_patch,
+    invoice_status_patch,
+    invoice_success_patch,
+    line_tax_patches,
+    success_details,
+)
+from mappers.xero_documents import XeroDocument
+from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key, items_to_create
 
 log = logging.getLogger(__name__)
+
+LOOKUP_MARGIN = timedelta(minutes=5)  # worker and Xero clocks differ a little
+NOT_CONFIGURED = "this worker is not connected to Dataverse and Xero: the job was only recorded"
 
 
 def handle(ctx: JobContext) -> dict[str, Any]:
     organization_id = ctx.payload["organization_id"]
     invoice_id = ctx.payload["invoice_id"]
-    log.info("invoice sync received", extra={"invoice_id": invoice_id, "events": len(ctx.triggers)})
-    return {"handler": __name__, "organization_id": organization_id, "invoice_id": invoice_id,
-            "events": len(ctx.triggers)}
+    receipt = {"handler": __name__, "organization_id": organization_id, "invoice_id": invoice_id,
+               "events": len(ctx.triggers)}
+    services = services_for(ctx.redis)
+    if services is None:
+        log.warning("invoice sync received without Dataverse or Xero configured", extra={"invoice_id": invoice_id})
+        return {**receipt, "skipped": NOT_CONFIGURED}
+    state = load_invoice(services.dataverse, invoice_id)
+    if state is None:
+        raise Ignored(f"invoice {invoice_id} no longer exists in Dynamics")
+    return {**receipt, **InvoiceSync(ctx, services, organization_id, state).run()}
+
+
+class InvoiceSync:
+    """One attempt at one invoice."""
+
+    def __init__(self, ctx: JobContext, services: Services, organization_id: str, state: InvoiceState) -> None:
+        self.ctx = ctx
+        self.services = services
+        self.organization_id = organization_id
+        self.invoice = state.invoice
+        self.connection = state.connection
+        self.customer = state.customer
+        self.now = datetime.now(UTC)
+        self.patches: list[RowPatch] = []  # kept whatever happens next (a new contact link, say)
+        self.action = SyncAction.UPDATE if self.invoice.xero_invoice_id else SyncAction.CREATE
+
+    # -- deciding ---------------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        invoice = self.invoice
+        if invoice.connection_id is None:
+            raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
+        if invoice.export_status is ExportStatus.FAILED:
+            raise Ignored("the last sync failed: set the export status back to No or Ready to update to retry")
+        if invoice.state is DynamicsState.CANCELED:
+            return self._guarded(self._cancel)
+        if self.connection is not None:
+            self.services.records.clear_cancelled(self.organization_id, invoice.id)
+        eligibility = check_eligibility(invoice, self.connection, self.now)
+        if isinstance(eligibility, NotYet):
+            assert self.connection is not None
+            run_at = start_of_day(eligibility.run_on, self.connection)
+            raise Deferred(f"delivery date {eligibility.run_on} is in the future", run_at=run_at,
+                           user_message=f"The invoice will be sent to Xero on {eligibility.run_on:%d %B %Y}.")
+        if isinstance(eligibility, Ineligible):
+            self._write(SyncStatus.SKIPPED, eligibility.reason)
+            return {"result": "ineligible", "reason": eligibility.reason}
+        return self._guarded(self._push)
+
+    def _guarded(self, step: Any) -> dict[str, Any]:
+        """Run a step that talks to Xero; a failure a person must act on is written to Dynamics first."""
+        try:
+            return step(self._gateway())
+        except ConnectionLost as exc:
+            if self.connection is not None:
+                self.patches.append(reconnect_patch(self.connection.id, exc.user_message))
+            self._fail(exc)
+            raise
+        except Deferred:
+            raise
+        except Permanent as exc:
+            self._fail(exc)
+            raise
+        except Retryable as exc:
+            if self.ctx.attempt >= self.ctx.settings.retry_max_attempts:
+                self._fail(exc)
+            raise
+
+    def _gateway(self) -> XeroGateway:
+        connection = self.connection
+        assert connection is not None
+        if not connection.xero_tenant_id:
+            raise Permanent(f"connection {connection.id} has no Xero tenant id",
+                            user_message="The Xero connection is not linked to a Xero organisation yet. Connect "
+                                         "it to Xero, then set the export status back to No.")
+        return self.services.xero.get(connection.id, connection.xero_tenant_id)
+
+    # -- create or update -------------------------------------------------------------------------------------
+    def _push(self, xero: XeroGateway) -> dict[str, Any]:
+        invoice, connection = self.invoice, self._connection()
+        if self.customer is None:
+            raise Permanent("the invoice's customer row cannot be read",
+                            user_message="The invoice's customer could not be found in Dynamics.")
+        existing = self._existing(xero)
+        self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
+        link = resolve_contact(xero, self.customer, connection)
+        if link.patch is not None:
+            self.patches.append(link.patch)
+        known_codes = self._known_item_codes(xero)
+        plan = build_document(invoice, connection, contact_id=link.contact_id, org_url=self.services.org_url,
+                              known_item_codes=known_codes, existing=existing)
+        if isinstance(plan, NoChange):
+            assert existing is not None
+            self.patches.append(invoice_status_patch(invoice.id, existing))
+            self._write(SyncStatus.SKIPPED, plan.reason, xero_id=docs.document_id(existing))
+            return {"result": "unchanged", "xero_status": plan.xero_status}
+        saved = self._send(xero, plan, link.contact_id)
+        self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
+        self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
+        self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
+        self._write(SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes),
+                    xero_id=docs.document_id(saved))
+        return {"result": plan.action.name.lower(), "xero_id": docs.document_id(saved),
+                "xero_number": docs.document_number(saved), "xero_status": docs.status_of(saved)}
+
+    def _existing(self, xero: XeroGateway) -> XeroDocument | None:
+        """The Xero document of this invoice: by the id on the row, else the one Redis recorded."""
+        xero_id = self.invoice.xero_invoice_id
+        if not xero_id:
+            xero_id = self.services.records.document(self.organization_id, self.invoice.id).xero_id
+        if not xero_id:
+            return None
+        return get_document(xero, xero_id, credit_note=self.invoice.xero_type.is_credit_note)
+
+    def _known_item_codes(self, xero: XeroGateway) -> set[str]:
+        codes = {line.item_code for line in self.invoice.lines if line.item_code and not line.is_note}
+        if not codes:
+            return set()
+        known = set(xero.get_items_by_codes(codes))
+        for item in items_to_create(self.invoice, self._connection(), known):
+            created = xero.create_item(item)
+            known.add(str(created.code or item.code))
+        return known
+
+    def _send(self, xero: XeroGateway, plan: SendDocument, contact_id: str) -> XeroDocument:
+        records, org, invoice_id = self.services.records, self.organization_id, self.invoice.id
+        key = idempotency_key(plan.document)
+        sender = DocumentSender(xero)
+        if plan.action is not SyncAction.CREATE:
+            return sender.update(plan.document, key)
+        record = records.document(org, invoice_id)
+        if record.create_outcome_unknown and record.create_started_at is not None:
+            found = find_document(xero, self.invoice, plan.document, since=record.create_started_at - LOOKUP_MARGIN,
+                                  contact_id=contact_id)
+            if found is not None and not docs.is_gone(found):
+                log.info("found the document an earlier attempt created", extra={"invoice_id": invoice_id})
+                records.record_document(org, invoice_id, str(docs.document_id(found)))
+                return found
+        records.begin_create(org, invoice_id)
+        saved = sender.create(plan.document, key)
+        records.record_document(org, invoice_id, str(docs.document_id(saved)))
+        return saved
+
+    # -- cancel -----------------------------------------------------------------------------------------------
+    def _cancel(self, xero: XeroGateway) -> dict[str, Any]:
+        records = self.services.records
+        if records.is_cancelled(self.organization_id, self.invoice.id):
+            raise Ignored("the cancellation was already carried out")
+        existing = self._existing(xero)
+        result = cancel_in_xero(xero, records, self.organization_id, self.invoice.id, existing,
+                                create_credit_note=self._connection().create_credit_note,
+                                today=local_date(self.now, self._connection()))
+        decision = result.decision
+        self.action = decision.history_action
+        # A cancelled invoice is read-only in Dynamics: only its history row can be written.
+        self._write(decision.history_status, decision.details,
+                    xero_id=docs.document_id(existing) if existing is not None else None)
+        records.mark_cancelled(self.organization_id, self.invoice.id)
+        return {"result": f"cancel:{decision.action.value}",
+                "xero_status": docs.status_of(result.document) if result.document is not None else None,
+                "credit_note_id": docs.document_id(result.credit_note) if result.credit_note else None}
+
+    # -- writing back -----------------------------------------------------------------------------------------
+    def _connection(self) -> ConnectionSettings:
+        assert self.connection is not None
+        return self.connection
+
+    def _write(self, status: SyncStatus, details: str, *, xero_id: str | None = None) -> None:
+        outcome = Outcome(invoice_id=self.invoice.id, connection=self.connection, action=self.action,
+                          status=status, details=details, xero_invoice_id=xero_id or self.invoice.xero_invoice_id,
+                          patches=self.patches)
+        write_outcome(self.services.dataverse, outcome, self.now)
+        self.patches = []
+
+    def _fail(self, error: ConnectorError) -> None:
+        if isinstance(error, XeroValidationError):
+            details = failure_details("The invoice could not be sent to Xero.", list(error.messages))
+        else:
+            details = error.user_message
+        if self.invoice.state is DynamicsState.ACTIVE:
+            self.patches.append(invoice_failure_patch(self.invoice.id))
+        try:
+            self._write(SyncStatus.FAILED, details)
+        except ConnectorError:
+            # The original failure matters more; the write-back failure is in the log.
+            log.exception("could not write the failure back to Dynamics", extra={"invoice_id": self.invoice.id})

@@ -1,0 +1,125 @@
+"""What the connector remembers in Redis to make every effect in Xero happen once (ARCHITECTURE.md, invariant 4).
+
+Dynamics is the place users see the Xero id, but it is written only after Xero answered; a crash in between
+would lose it. So, per invoice:
+
+- `begin_create` is called just before a create is sent; `record_document` the moment Xero answers with the
+  document's id. A begun create with no id recorded means an earlier attempt's outcome is unknown (its
+  answer was lost, or its worker died): the next attempt looks the document up before creating it again.
+- the same pair exists for the credit note a cancellation creates (`begin_credit` / `record_credit`);
+- that a cancellation was carried out, so repeated events of the (read-only) cancelled invoice stay quiet;
+- the ids of the invoice's lines, so a line deleted in Dynamics (whose event cannot name its invoice) still
+  leads to its invoice.
+
+Records expire after `RECORD_TTL_SECONDS`: by then the ids are on the Dynamics rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis import Redis
+
+KEY_PREFIX = "connector:sync"
+RECORD_TTL_SECONDS = 90 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What Redis knows about one invoice's Xero document."""
+
+    xero_id: str | None
+    create_started_at: datetime | None  # set while a create's outcome is unknown
+    credit_note_id: str | None
+    credit_started_at: datetime | None
+
+    @property
+    def create_outcome_unknown(self) -> bool:
+        return self.xero_id is None and self.create_started_at is not None
+
+    @property
+    def credit_outcome_unknown(self) -> bool:
+        return self.credit_note_id is None and self.credit_started_at is not None
+
+
+def _instant(raw: bytes | None) -> datetime | None:
+    return datetime.fromtimestamp(float(raw), UTC) if raw else None
+
+
+def _text(raw: bytes | None) -> str | None:
+    return raw.decode() if raw else None
+
+
+class SyncRecords:
+    def __init__(self, connection: Redis) -> None:
+        self.redis = connection
+
+    @staticmethod
+    def invoice_key(organization_id: str, invoice_id: str) -> str:
+        return f"{KEY_PREFIX}:invoice:{organization_id}:{invoice_id.lower()}"
+
+    @staticmethod
+    def line_key(organization_id: str, line_id: str) -> str:
+        return f"{KEY_PREFIX}:line:{organization_id}:{line_id.lower()}"
+
+    def document(self, organization_id: str, invoice_id: str) -> DocumentRecord:
+        raw = self.redis.hmget(self.invoice_key(organization_id, invoice_id),
+                               ["xero_id", "create_started", "credit_note_id", "credit_started"])
+        return DocumentRecord(_text(raw[0]), _instant(raw[1]), _text(raw[2]), _instant(raw[3]))
+
+    def begin_create(self, organization_id: str, invoice_id: str) -> None:
+        """Before a create goes out. An earlier start is kept: the lookup must reach back to the first try."""
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hsetnx(key, "create_started", str(time.time()))
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def record_document(self, organization_id: str, invoice_id: str, xero_id: str) -> None:
+        """The moment the Xero id is known, before anything is written to Dynamics."""
+        key = self.invoice_key(organization_id, invoice_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, "xero_id", xero_id)
+            pipe.hdel(key, "create_started")
+            pipe.expire(key, RECORD_TTL_SECONDS)
+            pipe.execute()
+
+    def begin_credit(self, organization_id: str, invoice_id: str) -> None:
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hsetnx(key, "credit_started", str(time.time()))
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def record_credit(self, organization_id: str, invoice_id: str, credit_note_id: str) -> None:
+        key = self.invoice_key(organization_id, invoice_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, "credit_note_id", credit_note_id)
+            pipe.hdel(key, "credit_started")
+            pipe.expire(key, RECORD_TTL_SECONDS)
+            pipe.execute()
+
+    def forget_document(self, organization_id: str, invoice_id: str) -> None:
+        """The document was deleted in Xero: a later sync of the same invoice starts afresh."""
+        self.redis.delete(self.invoice_key(organization_id, invoice_id))
+
+    def mark_cancelled(self, organization_id: str, invoice_id: str) -> None:
+        """The cancellation was carried out and told: later events of the read-only invoice change nothing."""
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hset(key, "cancelled", "1")
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def is_cancelled(self, organization_id: str, invoice_id: str) -> bool:
+        return bool(self.redis.hexists(self.invoice_key(organization_id, invoice_id), "cancelled"))
+
+    def clear_cancelled(self, organization_id: str, invoice_id: str) -> None:
+        """The invoice is active again: a later cancellation is a new one."""
+        self.redis.hdel(self.invoice_key(organization_id, invoice_id), "cancelled")
+
+    def remember_lines(self, organization_id: str, invoice_id: str, line_ids: Iterable[str]) -> None:
+        with self.redis.pipeline() as pipe:
+            for line_id in line_ids:
+                pipe.set(self.line_key(organization_id, line_id), invoice_id, ex=RECORD_TTL_SECONDS)
+            pipe.execute()
+
+    def invoice_for_line(self, organization_id: str, line_id: str) -> str | None:
+        return _text(self.redis.get(self.line_key(organization_id, line_id)))

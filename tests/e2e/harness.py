@@ -1,0 +1,248 @@
+"""A connected connector for end-to-end tests: sandbox Dataverse and Xero over HTTP, the real intake, RQ.
+
+`Harness` holds a provisioned sandbox Dataverse whose webhook steps call the connector's intake (served on a
+loopback port), a connection row for sandbox Xero tenant A with its token set in the encrypted TokenStore,
+and the worker environment. `drain()` delivers every pending webhook and runs the queued jobs with an
+in-process RQ SimpleWorker until nothing is left; `run_due_now()` moves scheduled jobs (retries, deferrals)
+to the queue as if their time had come.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from redis import Redis
+from rq import SimpleWorker
+from rq.job import Job
+from werkzeug.serving import make_server
+
+from app import create_app, dispatch
+from app import dynamics_schema as schema
+from app.clients.xero_tokens import TokenSet, TokenStore, token_cipher
+from app.dynamics_schema import InvoiceType
+from app.embedded_redis import free_port
+from app.queue import ALL_QUEUES, QUEUE_DATAVERSE, JobQueue
+from app.services import forget_services
+from plugins_registration.auth import static_token
+from plugins_registration.provision import provision
+from plugins_registration.register import register
+from plugins_registration.report import ChangeReport
+from plugins_registration.steps import AuthType, EndpointSpec
+from plugins_registration.webapi import WebApi
+from sandbox.dataverse.seed import (
+    ACCOUNT_IDS,
+    PRICE_LIST_ID,
+    PRODUCT_IDS,
+    SANDBOX_CONNECTOR_TOKEN,
+    SANDBOX_PERSON_TOKEN,
+    UNIT_ID,
+)
+from sandbox.xero.admin_client import SandboxAdmin
+from sandbox.xero.seed import TENANT_A_ID
+from tests.helpers import SECRET, settings_env, settings_for
+
+ODATA = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+ANNOTATED = {"Prefer": 'odata.include-annotations="*"'}
+
+
+class Api:
+    """The sandbox Web API as one user (the salesperson, or the connector's own user for checks)."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.api_url = api_url
+        self.session = requests.Session()
+        self.session.headers.update({**ODATA, "Authorization": f"Bearer {token}"})
+
+    def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.post(self.api_url + entity_set, json=body,
+                                     headers={"Prefer": "return=representation"}, timeout=10)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def update(self, entity_set: str, row_id: str, body: dict[str, Any]) -> None:
+        response = self.session.patch(f"{self.api_url}{entity_set}({row_id})", json=body,
+                                      headers={"If-Match": "*"}, timeout=10)
+        assert response.status_code == 204, response.text
+
+    def delete(self, entity_set: str, row_id: str) -> None:
+        response = self.session.delete(f"{self.api_url}{entity_set}({row_id})", timeout=10)
+        assert response.status_code == 204, response.text
+
+    def get(self, entity_set: str, row_id: str) -> dict[str, Any]:
+        response = self.session.get(f"{self.api_url}{entity_set}({row_id})", headers=ANNOTATED, timeout=10)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def rows(self, entity_set: str, **params: str) -> list[dict[str, Any]]:
+        response = self.session.get(self.api_url + entity_set, params=params, headers=ANNOTATED, timeout=10)
+        assert response.status_code == 200, response.text
+        return list(response.json()["value"])
+
+
+@dataclass
+class Harness:
+    dataverse: Any  # RunningDataverse
+    xero: SandboxAdmin
+    redis: Redis
+    jobs: JobQueue
+    connection_id: str
+    person: Api
+    connector: Api
+    token_store: TokenStore
+    finished: list[Job] = field(default_factory=list)
+
+    # -- Dynamics, as a person would use it -------------------------------------------------------------------
+    def new_invoice(self, *, name: str = "Consulting for Contoso", account: str = ACCOUNT_IDS[0],
+                    delivered: date | None = None, due: date | None = None,
+                    invoice_type: InvoiceType = InvoiceType.SALES_INVOICE, lines: int = 2,
+                    ready: bool = True) -> str:
+        """An invoice with `lines` lines (Widget x4, then a write-in); `ready` sets the connection last."""
+        body: dict[str, Any] = {
+            "name": name, "customerid_account@odata.bind": f"/accounts({account})",
+            "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+            "datedelivered": (delivered or date.today()).isoformat(), schema.INVOICE_INVOICE_TYPE: int(invoice_type),
+        }
+        if due:
+            body["duedate"] = due.isoformat()
+        invoice_id = str(self.person.create("invoices", body)["invoiceid"])
+        bind = {"invoiceid@odata.bind": f"/invoices({invoice_id})"}
+        if lines >= 1:
+            self.person.create("invoicedetails", {**bind, "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
+                                                  "uomid@odata.bind": f"/uoms({UNIT_ID})", "quantity": 4})
+        if lines >= 2:
+            self.person.create("invoicedetails", {**bind, "isproductoverridden": True,
+                                                  "productdescription": "Travel", "quantity": 1, "priceperunit": 120})
+        if ready:
+            self.set_connection(invoice_id)
+        return invoice_id
+
+    def set_connection(self, invoice_id: str) -> None:
+        self.person.update("invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION),
+                                                               self.connection_id))
+
+    def set_connection_settings(self, **columns: Any) -> None:
+        self.connector.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
+
+    def invoice_row(self, invoice_id: str) -> dict[str, Any]:
+        return self.connector.get("invoices", invoice_id)
+
+    def history(self, invoice_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc,createdon asc"}
+        if invoice_id:
+            params["$filter"] = f"_{schema.SYNC_HISTORY_INVOICE}_value eq {invoice_id}"
+        return self.connector.rows(schema.SYNC_HISTORY_ENTITY_SET, **params)
+
+    # -- Xero --------------------------------------------------------------------------------------------------
+    def xero_state(self) -> dict[str, Any]:
+        return self.xero.state(TENANT_A_ID)
+
+    def xero_invoices(self, number: str | None = None) -> list[dict[str, Any]]:
+        invoices = self.xero_state()["Invoices"]
+        return [i for i in invoices if number is None or i.get("InvoiceNumber") == number]
+
+    # -- the connector -----------------------------------------------------------------------------------------
+    def drain(self, rounds: int = 10) -> list[Job]:
+        """Deliver pending webhooks and run every queued job, until both are quiet; returns the jobs run."""
+        ran: list[Job] = []
+        for _ in range(rounds):
+            assert self.dataverse.wait_for_webhooks(30)
+            queued = sum(self.jobs.queue(name).count for name in ALL_QUEUES)
+            if not queued:
+                break
+            before = self._finished_ids()
+            worker = SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis)
+            worker.work(burst=True)
+            ran += [Job.fetch(job_id, connection=self.redis) for job_id in self._finished_ids() - before]
+        self.finished += ran
+        return ran
+
+    def _finished_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for name in ALL_QUEUES:
+            queue = self.jobs.queue(name)
+            ids |= set(queue.finished_job_registry.get_job_ids()) | set(queue.failed_job_registry.get_job_ids())
+        return ids
+
+    def scheduled(self) -> list[Job]:
+        registry = self.jobs.queue(QUEUE_DATAVERSE).scheduled_job_registry
+        return [job for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis) if job]
+
+    def run_due_now(self) -> list[Job]:
+        """Scheduled jobs (retries, deferrals) run now, as if their time had come."""
+        queue = self.jobs.queue(QUEUE_DATAVERSE)
+        for job in self.scheduled():
+            if queue.scheduled_job_registry.remove(job.id):
+                queue.enqueue_job(job)
+        return self.drain()
+
+    def results(self, kind: str = "invoice.sync") -> list[dict[str, Any]]:
+        return [job.return_value() or {} for job in self.finished if job.meta.get("kind") == kind]
+
+    def failed(self) -> list[Job]:
+        registry = self.jobs.queue(QUEUE_DATAVERSE).failed_job_registry
+        return [job for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis) if job]
+
+
+@pytest.fixture
+def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator[Harness]:
+    api_url = dataverse_sandbox.api_url
+    provision(WebApi(dataverse_sandbox.url.rstrip("/"), static_token(SANDBOX_CONNECTOR_TOKEN)),
+              ChangeReport(out=lambda _: None))
+    connector = Api(api_url, SANDBOX_CONNECTOR_TOKEN)
+    connection_id = str(connector.create(schema.CONNECTION_ENTITY_SET, {
+        schema.CONNECTION_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
+        schema.CONNECTION_XERO_TENANT_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_SHORT_CODE: "!SbxA1",
+        schema.CONNECTION_IS_DEFAULT: True, schema.CONNECTION_TIME_ZONE: "Europe/London",
+        schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "200", schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "300",
+        schema.CONNECTION_CREATE_CREDIT_NOTE: True, schema.CONNECTION_CREATE_CONTACTS: True,
+        schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
+    })[schema.CONNECTION_ID])
+
+    keys = Fernet.generate_key().decode()
+    settings = xero_sandbox.settings
+    env = {
+        **settings_env(redis_url), "DATAVERSE_URL": dataverse_sandbox.url.rstrip("/"),
+        "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN, "DATAVERSE_RETRY_BUDGET_SECONDS": "2",
+        "XERO_CLIENT_ID": settings.client_id, "XERO_CLIENT_SECRET": settings.client_secret,
+        "TOKEN_ENCRYPTION_KEYS": keys, "XERO_API_URL": xero_sandbox.url.rstrip("/"),
+        "XERO_IDENTITY_URL": xero_sandbox.url.rstrip("/"), "XERO_LOGIN_URL": xero_sandbox.url.rstrip("/"),
+        "XERO_REQUEST_TIMEOUT_SECONDS": "10", "RETRY_MAX_ATTEMPTS": "4",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(dispatch, "_environment", None)
+    forget_services()
+
+    redis = Redis.from_url(redis_url)
+    admin = SandboxAdmin(xero_sandbox.url, settings.admin_token)
+    token_store = TokenStore(redis, token_cipher([keys]))
+    token_store.save(connection_id, TokenSet.from_oauth_response(admin.mint_token([TENANT_A_ID])))
+
+    port = free_port()
+    web = make_server("127.0.0.1", port, create_app(settings_for(redis_url)), threaded=True)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    register(WebApi(dataverse_sandbox.url.rstrip("/"), static_token(SANDBOX_CONNECTOR_TOKEN)),
+             EndpointSpec(f"http://127.0.0.1:{port}/webhooks/dataverse", AuthType.WEBHOOK_KEY), lambda: SECRET,
+             ChangeReport(out=lambda _: None))
+    try:
+        yield Harness(dataverse=dataverse_sandbox, xero=admin, redis=redis,
+                      jobs=JobQueue(redis, settings_for(redis_url, retry_max_attempts=4)),
+                      connection_id=connection_id, person=Api(api_url, SANDBOX_PERSON_TOKEN), connector=connector,
+                      token_store=token_store)
+    finally:
+        dataverse_sandbox.wait_for_webhooks(10)
+        web.shutdown()
+        thread.join(5)
+        admin.close()
+        redis.close()
+        forget_services()
+        time.sleep(0)
