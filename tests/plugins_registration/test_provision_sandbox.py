@@ -122,8 +122,7 @@ def test_extra_things_an_admin_added_are_left_alone(provisioned: Org) -> None:
 
 
 def test_metadata_changes_are_made_in_the_connector_solution(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the org keeps solutions, every metadata write names ours (the sandbox keeps none)."""
-    monkeypatch.setattr(provision_module, "ensure_solution", lambda api, report: "XeroConnector")
+    """Every metadata write names the connector's solution, which provisioning creates first (with its publisher)."""
     sent: list[tuple[str, dict[str, str] | None]] = []
     original = provision_module.WebApi.post
 
@@ -133,6 +132,7 @@ def test_metadata_changes_are_made_in_the_connector_solution(org: Org, monkeypat
 
     monkeypatch.setattr(provision_module.WebApi, "post", recording_post)
     assert org.run("provision").code == 0
-    metadata_writes = [headers for path, headers in sent if path != "PublishXml"]
+    # The publisher and the solution are written before the solution exists, so they cannot name it.
+    metadata_writes = [headers for path, headers in sent if path not in {"PublishXml", "publishers", "solutions"}]
     assert len(metadata_writes) > 50
     assert all(headers == {"MSCRM.SolutionUniqueName": "XeroConnector"} for headers in metadata_writes)
