@@ -1,4 +1,4 @@
-"""The publisher and solution set-up, against a scripted server (the sandbox keeps no solutions)."""
+"""The publisher and solution set-up, against a scripted server (exact requests, and an org without the tables)."""
 
 from __future__ import annotations
 
