@@ -246,3 +246,14 @@ def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator
         redis.close()
         forget_services()
         time.sleep(0)
+
+
+def xero_call(harness: Harness, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A direct Accounting API call as a Xero user would make it (e.g. recording a payment)."""
+    scopes = ["accounting.invoices", "accounting.payments", "accounting.contacts", "accounting.settings"]
+    token = harness.xero.mint_token([TENANT_A_ID], scopes)["access_token"]
+    response = requests.request(method, f"{harness.xero.base_url}/api.xro/2.0/{path}", json=body, timeout=10,
+                                headers={"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID,
+                                         "Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
