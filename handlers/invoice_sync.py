@@ -78,6 +78,7 @@ class InvoiceSync:
         self.now = datetime.now(UTC)
         self.patches: list[RowPatch] = []  # kept whatever happens next (a new contact link, say)
         self.action = SyncAction.UPDATE if self.invoice.xero_invoice_id else SyncAction.CREATE
+        self.recovered = False  # the document an earlier attempt created was found instead of created again
 
     # -- deciding ---------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -154,7 +155,7 @@ class InvoiceSync:
         self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
         self._write(SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes),
                     xero_id=docs.document_id(saved))
-        return {"result": plan.action.name.lower(), "xero_id": docs.document_id(saved),
+        return {"result": plan.action.name.lower(), "recovered": self.recovered, "xero_id": docs.document_id(saved),
                 "xero_number": docs.document_number(saved), "xero_status": docs.status_of(saved)}
 
     def _existing(self, xero: XeroGateway) -> XeroDocument | None:
@@ -189,6 +190,7 @@ class InvoiceSync:
             if found is not None and not docs.is_gone(found):
                 log.info("found the document an earlier attempt created", extra={"invoice_id": invoice_id})
                 records.record_document(org, invoice_id, str(docs.document_id(found)))
+                self.recovered = True
                 return found
         records.begin_create(org, invoice_id)
         saved = sender.create(plan.document, key)
