@@ -3,7 +3,10 @@
 Starts, as child processes: a private Redis (no REDIS_URL), the sandbox Dataverse (no DATAVERSE_URL) and
 the sandbox Xero (no XERO_CLIENT_ID), gunicorn serving wsgi:app, and one RQ worker. Against the sandbox
 Dataverse it also provisions the schema, registers the webhook steps on the local service and creates the
-connection row for a sandbox Xero organisation. Ctrl-C (or any child dying) stops everything it started.
+connection row for a sandbox Xero organisation; with the sandbox Xero too, it connects that organisation
+(consent, code exchange, token set encrypted in Redis with TOKEN_ENCRYPTION_KEYS, generated for the run when
+unset) and gives the worker the XERO_* settings of the sandbox, so invoices really sync.
+Ctrl-C (or any child dying) stops everything it started.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import requests
 
 from app import redis_client
 from app.embedded_redis import EmbeddedRedis, free_port
+from app.sandbox_xero_link import connect_organisation, sandbox_xero_settings
 from app.xero_tenants import register_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,9 +113,10 @@ def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port
     return port
 
 
-def ensure_sandbox_connection(dataverse_url: str, token: str, tenant_id: str, tenant_name: str) -> str:
+def ensure_sandbox_connection(dataverse_url: str, token: str, tenant_id: str, tenant_name: str,
+                              short_code: str | None = None) -> str:
     """The connection row for the sandbox Xero organisation, created once (the Dynamics side of connecting)."""
-    from app.dynamics_schema import CONNECTION_ENTITY_SET, column
+    from app.dynamics_schema import CONNECTION_ENTITY_SET, ConnectionStatus, column
 
     api = f"{dataverse_url}/api/data/v9.2"
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "OData-Version": "4.0",
@@ -127,7 +132,9 @@ def ensure_sandbox_connection(dataverse_url: str, token: str, tenant_id: str, te
         f"{api}/{CONNECTION_ENTITY_SET}", headers={**headers, "Prefer": "return=representation"}, timeout=10,
         json={column("name"): tenant_name, tenant_column: tenant_id, column("xerotenantname"): tenant_name,
               column("isdefault"): True, column("timezone"): "Europe/London",
-              column("defaultsalesaccountcode"): "200", column("defaultpurchaseaccountcode"): "300"},
+              column("defaultsalesaccountcode"): "200", column("defaultpurchaseaccountcode"): "300",
+              column("xeroshortcode"): short_code, column("createcontacts"): True, column("createcreditnote"): True,
+              column("connectionstatus"): int(ConnectionStatus.CONNECTED)},
     )
     created.raise_for_status()
     return created.json()[column("connectionid")]
@@ -198,7 +205,7 @@ class LocalStack:
             env["SANDBOX_XERO_WEBHOOK_KEY"] = env["XERO_WEBHOOK_KEY"]
             port = start_sandbox(self.supervisor, "sandbox Xero", "sandbox.xero",
                                  int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)), env)
-            env["XERO_API_URL"] = f"http://127.0.0.1:{port}"
+            sandbox_xero_settings(env, f"http://127.0.0.1:{port}")
             self.summary.append(f"Sandbox Xero                {env['XERO_API_URL']}/api.xro/2.0")
 
         web = self.supervisor.start("web", [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env)
@@ -219,10 +226,13 @@ class LocalStack:
 
                 tenant_name = "Sandbox Trading Ltd"
                 connection_id = ensure_sandbox_connection(env["DATAVERSE_URL"], env["DATAVERSE_TOKEN"],
-                                                          TENANT_A_ID, tenant_name)
+                                                          TENANT_A_ID, tenant_name, short_code="!SbxA1")
                 env["SANDBOX_CONNECTION_ID"] = connection_id
-                register_tenant(redis_client(env["REDIS_URL"]), TENANT_A_ID, connection_id)
-                self.summary.append(f"Xero connection             {tenant_name} (row {connection_id})")
+                redis = redis_client(env["REDIS_URL"])
+                register_tenant(redis, TENANT_A_ID, connection_id)
+                connect_organisation(env, redis, connection_id, TENANT_A_ID, f"{self.web_url}/xero/callback")
+                self.summary.append(f"Xero connection             {tenant_name} (row {connection_id}), "
+                                    "connected: tokens stored encrypted")
 
     def stop(self) -> None:
         self.supervisor.stop_all()

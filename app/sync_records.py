@@ -7,6 +7,8 @@ would lose it. So, per invoice:
   document's id. A begun create with no id recorded means an earlier attempt's outcome is unknown (its
   answer was lost, or its worker died): the next attempt looks the document up before creating it again.
 - the same pair exists for the credit note a cancellation creates (`begin_credit` / `record_credit`);
+- a fingerprint of what the last successful write asked of Xero, so a follow-up job that finds Dynamics
+  unchanged (events that arrived while the write ran) does not send the same document again;
 - that a cancellation was carried out, so repeated events of the (read-only) cancelled invoice stay quiet;
 - the ids of the invoice's lines, so a line deleted in Dynamics (whose event cannot name its invoice) still
   leads to its invoice.
@@ -101,6 +103,15 @@ class SyncRecords:
     def forget_document(self, organization_id: str, invoice_id: str) -> None:
         """The document was deleted in Xero: a later sync of the same invoice starts afresh."""
         self.redis.delete(self.invoice_key(organization_id, invoice_id))
+
+    def record_sent(self, organization_id: str, invoice_id: str, fingerprint: str) -> None:
+        """What Dynamics asked for in the last successful write, so an identical follow-up sends nothing."""
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hset(key, "sent", fingerprint)
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def last_sent(self, organization_id: str, invoice_id: str) -> str | None:
+        return _text(self.redis.hget(self.invoice_key(organization_id, invoice_id), "sent"))
 
     def mark_cancelled(self, organization_id: str, invoice_id: str) -> None:
         """The cancellation was carried out and told: later events of the read-only invoice change nothing."""

@@ -27,7 +27,7 @@ from handlers.cancellation_flow import cancel_in_xero
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
 from handlers.xero_contacts import resolve_contact
-from handlers.xero_io import DocumentSender, find_document, get_document
+from handlers.xero_io import DocumentSender, find_document, fingerprint, get_document
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
@@ -149,7 +149,11 @@ class InvoiceSync:
             self.patches.append(invoice_status_patch(invoice.id, existing))
             self._write(SyncStatus.SKIPPED, plan.reason, xero_id=docs.document_id(existing))
             return {"result": "unchanged", "xero_status": plan.xero_status}
+        sent = fingerprint(plan.document)
+        if self._already_sent(plan, sent):
+            return {"result": "unchanged", "xero_id": self.invoice.xero_invoice_id}
         saved = self._send(xero, plan, link.contact_id)
+        self.services.records.record_sent(self.organization_id, invoice.id, sent)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
         self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
         self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
@@ -157,6 +161,12 @@ class InvoiceSync:
                     xero_id=docs.document_id(saved))
         return {"result": plan.action.name.lower(), "recovered": self.recovered, "xero_id": docs.document_id(saved),
                 "xero_number": docs.document_number(saved), "xero_status": docs.status_of(saved)}
+
+    def _already_sent(self, plan: SendDocument, sent: str) -> bool:
+        """An update asking exactly what the last write asked, on an invoice nobody asked to resend: a follow-up
+        of events the last write already covered. Nothing is sent and no history row is added."""
+        return (plan.action is SyncAction.UPDATE and self.invoice.export_status is ExportStatus.YES
+                and self.services.records.last_sent(self.organization_id, self.invoice.id) == sent)
 
     def _existing(self, xero: XeroGateway) -> XeroDocument | None:
         """The Xero document of this invoice: by the id on the row, else the one Redis recorded."""

@@ -10,14 +10,35 @@ replaces its `send` without reshaping the handlers.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
+from typing import Any
 
 from xero_python.accounting import CreditNote, CreditNotes, Invoices
+from xero_python.api_client.serializer import serialize
 
 from app.clients.xero import XeroGateway
 from mappers import xero_documents as docs
 from mappers.dynamics import Invoice
 from mappers.xero_documents import XeroDocument
+
+_XERO_IDS = ("InvoiceID", "CreditNoteID", "LineItemID")
+
+
+def fingerprint(document: XeroDocument) -> str:
+    """What a document asks of Xero, without Xero's own ids: equal for a create and the same content's update."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _XERO_IDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    body = strip(serialize(document))
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{type(document).__name__}:{canonical}".encode()).hexdigest()
 
 
 def get_document(xero: XeroGateway, document_id: str, *, credit_note: bool) -> XeroDocument:

@@ -1,9 +1,10 @@
 """`make demo`: a scripted story through the real stack, printed as a timeline.
 
-Starts everything `make run` starts (private Redis, sandbox Dataverse and Xero, gunicorn, an RQ worker, the
-registered webhook steps), then acts as a salesperson in the sandbox Dynamics: creates an invoice, adds two
-lines and marks it ready for Xero. Each change fires a real webhook at the connector; the timeline shows when
-each was accepted and what the worker did with it.
+Starts everything `make run` starts (private Redis, sandbox Dataverse and Xero connected to each other,
+gunicorn, an RQ worker, the registered webhook steps), then acts as a salesperson in the sandbox Dynamics:
+creates an invoice, adds two lines and marks it ready for Xero. Each change fires a real webhook at the
+connector; the timeline shows when each was accepted and what the worker did with it. Then the invoice as
+the sandbox Xero holds it, and its Xero number, status and link as they came back onto the Dynamics row.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-from app.dynamics_schema import INVOICE_CONNECTION_NAV, INVOICE_INVOICE_TYPE, InvoiceType
+from app import dynamics_schema as schema
+from app.dynamics_schema import INVOICE_CONNECTION_NAV, INVOICE_INVOICE_TYPE, ExportStatus, InvoiceType
 from app.launcher import LocalStack
 from app.queue import invoice_scope, lock_key, pending_key
 from sandbox.dataverse import seed
+from sandbox.xero.admin_client import SandboxAdmin
+from sandbox.xero.seed import TENANT_A_ID
 
 TIMEOUT_SECONDS = 30
 
@@ -83,8 +87,11 @@ def _wait_for_quiet(stack: LocalStack, redis: Redis, invoice_id: str) -> None:
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if queue.count == 0 and not redis.exists(pending_key(scope), lock_key(scope)):
-            return
+            break
         time.sleep(0.05)
+    # The connector's own write-back fires webhooks too (which it ignores): let them arrive before counting.
+    requests.post(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait", params={"timeout": TIMEOUT_SECONDS},
+                  timeout=TIMEOUT_SECONDS + 5)
 
 
 def tell_story(stack: LocalStack) -> None:
@@ -117,17 +124,57 @@ def tell_story(stack: LocalStack) -> None:
     _wait_for_quiet(stack, redis, invoice_id)
     deliveries = requests.get(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/deliveries", timeout=10).json()["value"]
     mine = [d for d in deliveries if d["recordid"] == invoice_id or d["entity"] == "invoicedetail"]
-    delivered = sum(1 for d in mine if d["status"] == "succeeded")
-    timeline.say("Dataverse", f"{len(mine)} webhooks fired for the invoice and its lines, {delivered} accepted")
+    accepted = sum(1 for d in mine if d["attempts"] and d["attempts"][-1] == 202)
+    own = sum(1 for d in mine if d["attempts"] and d["attempts"][-1] == 200)
+    timeline.say("Dataverse", f"{len(mine)} webhooks fired for the invoice and its lines: {accepted} accepted "
+                              f"as work, {own} ignored (the connector's own write-back)")
     for job in _jobs_for(redis, invoice_id):
         result = job.return_value() or {}
         events = result.get("events", "?")
         timeline.say("connector", f"job {job.id[:22]}… queued ({events} event(s) joined it)",
                      job.enqueued_at.timestamp())
-        timeline.say("worker", f"job done by {result.get('handler', '?')}: {result.get('outcome', job.get_status())}",
-                     job.ended_at.timestamp() if job.ended_at else None)
+        done = f"job done by {result.get('handler', '?')}: {result.get('outcome', job.get_status())}"
+        if result.get("result"):
+            done += f" ({result['result']} in Xero)"
+        elif result.get("reason"):
+            done += f" ({result['reason']})"
+        timeline.say("worker", done, job.ended_at.timestamp() if job.ended_at else None)
     timeline.print()
-    print("\nPushing the invoice to Xero and writing its number back arrives with the Dynamics -> Xero flow.")
+    show_outcome(stack, invoice_id)
+
+
+def show_outcome(stack: LocalStack, invoice_id: str) -> None:
+    """The invoice as Xero holds it, and what came back onto the Dynamics row and its history."""
+    connector = requests.Session()
+    connector.headers.update({"Authorization": f"Bearer {stack.env['DATAVERSE_TOKEN']}",
+                              "Accept": "application/json", "Prefer": 'odata.include-annotations="*"'})
+    api = f"{stack.env['DATAVERSE_URL']}/api/data/v9.2/"
+    row = connector.get(f"{api}invoices({invoice_id})", timeout=10).json()
+    xero_id = row.get(schema.INVOICE_XERO_INVOICE_ID)
+    admin = SandboxAdmin(stack.env["XERO_API_URL"])
+    try:
+        found = [i for i in admin.state(TENANT_A_ID)["Invoices"] if i["InvoiceID"] == xero_id]
+    finally:
+        admin.close()
+    print()
+    if not found:
+        print("The invoice did not reach Xero; see its Sync History in Dynamics.", flush=True)
+        return
+    xero = found[0]
+    lines = ", ".join(f"{line['Description']} {float(line['Quantity']):g} x {float(line['UnitAmount']):.2f}"
+                      for line in xero["LineItems"])
+    print(f"In Xero:     invoice {xero['InvoiceNumber']} for {xero['Contact']['Name']}, {xero['Status']}, "
+          f"total {float(xero['Total']):.2f} {xero['CurrencyCode']} ({lines})")
+    export = ExportStatus(row[schema.INVOICE_EXPORT_STATUS]).name.replace("_", " ").capitalize()
+    print(f"In Dynamics: Xero number {row[schema.INVOICE_XERO_NUMBER]}, Xero status {row[schema.INVOICE_XERO_STATUS]},"
+          f" export status {export}, amount due {row[schema.INVOICE_AMOUNT_DUE]:.2f}")
+    print(f"             link {row[schema.INVOICE_XERO_LINK]}")
+    history = connector.get(f"{api}{schema.SYNC_HISTORY_ENTITY_SET}", timeout=10, params={
+        "$filter": f"_{schema.SYNC_HISTORY_INVOICE}_value eq {invoice_id}",
+        "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc"}).json()["value"]
+    for entry in history:
+        status = entry.get(f"{schema.SYNC_HISTORY_STATUS}@OData.Community.Display.V1.FormattedValue", "")
+        print(f"             Sync History: {status} - {entry[schema.SYNC_HISTORY_DETAILS]}", flush=True)
 
 
 def main() -> int:

@@ -36,8 +36,12 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
 
         tell_story(stack)
         story = capsys.readouterr().out
-        assert "6 webhooks fired for the invoice and its lines, 6 accepted" in story
-        assert "job done by handlers.invoice_sync: done" in story
+        assert "6 accepted as work" in story
+        assert "job done by handlers.invoice_sync: done (create in Xero)" in story
+        assert "In Xero:     invoice INV-" in story and "for Contoso Ltd, DRAFT" in story
+        assert "Xero status DRAFT, export status Yes" in story
+        assert "link https://go.xero.com/organisationlogin/default.aspx?shortcode=!SbxA1" in story
+        assert "Sync History: Success - Invoice INV-" in story
         redis_url = stack.env["REDIS_URL"]
         assert_xero_webhooks_reach_the_worker(stack)
 
