@@ -53,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETRY_MAX_SECONDS", "3600", "Longest delay between two retries."),
     Setting("DEDUPE_TTL_SECONDS", "172800", "How long a delivered event is remembered to drop redeliveries."),
     Setting("LOG_LEVEL", "INFO", "Python log level for the JSON logs."),
+    Setting("REFERENCE_DATA_CRON", "0 2 * * *", "When the nightly reference-data import runs (cron, five "
+            "fields): Xero tax rates, accounts, branding themes and tracking into Dynamics."),
 )
 
 
@@ -87,6 +89,14 @@ def _header_name(value: str) -> str:
     return value.lower()
 
 
+def _cron(value: str) -> str:
+    from croniter import croniter  # RQ's cron scheduler parses with it, so the same rules apply
+
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError("must be a cron expression with five fields, e.g. 0 2 * * *")
+    return value
+
+
 def _redis_url(value: str) -> str:
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError("must start with redis://, rediss:// or unix://")
@@ -108,6 +118,7 @@ class Settings:
     retry_max_seconds: int = 3600
     dedupe_ttl_seconds: int = 172800
     log_level: str = "INFO"
+    reference_data_cron: str = "0 2 * * *"
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -124,6 +135,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "RETRY_MAX_SECONDS": _positive_int,
     "DEDUPE_TTL_SECONDS": _positive_int,
     "LOG_LEVEL": _log_level,
+    "REFERENCE_DATA_CRON": _cron,
 }
 
 
@@ -147,6 +159,14 @@ def load_settings(environ: Mapping[str, str] | None = None, role: str = "web") -
     if problems:
         raise ConfigError(problems)
     return Settings(**values)
+
+
+def raw_setting(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """One setting's text, or its default, unvalidated: for values fixed at import time (the schedule).
+    `load_settings` validates the same value when the process starts."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    env = os.environ if environ is None else environ
+    return env.get(name, "").strip() or (setting.default or "")
 
 
 def settings_or_exit(role: str) -> Settings:

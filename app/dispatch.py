@@ -36,6 +36,9 @@ HANDLERS: dict[str, str] = {
     "xero.invoice": "handlers.xero_event",
     "xero.creditnote": "handlers.xero_event",
     "xero.contact": "handlers.xero_event",
+    "reference_data.import": "handlers.reference_data",
+    "reference_data.import_all": "handlers.reference_data",
+    "reference_data.nightly": "handlers.reference_data",
 }
 
 LOCK_WAIT_SECONDS = 2.0  # a short wait covers back-to-back jobs; longer waits hand over instead of blocking

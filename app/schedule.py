@@ -12,8 +12,8 @@ from typing import Any
 
 from rq import get_current_job
 
-from app.config import load_settings
-from app.queue import JobQueue
+from app.config import load_settings, raw_setting
+from app.queue import QUEUE_MAINTENANCE, JobQueue
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,11 @@ class Periodic:
 
 
 # Flows register their periodic work here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic(kind="reference_data.nightly", queue=QUEUE_MAINTENANCE,
+             description="Queue every connection's import of Xero reference data into Dynamics",
+             cron=raw_setting("REFERENCE_DATA_CRON")),
+]
 
 
 def periodic_scope(kind: str) -> str:

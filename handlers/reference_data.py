@@ -1,0 +1,186 @@
+"""Xero reference data into Dynamics: tax rates, account codes, branding themes, tracking categories and options.
+
+Job kinds (registered in app.dispatch.HANDLERS):
+- `reference_data.import` {connection_id}: one connection's import. Read the four lists from Xero, read the
+  connection's rows of the five tables from Dynamics, and write only the differences in one `$batch` per
+  1,000 rows, in the order above. The result counts what was created, updated, deactivated and unchanged.
+- `reference_data.import_all` (on demand) and `reference_data.nightly` (the schedule): queue one import per
+  connection that has a Xero organisation and a stored token.
+
+Imports are coalesced per connection (one waiting job, one running at a time), so a burst of requests costs one
+run. Every write is a PATCH to a known row id (new rows get an id derived from their key), so a `$batch` whose
+answer was lost can be sent again without creating duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app import dynamics_schema as schema
+from app.clients.dataverse import BatchOperation, RowNotFound
+from app.clients.dataverse_batch import MAX_BATCH_OPERATIONS
+from app.dispatch import JobContext
+from app.dynamics_schema import SyncAction, SyncStatus
+from app.errors import ConnectionLost, Ignored, Retryable
+from app.reference_data import KIND_IMPORT, submit_import
+from app.services import Services, services_for
+from mappers import reference_data as ref
+from mappers.writeback import history_row
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = "the worker is not connected to Dynamics and Xero"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Which connections
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class XeroConnection:
+    connection_id: str
+    tenant_id: str
+    name: str | None
+
+
+_CONNECTION_SELECT = [schema.CONNECTION_ID, schema.CONNECTION_NAME, schema.CONNECTION_XERO_TENANT_ID, "statecode"]
+
+
+def _as_connection(row: Mapping[str, Any]) -> XeroConnection | None:
+    tenant_id = (row.get(schema.CONNECTION_XERO_TENANT_ID) or "").strip()
+    if not tenant_id or row.get("statecode") not in (None, 0):
+        return None
+    return XeroConnection(str(row[schema.CONNECTION_ID]).lower(), tenant_id, row.get(schema.CONNECTION_NAME))
+
+
+def read_connection(services: Services, connection_id: str) -> XeroConnection:
+    """The active connection row with its Xero organisation; `Ignored` when there is nothing to import for."""
+    row = services.dataverse.get_optional(schema.CONNECTION_ENTITY_SET, connection_id, select=_CONNECTION_SELECT)
+    if row is None:
+        raise Ignored(f"connection {connection_id} no longer exists")
+    found = _as_connection(row)
+    if found is None:
+        raise Ignored(f"connection {connection_id} is inactive or has no Xero organisation yet")
+    return found
+
+
+def has_token(services: Services, connection_id: str) -> bool:
+    try:
+        return services.xero.tokens.load(connection_id) is not None
+    except ConnectionLost:
+        return False  # stored but unreadable: the import would only fail; reconnecting fixes it
+
+
+def importable_connections(services: Services) -> tuple[list[XeroConnection], list[str]]:
+    """Active connections with a Xero organisation and a stored token, and the ids of those without a token."""
+    found, without_token = [], []
+    rows = services.dataverse.query(schema.CONNECTION_ENTITY_SET, select=_CONNECTION_SELECT,
+                                    filter=f"statecode eq 0 and {schema.CONNECTION_XERO_TENANT_ID} ne null")
+    for row in rows:
+        connection = _as_connection(row)
+        if connection is None:
+            continue
+        if has_token(services, connection.connection_id):
+            found.append(connection)
+        else:
+            without_token.append(connection.connection_id)
+    return found, without_token
+
+
+# ---------------------------------------------------------------------------------------------------
+# One import
+# ---------------------------------------------------------------------------------------------------
+
+
+def import_reference_data(services: Services, connection: XeroConnection, *,
+                          now: datetime | None = None) -> dict[str, Any]:
+    """Bring the connection's reference tables in line with its Xero organisation; the counts per table."""
+    xero = services.xero.get(connection.connection_id, connection.tenant_id)
+    categories, options = ref.wanted_tracking(xero.get_tracking_categories())
+    wanted = {
+        ref.TAX_RATES: ref.wanted_tax_rates(xero.get_tax_rates()),
+        ref.ACCOUNT_CODES: ref.wanted_accounts(xero.get_accounts()),
+        ref.BRANDING_THEMES: ref.wanted_branding_themes(xero.get_branding_themes()),
+        ref.TRACKING_CATEGORIES: categories,
+        ref.TRACKING_OPTIONS: options,
+    }
+    plans: list[ref.TablePlan] = []
+    for table in ref.IMPORT_ORDER:
+        existing = services.dataverse.query(table.entity_set, select=table.select(),
+                                            filter=table.connection_filter(connection.connection_id),
+                                            orderby="createdon asc")
+        parents = plans[-1].row_ids if table.parent is not None else None  # options follow their categories
+        plans.append(ref.plan_table(table, wanted[table], existing, connection_id=connection.connection_id,
+                                    parent_row_ids=parents))
+    _write(services, plans)
+    changed = any(plan.writes for plan in plans)
+    if changed:
+        _record(services, connection, plans, now or datetime.now(UTC))
+    result = {plan.table.label.replace(" ", "_"): plan.counts() for plan in plans}
+    totals = {what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated",
+                                                                             "unchanged")}
+    log.info("reference data imported", extra={"connection_id": connection.connection_id, **totals})
+    return {"connection_id": connection.connection_id, "tenant_id": connection.tenant_id, "tables": result,
+            "totals": totals, "changed": changed}
+
+
+def _operations(plans: list[ref.TablePlan]) -> list[BatchOperation]:
+    operations = []
+    for plan in plans:
+        for write in plan.writes:
+            if write.create:
+                operations.append(BatchOperation.upsert(plan.table.entity_set, write.row_id, write.body))
+            else:
+                operations.append(BatchOperation.update(plan.table.entity_set, write.row_id, write.body))
+    return operations
+
+
+def _write(services: Services, plans: list[ref.TablePlan]) -> None:
+    operations = _operations(plans)
+    # In order, so a category is written before the options that bind to it.
+    for start in range(0, len(operations), MAX_BATCH_OPERATIONS):
+        try:
+            services.dataverse.batch(operations[start:start + MAX_BATCH_OPERATIONS])
+        except RowNotFound as exc:
+            # Someone deleted a row between our read and our write: the next attempt reads again.
+            raise Retryable(f"a reference row disappeared during the import ({exc})") from exc
+
+
+def _record(services: Services, connection: XeroConnection, plans: list[ref.TablePlan], now: datetime) -> None:
+    """A Sync History row when something changed (a run that changes nothing leaves no trace in Dynamics)."""
+    row = history_row(invoice_id=None, connection_id=connection.connection_id, occurred_on=now,
+                      action=SyncAction.REFERENCE_DATA, status=SyncStatus.SUCCESS,
+                      details=f"Reference data imported from Xero. {ref.summary(plans)}.")
+    services.dataverse.create(row.entity_set, row.body)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The job entry point
+# ---------------------------------------------------------------------------------------------------
+
+
+def handle(ctx: JobContext) -> dict[str, Any]:
+    services = services_for(ctx.redis)
+    if services is None:
+        raise Ignored(NOT_CONFIGURED)
+    if ctx.kind == KIND_IMPORT:
+        connection = read_connection(services, ctx.payload["connection_id"])
+        return import_reference_data(services, connection)
+    return _queue_imports(ctx, services)
+
+
+def _queue_imports(ctx: JobContext, services: Services) -> dict[str, Any]:
+    connections, without_token = importable_connections(services)
+    queued = {
+        connection.connection_id: submit_import(ctx.jobs, connection.connection_id,
+                                                trigger={"kind": ctx.kind, "job_id": ctx.job_id}).job_id
+        for connection in connections
+    }
+    if without_token:
+        log.info("connections without a Xero token skipped", extra={"connections": without_token})
+    return {"queued": queued, "skipped_without_token": without_token}
