@@ -85,16 +85,19 @@ class InvoiceSync:
         invoice = self.invoice
         if invoice.connection_id is None:
             raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
+        if invoice.state is DynamicsState.CANCELED:
+            return self._guarded(self._cancel)  # a separate request of the user's, whatever the last sync did
         if invoice.export_status is ExportStatus.FAILED:
             raise Ignored("the last sync failed: set the export status back to No or Ready to update to retry")
-        if invoice.state is DynamicsState.CANCELED:
-            return self._guarded(self._cancel)
         if self.connection is not None:
             self.services.records.clear_cancelled(self.organization_id, invoice.id)
         eligibility = check_eligibility(invoice, self.connection, self.now)
         if isinstance(eligibility, NotYet):
             assert self.connection is not None
             run_at = start_of_day(eligibility.run_on, self.connection)
+            if self.services.records.defer_until(self.organization_id, invoice.id, eligibility.run_on.isoformat()):
+                self._write(SyncStatus.INFORMATION, f"The delivery date is {eligibility.run_on:%d %B %Y}, so the "
+                                                    "invoice will be sent to Xero on that day.")
             raise Deferred(f"delivery date {eligibility.run_on} is in the future", run_at=run_at,
                            user_message=f"The invoice will be sent to Xero on {eligibility.run_on:%d %B %Y}.")
         if isinstance(eligibility, Ineligible):

@@ -39,6 +39,14 @@ def test_an_invoice_delivered_in_the_future_waits_for_that_day_in_the_connection
     assert datetime.fromisoformat(deferred[-1]["until"]) == datetime(day.year, day.month, day.day, tzinfo=LONDON)
     assert [job.args[1]["invoice_id"] for job in harness.scheduled()] == [invoice_id]
     assert harness.xero_invoices(harness.invoice_row(invoice_id)["invoicenumber"]) == []
+    [history] = harness.history(invoice_id)
+    assert history[schema.SYNC_HISTORY_STATUS] == SyncStatus.INFORMATION
+    assert f"The delivery date is {day:%d %B %Y}" in history[schema.SYNC_HISTORY_DETAILS]
+
+    harness.person.update("invoices", invoice_id, {"name": "Consulting, renamed"})
+    harness.drain()
+    assert len(harness.history(invoice_id)) == 1, "the same wait is told once"
+    assert len(harness.scheduled()) == 1
 
 
 def test_with_contact_creation_off_a_missing_contact_fails_until_the_user_asks_again(harness):
