@@ -1,6 +1,10 @@
-"""React to a connection row created or changed in Dynamics (settings, a new Xero organisation).
+"""React to a connection row created, changed or deleted in Dynamics.
 
-The reference-data import and token checks it starts land with the Xero -> Dynamics flow.
+- Created or changed: when the row names a Xero organisation and a token is stored for the connection, queue
+  its reference-data import (coalesced per connection, so a burst of edits costs one import; the import
+  writes only differences, so re-running it on a settings change is harmless).
+- Deleted: forget the connection's Xero organisation, so the Xero webhook intake ignores its events from now
+  on. The row is gone, so its organisation is found through the intake's own tenant registry.
 """
 
 from __future__ import annotations
@@ -8,12 +12,38 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app import xero_tenants
 from app.dispatch import JobContext
+from app.reference_data import submit_import
+from app.services import services_for
+from handlers.reference_data import has_token, read_connection
 
 log = logging.getLogger(__name__)
 
 
 def handle(ctx: JobContext) -> dict[str, Any]:
-    connection_id = ctx.payload["connection_id"]
-    log.info("connection change received", extra={"connection_id": connection_id})
-    return {"handler": __name__, "connection_id": connection_id}
+    connection_id = str(ctx.payload["connection_id"]).lower()
+    result: dict[str, Any] = {"handler": __name__, "connection_id": connection_id}
+    if ctx.payload.get("deleted"):
+        forgotten = _forget_tenants(ctx, connection_id)
+        log.info("connection deleted", extra={"connection_id": connection_id, "tenants_forgotten": forgotten})
+        return {**result, "tenants_forgotten": forgotten}
+    services = services_for(ctx.redis)
+    if services is None:
+        log.info("connection change received; no services configured", extra={"connection_id": connection_id})
+        return {**result, "import_job": None, "reason": "not connected to Dynamics and Xero"}
+    connection = read_connection(services, connection_id)  # Ignored when gone or without an organisation
+    if not has_token(services, connection_id):
+        return {**result, "import_job": None, "reason": "no Xero token is stored for this connection yet"}
+    queued = submit_import(ctx.jobs, connection_id, trigger={"kind": ctx.kind, "job_id": ctx.job_id})
+    log.info("reference data import queued", extra={"connection_id": connection_id, "job_id": queued.job_id,
+                                                    "tenant_id": connection.tenant_id})
+    return {**result, "import_job": queued.job_id, "tenant_id": connection.tenant_id}
+
+
+def _forget_tenants(ctx: JobContext, connection_id: str) -> list[str]:
+    registered = ctx.redis.hgetall(xero_tenants.KEY)
+    tenants = [tenant.decode() for tenant, owner in registered.items() if owner.decode().lower() == connection_id]
+    for tenant_id in tenants:
+        xero_tenants.forget_tenant(ctx.redis, tenant_id)
+    return tenants

@@ -124,7 +124,8 @@ def import_reference_data(services: Services, connection: XeroConnection, *,
     result = {plan.table.label.replace(" ", "_"): plan.counts() for plan in plans}
     totals = {what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated",
                                                                              "unchanged")}
-    log.info("reference data imported", extra={"connection_id": connection.connection_id, **totals})
+    # LogRecord reserves "created": the counts go under a key of their own.
+    log.info("reference data imported", extra={"connection_id": connection.connection_id, "counts": totals})
     return {"connection_id": connection.connection_id, "tenant_id": connection.tenant_id, "tables": result,
             "totals": totals, "changed": changed}
 

@@ -80,11 +80,14 @@ class Connected:
     def tenant(self, tenant_id: str = TENANT_A_ID) -> Tenant:
         return self.xero_sandbox.state.tenants[tenant_id]
 
-    def work(self) -> list[Job]:
-        """Run every queued job with an in-process RQ worker; the jobs that finished or failed."""
+    def work(self, max_jobs: int | None = None) -> list[Job]:
+        """Run the queued jobs (including those they queue) with an in-process RQ worker, or only the first
+        `max_jobs`; the jobs that finished or failed, oldest first."""
         before = self._done()
-        SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis).work(burst=True)
-        return [job for job in Job.fetch_many(sorted(self._done() - before), connection=self.redis) if job]
+        worker = SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis)
+        worker.work(burst=True, max_jobs=max_jobs)
+        done = [job for job in Job.fetch_many(list(self._done() - before), connection=self.redis) if job]
+        return sorted(done, key=lambda job: job.ended_at or job.created_at)
 
     def _done(self) -> set[str]:
         ids: set[str] = set()
