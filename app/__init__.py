@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify
 from redis import Redis
 from werkzeug.exceptions import HTTPException
 
+from app.admin_reference import blueprint as admin_reference
 from app.config import Settings, load_settings
 from app.health import blueprint as health
 from app.logs import configure_logging
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
     app.register_blueprint(health)
     app.register_blueprint(dataverse)
     app.register_blueprint(xero)
+    app.register_blueprint(admin_reference)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
