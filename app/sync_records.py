@@ -9,7 +9,8 @@ would lose it. So, per invoice:
 - the same pair exists for the credit note a cancellation creates (`begin_credit` / `record_credit`);
 - a fingerprint of what the last successful write asked of Xero, so a follow-up job that finds Dynamics
   unchanged (events that arrived while the write ran) does not send the same document again;
-- the day a future-dated invoice waits for, so its history says so once, not on every edit;
+- what was last said about a waiting invoice (a future day, a missing price list), so its history says
+  so once, not on every edit;
 - that a cancellation was carried out, so repeated events of the (read-only) cancelled invoice stay quiet;
 - the ids of the invoice's lines, so a line deleted in Dynamics (whose event cannot name its invoice) still
   leads to its invoice.
@@ -114,13 +115,20 @@ class SyncRecords:
     def last_sent(self, organization_id: str, invoice_id: str) -> str | None:
         return _text(self.redis.hget(self.invoice_key(organization_id, invoice_id), "sent"))
 
-    def defer_until(self, organization_id: str, invoice_id: str, day: str) -> bool:
-        """Remember the day a future-dated invoice waits for; True when that day is news (worth telling)."""
+    def news(self, organization_id: str, invoice_id: str, message: str) -> bool:
+        """Remember the last thing said about an invoice that is waiting (a future day, a missing price list);
+        True when `message` differs from it, so each edit of a waiting invoice does not repeat the history."""
         key = self.invoice_key(organization_id, invoice_id)
-        previous = self.redis.hget(key, "deferred_to")
-        self.redis.hset(key, "deferred_to", day)
-        self.redis.expire(key, RECORD_TTL_SECONDS)
-        return _text(previous) != day
+        with self.redis.pipeline() as pipe:
+            pipe.hget(key, "told")
+            pipe.hset(key, "told", message)
+            pipe.expire(key, RECORD_TTL_SECONDS)
+            previous, _, _ = pipe.execute()
+        return _text(previous) != message
+
+    def forget_news(self, organization_id: str, invoice_id: str) -> None:
+        """The invoice moved on (it synced): the same wait later is news again."""
+        self.redis.hdel(self.invoice_key(organization_id, invoice_id), "told")
 
     def mark_cancelled(self, organization_id: str, invoice_id: str) -> None:
         """The cancellation was carried out and told: later events of the read-only invoice change nothing."""

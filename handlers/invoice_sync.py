@@ -95,13 +95,15 @@ class InvoiceSync:
         if isinstance(eligibility, NotYet):
             assert self.connection is not None
             run_at = start_of_day(eligibility.run_on, self.connection)
-            if self.services.records.defer_until(self.organization_id, invoice.id, eligibility.run_on.isoformat()):
-                self._write(SyncStatus.INFORMATION, f"The delivery date is {eligibility.run_on:%d %B %Y}, so the "
-                                                    "invoice will be sent to Xero on that day.")
+            waiting = (f"The delivery date is {eligibility.run_on:%d %B %Y}, so the invoice will be sent to Xero on "
+                       "that day.")
+            if self.services.records.news(self.organization_id, invoice.id, waiting):
+                self._write(SyncStatus.INFORMATION, waiting)
             raise Deferred(f"delivery date {eligibility.run_on} is in the future", run_at=run_at,
                            user_message=f"The invoice will be sent to Xero on {eligibility.run_on:%d %B %Y}.")
         if isinstance(eligibility, Ineligible):
-            self._write(SyncStatus.SKIPPED, eligibility.reason)
+            if self.services.records.news(self.organization_id, invoice.id, eligibility.reason):
+                self._write(SyncStatus.SKIPPED, eligibility.reason)
             return {"result": "ineligible", "reason": eligibility.reason}
         return self._guarded(self._push)
 
@@ -157,6 +159,7 @@ class InvoiceSync:
             return {"result": "unchanged", "xero_id": self.invoice.xero_invoice_id}
         saved = self._send(xero, plan, link.contact_id)
         self.services.records.record_sent(self.organization_id, invoice.id, sent)
+        self.services.records.forget_news(self.organization_id, invoice.id)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
         self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
         self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))

@@ -10,7 +10,6 @@ to the queue as if their time had come.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -115,14 +114,19 @@ class Harness:
         invoice_id = str(self.person.create("invoices", body)["invoiceid"])
         bind = {"invoiceid@odata.bind": f"/invoices({invoice_id})"}
         if lines >= 1:
-            self.person.create("invoicedetails", {**bind, "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
-                                                  "uomid@odata.bind": f"/uoms({UNIT_ID})", "quantity": 4})
+            self.new_line(invoice_id)
         if lines >= 2:
             self.person.create("invoicedetails", {**bind, "isproductoverridden": True,
                                                   "productdescription": "Travel", "quantity": 1, "priceperunit": 120})
         if ready:
             self.set_connection(invoice_id)
         return invoice_id
+
+    def new_line(self, invoice_id: str, quantity: int = 4) -> None:
+        """A line for the Widget product (WIDGET-001, 12.50)."""
+        self.person.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})",
+                                              "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
+                                              "uomid@odata.bind": f"/uoms({UNIT_ID})", "quantity": quantity})
 
     def set_connection(self, invoice_id: str) -> None:
         self.person.update("invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION),
@@ -240,12 +244,11 @@ def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator
                       token_store=token_store)
     finally:
         dataverse_sandbox.wait_for_webhooks(10)
-        web.shutdown()
-        thread.join(5)
+        # serve_forever notices a shutdown only at its next half-second poll: let that happen in the background.
+        threading.Thread(target=web.shutdown, daemon=True).start()
         admin.close()
         redis.close()
         forget_services()
-        time.sleep(0)
 
 
 def xero_call(harness: Harness, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,14 @@ def test_an_invoice_without_lines_is_not_sent_and_the_history_says_why(harness):
     assert "no products" in history[schema.SYNC_HISTORY_DETAILS]
     assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] in (None, ExportStatus.NO)
 
+    harness.person.update("invoices", invoice_id, {"name": "Consulting, renamed"})
+    harness.drain()
+    assert len(harness.history(invoice_id)) == 1, "the same reason is told once"
+    harness.new_line(invoice_id)
+    harness.drain()
+    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [SyncStatus.SKIPPED,
+                                                                                   SyncStatus.SUCCESS]
+
 
 def test_an_invoice_delivered_in_the_future_waits_for_that_day_in_the_connections_time_zone(harness):
     day = date.today() + timedelta(days=3)
