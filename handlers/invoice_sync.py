@@ -86,6 +86,8 @@ class InvoiceSync:
         if invoice.connection_id is None:
             raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
         if invoice.state is DynamicsState.CANCELED:
+            if self.connection is None:
+                raise Ignored("the cancelled invoice's Xero connection no longer exists")
             return self._guarded(self._cancel)  # a separate request of the user's, whatever the last sync did
         if invoice.export_status is ExportStatus.FAILED:
             raise Ignored("the last sync failed: set the export status back to No or Ready to update to retry")
