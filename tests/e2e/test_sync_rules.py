@@ -146,6 +146,33 @@ def test_cancelling_an_authorised_invoice_credits_it_in_full_and_applies_the_cre
     assert "applied to the invoice" in last[schema.SYNC_HISTORY_DETAILS]
 
 
+def test_cancelling_a_part_paid_invoice_credits_it_in_full_without_applying_the_credit(harness):
+    invoice_id, xero_invoice = authorised_invoice(harness)
+    xero_call(harness, "PUT", "Payments", {"Payments": [{
+        "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 10,
+        "Date": date.today().isoformat()}]})
+    cancel(harness, invoice_id)
+
+    [credit] = harness.xero_state()["CreditNotes"]
+    assert credit["Status"] == "AUTHORISED" and float(credit["RemainingCredit"]) == float(xero_invoice["Total"])
+    assert "part paid in Xero" in details(harness.history(invoice_id))[-1]
+
+
+def test_a_credit_note_whose_answer_was_lost_is_found_not_created_again(harness):
+    invoice_id, xero_invoice = authorised_invoice(harness)
+    harness.xero.set_faults(drop_next=1)
+    harness.person.update("invoices", invoice_id, {"statecode": 3})
+    harness.drain()
+    assert [r.get("outcome") for r in harness.results()][-1] == "retry_scheduled"
+    assert len(harness.xero_state()["CreditNotes"]) == 1, "Xero committed the credit note whose answer was lost"
+
+    harness.run_due_now()
+    [credit] = harness.xero_state()["CreditNotes"]
+    assert credit["Status"] == "PAID", "the one credit note was applied to the invoice"
+    assert harness.xero_invoices(xero_invoice["InvoiceNumber"])[0]["Status"] == "PAID"
+    assert "applied to the invoice" in details(harness.history(invoice_id))[-1]
+
+
 def test_cancelling_a_paid_invoice_changes_nothing_in_xero(harness):
     invoice_id, xero_invoice = authorised_invoice(harness)
     xero_call(harness, "PUT", "Payments", {"Payments": [{
