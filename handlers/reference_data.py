@@ -25,9 +25,10 @@ from app.clients.dataverse import BatchOperation, RowNotFound
 from app.clients.dataverse_batch import MAX_BATCH_OPERATIONS
 from app.dispatch import JobContext
 from app.dynamics_schema import SyncAction, SyncStatus
-from app.errors import ConnectionLost, Ignored, Retryable
+from app.errors import ConnectionLost, ConnectorError, Ignored, Permanent, Retryable
 from app.reference_data import KIND_IMPORT, submit_import
 from app.services import Services, services_for
+from handlers.dynamics_outcomes import reconnect_patch, write_patches
 from mappers import reference_data as ref
 from mappers.writeback import history_row
 
@@ -171,8 +172,26 @@ def handle(ctx: JobContext) -> dict[str, Any]:
         raise Ignored(NOT_CONFIGURED)
     if ctx.kind == KIND_IMPORT:
         connection = read_connection(services, ctx.payload["connection_id"])
-        return import_reference_data(services, connection)
+        try:
+            return import_reference_data(services, connection)
+        except (ConnectionLost, Permanent) as exc:
+            _record_failure(services, connection, exc)
+            raise
     return _queue_imports(ctx, services)
+
+
+def _record_failure(services: Services, connection: XeroConnection, exc: ConnectorError) -> None:
+    """Say in Dynamics why the import stopped; a lost Xero authorisation also flags the connection row."""
+    row = history_row(invoice_id=None, connection_id=connection.connection_id, occurred_on=datetime.now(UTC),
+                      action=SyncAction.REFERENCE_DATA, status=SyncStatus.FAILED,
+                      details=f"Reference data could not be imported from Xero: {exc.user_message}")
+    patches = [reconnect_patch(connection.connection_id, exc.user_message)] if isinstance(exc, ConnectionLost) else []
+    try:
+        write_patches(services.dataverse, patches)
+        services.dataverse.create(row.entity_set, row.body)
+    except ConnectorError:
+        # Dynamics itself may be what failed; the job's own failure still carries the reason.
+        log.warning("could not record the failed import in Dynamics", extra={"connection_id": connection.connection_id})
 
 
 def _queue_imports(ctx: JobContext, services: Services) -> dict[str, Any]:

@@ -145,13 +145,34 @@ def test_each_connection_keeps_its_own_rows(connected):
     assert len(accounts) == 2 * len(mine)
 
 
-def test_without_a_token_the_import_fails_asking_to_connect_xero(connected):
+def test_without_a_token_the_import_fails_and_the_connection_asks_to_connect_xero(connected):
     connected.tokens.delete(connected.connection_id)
     queued = submit_import(connected.jobs, connected.connection_id, trigger={"test": True})
     [job] = connected.work()
     assert job.id == queued.job_id and job.is_failed
     assert "connect" in (job.latest_result().exc_string or "")
     assert connected.api.rows(schema.TAX_RATE_ENTITY_SET) == []
+    [row] = connected.api.rows(schema.CONNECTION_ENTITY_SET)
+    assert row[schema.CONNECTION_STATUS] == schema.ConnectionStatus.RECONNECT_XERO
+    assert "connect it first" in row[schema.CONNECTION_STATUS_MESSAGE]
+    [history] = connected.api.rows(schema.SYNC_HISTORY_ENTITY_SET)
+    assert history[schema.SYNC_HISTORY_STATUS] == schema.SyncStatus.FAILED
+    assert history[schema.SYNC_HISTORY_DETAILS].startswith("Reference data could not be imported from Xero")
+
+
+def test_an_archived_tracking_category_takes_its_options_with_it(connected):
+    run_import(connected)
+    with connected.xero_sandbox.state.lock:
+        connected.tenant().tracking_category("Region")["Status"] = "ARCHIVED"  # Xero stops listing it
+    result = run_import(connected)
+    assert result["tables"]["tracking_categories"]["deactivated"] == 1
+    assert result["tables"]["tracking_options"]["deactivated"] == 2
+    categories = by(connected.api.rows(schema.TRACKING_CATEGORY_ENTITY_SET), schema.REFERENCE_NAME)
+    assert categories["Region"][schema.REFERENCE_IS_ACTIVE] is False
+    assert categories["Department"][schema.REFERENCE_IS_ACTIVE] is True
+    options = by(connected.api.rows(schema.TRACKING_OPTION_ENTITY_SET), schema.REFERENCE_NAME)
+    assert [options[name][schema.REFERENCE_IS_ACTIVE] for name in ("North", "South", "Sales", "Ops")] == [
+        False, False, True, True]
 
 
 def test_a_connection_without_a_xero_organisation_is_ignored(connected):
