@@ -10,6 +10,10 @@ Job kinds (registered in app.dispatch.HANDLERS):
 Imports are coalesced per connection (one waiting job, one running at a time), so a burst of requests costs one
 run. Every write is a PATCH to a known row id (new rows get an id derived from their key), so a `$batch` whose
 answer was lost can be sent again without creating duplicates.
+
+What Dynamics shows: a run that changes something leaves a Sync History row with the counts (a run that
+changes nothing writes nothing at all); a failed run leaves a failed one, and a lost Xero authorisation also
+sets the connection row to "Reconnect Xero" with the reason.
 """
 
 from __future__ import annotations
