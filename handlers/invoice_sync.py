@@ -15,9 +15,11 @@ last attempt writes its failure to the history before giving up.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app import dynamics_schema as schema
 from app.clients.xero import XeroGateway, XeroValidationError
 from app.dispatch import JobContext
 from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
@@ -139,7 +141,7 @@ class InvoiceSync:
 
     # -- create or update -------------------------------------------------------------------------------------
     def _push(self, xero: XeroGateway) -> dict[str, Any]:
-        invoice, connection = self.invoice, self._connection()
+        invoice, connection = self.invoice, self._short_coded(xero)
         if self.customer is None:
             raise Permanent("the invoice's customer row cannot be read",
                             user_message="The invoice's customer could not be found in Dynamics.")
@@ -169,6 +171,20 @@ class InvoiceSync:
                     xero_id=docs.document_id(saved))
         return {"result": plan.action.name.lower(), "recovered": self.recovered, "xero_id": docs.document_id(saved),
                 "xero_number": docs.document_number(saved), "xero_status": docs.status_of(saved)}
+
+    def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
+        """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the
+        connection row when the connect flow did not store it."""
+        connection = self._connection()
+        if connection.xero_short_code:
+            return connection
+        short_code = xero.get_organisation().short_code
+        if not short_code:
+            return connection
+        self.patches.append(RowPatch(schema.CONNECTION_ENTITY_SET, connection.id,
+                                     {schema.CONNECTION_XERO_SHORT_CODE: short_code}))
+        self.connection = replace(connection, xero_short_code=short_code)
+        return self.connection
 
     def _already_sent(self, plan: SendDocument, sent: str) -> bool:
         """An update asking exactly what the last write asked, on an invoice nobody asked to resend: a follow-up

@@ -36,3 +36,13 @@ def test_an_invoice_marked_ready_appears_in_xero_and_its_xero_details_come_back(
     assert history[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
     assert history[schema.SYNC_HISTORY_ACTION] == SyncAction.CREATE
     assert f"Invoice {number} created in Xero" in history[schema.SYNC_HISTORY_DETAILS]
+
+
+def test_without_a_short_code_on_the_connection_it_is_asked_of_xero_once_and_kept(harness):
+    harness.set_connection_settings(**{schema.CONNECTION_XERO_SHORT_CODE: None})
+    invoice_id = harness.new_invoice()
+    harness.drain()
+
+    assert "shortcode=!SbxA1" in harness.invoice_row(invoice_id)[schema.INVOICE_XERO_LINK]
+    connection = harness.connector.get(schema.CONNECTION_ENTITY_SET, harness.connection_id)
+    assert connection[schema.CONNECTION_XERO_SHORT_CODE] == "!SbxA1"
