@@ -13,6 +13,7 @@ from app.logs import configure_logging
 from app.queue import JobQueue
 from app.webhooks.dataverse import blueprint as dataverse
 from app.webhooks.xero import blueprint as xero
+from app.xero_connect import blueprint as xero_connect
 
 
 def redis_client(url: str) -> Redis:
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
     app.register_blueprint(health)
     app.register_blueprint(dataverse)
     app.register_blueprint(xero)
+    app.register_blueprint(xero_connect)
     app.register_blueprint(admin_reference)
 
     @app.errorhandler(HTTPException)

@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
             "webhook is refused with 401.", secret=True),
     Setting("ADMIN_TOKEN", "", "Password for the admin pages and endpoints (connect Xero, reference data): sent "
             "as a bearer token or as the password of HTTP basic auth. Unset: they answer 503.", secret=True),
+    Setting("XERO_REDIRECT_URI", "", "Where Xero sends the admin back after consent: this service's /xero/callback "
+            "as registered in the Xero app. Empty: derived from the request to /xero/connect."),
+    Setting("XERO_TOKEN_REFRESH_INTERVAL_SECONDS", "43200", "How often the scheduler queues the Xero token "
+            "refresh of every connection."),
+    Setting("XERO_TOKEN_REFRESH_AFTER_SECONDS", "604800", "A connection's Xero token is refreshed by that job "
+            "once it is older than this, long before the 60-day expiry of an unused refresh token."),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
     Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
             "writes are ignored (loop guard), except a re-sync request."),
@@ -67,6 +73,12 @@ def _positive_int(value: str) -> int:
 
 def _guid_or_empty(value: str) -> str:
     return str(uuid.UUID(value)).lower() if value else ""
+
+
+def _http_url_or_empty(value: str) -> str:
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return value
 
 
 def _log_level(value: str) -> str:
@@ -110,6 +122,9 @@ class Settings:
     dataverse_webhook_header: str = "x-connector-key"
     xero_webhook_key: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
+    xero_redirect_uri: str = ""
+    xero_token_refresh_interval_seconds: int = 43200
+    xero_token_refresh_after_seconds: int = 604800
     max_webhook_bytes: int = 1024 * 1024
     connector_user_id: str = ""
     job_timeout_seconds: int = 300
@@ -127,6 +142,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "DATAVERSE_WEBHOOK_HEADER": _header_name,
     "XERO_WEBHOOK_KEY": str,
     "ADMIN_TOKEN": str,
+    "XERO_REDIRECT_URI": _http_url_or_empty,
+    "XERO_TOKEN_REFRESH_INTERVAL_SECONDS": _positive_int,
+    "XERO_TOKEN_REFRESH_AFTER_SECONDS": _positive_int,
     "MAX_WEBHOOK_BYTES": _positive_int,
     "CONNECTOR_USER_ID": _guid_or_empty,
     "JOB_TIMEOUT_SECONDS": _positive_int,

@@ -14,6 +14,7 @@ from rq import get_current_job
 
 from app.config import load_settings, raw_setting
 from app.queue import QUEUE_MAINTENANCE, JobQueue
+from handlers import xero_tokens_refresh
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ PERIODIC: list[Periodic] = [
              description="Queue every connection's import of Xero reference data into Dynamics",
              cron=raw_setting("REFERENCE_DATA_CRON")),
 ]
+PERIODIC.append(xero_tokens_refresh.periodic())
 
 
 def periodic_scope(kind: str) -> str:
