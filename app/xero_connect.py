@@ -73,7 +73,8 @@ def _guarded(action: Callable[[XeroConnector], Response]) -> Response:
                              400)
     except Retryable as exc:
         log.warning("xero connect step could not complete", extra={"detail": str(exc)})
-        return pages.message("Try again", f"{exc.user_message} Nothing was changed; try again in a moment.", 502)
+        return pages.message("Try again", f"{exc.user_message} The step did not complete; try again in a moment.",
+                             502)
     except ConnectorError as exc:
         log.warning("xero connect step failed", extra={"detail": str(exc)})
         return pages.message("Could not connect Xero", exc.user_message, 502)

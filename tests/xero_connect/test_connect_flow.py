@@ -240,3 +240,32 @@ def test_an_organisation_already_registered_elsewhere_is_moved_to_its_row(connec
     connector.client.get(path, query_string=params)
     [row] = dynamics.connections()
     assert connection_for_tenant(connector.redis, TENANT_A_ID) == row[schema.CONNECTION_ID]
+
+
+def test_a_code_xero_no_longer_accepts_is_a_clear_refusal(connector, dynamics):
+    path, params = consent(connector.client, TENANT_A_ID)
+    assert connector.client.get(path, query_string=params).status_code == 200
+    start = connector.client.get("/xero/connect", headers=ADMIN)
+    fresh_state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+
+    reused_code = connector.client.get(path, query_string={**params, "state": fresh_state})
+
+    assert reused_code.status_code == 400
+    assert b"Xero refused the authorisation" in reused_code.data
+    assert len(dynamics.connections()) == 1
+
+
+def test_disconnect_still_completes_when_xero_already_dropped_the_consent(connector, dynamics, xero_sandbox):
+    path, params = consent(connector.client, TENANT_A_ID)
+    connector.client.get(path, query_string=params)
+    [row] = dynamics.connections()
+    connection_id = row[schema.CONNECTION_ID]
+    for grant in xero_sandbox.state.identity.grants.values():
+        grant.revoked = True  # the user removed the app in Xero's own settings
+
+    answer = connector.client.post(f"/xero/disconnect/{connection_id}", headers=ADMIN)
+
+    assert answer.status_code == 200, answer.data
+    assert dynamics.connection(connection_id)[schema.CONNECTION_STATUS] == ConnectionStatus.DISCONNECTED
+    assert connector.tokens.load(connection_id) is None
+    assert connection_for_tenant(connector.redis, TENANT_A_ID) is None
