@@ -32,10 +32,12 @@ from app.clients.dataverse import DataverseClient, odata_literal
 from app.clients.xero import XeroGateways
 from app.clients.xero_auth import XeroTokenEndpoint
 from app.clients.xero_tokens import TokenSet, TokenStore
-from app.errors import ConnectionLost, Permanent
+from app.dynamics_schema import SyncAction, SyncStatus
+from app.errors import ConnectionLost, ConnectorError, Permanent
 from app.queue import QUEUE_MAINTENANCE, JobQueue
 from app.xero_connect_identity import XeroIdentityCalls
 from app.xero_tenants import forget_tenant, register_tenant
+from mappers.writeback import history_row
 from mappers.xero_connection import (
     ConnectedOrganisation,
     connected_patch,
@@ -127,6 +129,17 @@ class ConnectSteps:
         return bytes(value)
 
 
+def record_history(dataverse: DataverseClient, connection_id: str, status: SyncStatus, details: str) -> None:
+    """A Sync History row on the connection, so the change is visible in Dynamics. Best effort: the change itself
+    is already made, and a failed note must not make it look undone."""
+    row = history_row(invoice_id=None, connection_id=connection_id, occurred_on=datetime.now(UTC),
+                      action=SyncAction.CONNECTION, status=status, details=details)
+    try:
+        dataverse.create(row.entity_set, row.body)
+    except ConnectorError as exc:
+        log.warning("connection history not written", extra={"connection_id": connection_id, "detail": str(exc)})
+
+
 class XeroConnector:
     """Binds a Xero organisation to a connection row in Dynamics, and undoes it."""
 
@@ -182,6 +195,9 @@ class XeroConnector:
             self.dataverse.upsert(schema.CONNECTION_ENTITY_SET, connection_id,
                                   new_connection_row(facts, is_default=is_default))
         register_tenant(self.redis, tenant.tenant_id, connection_id)
+        short = f" (short code {facts.short_code})" if facts.short_code else ""
+        record_history(self.dataverse, connection_id, SyncStatus.SUCCESS,
+                       f"{'Reconnected' if existing else 'Connected'} to the Xero organisation {facts.name}{short}.")
         organization_id = self.dataverse.whoami().organization_id
         job = self.jobs.submit_coalesced(
             QUEUE_MAINTENANCE, REFERENCE_DATA_KIND,
@@ -218,6 +234,8 @@ class XeroConnector:
             self._revoke_at_xero(connection_id, tenant_id)
         self.tokens.delete(connection_id)
         self.dataverse.update(schema.CONNECTION_ENTITY_SET, connection_id, disconnected_patch(now or datetime.now(UTC)))
+        record_history(self.dataverse, connection_id, SyncStatus.INFORMATION,
+                       "Disconnected from Xero by an administrator: the authorisation was revoked.")
         if tenant_id:
             forget_tenant(self.redis, tenant_id)
         log.info("xero organisation disconnected", extra={"connection_id": connection_id, "tenant_id": tenant_id})

@@ -32,10 +32,11 @@ from app.clients.xero_auth import XeroTokenEndpoint
 from app.clients.xero_tokens import KEY_PREFIX, LOCK_TIMEOUT_SECONDS, TokenSet
 from app.config import SETTINGS
 from app.dispatch import JobContext
-from app.dynamics_schema import ConnectionStatus
+from app.dynamics_schema import ConnectionStatus, SyncStatus
 from app.errors import ConnectionLost, Retryable
 from app.queue import QUEUE_MAINTENANCE
 from app.services import Services, services_for
+from app.xero_connect_flow import record_history
 from mappers.xero_connection import reconnect_patch
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ def refresh_connections(services: Services, *, older_than: float, now: float | N
                         extra={"connection_id": connection_id, "detail": str(exc)})
             services.dataverse.update(schema.CONNECTION_ENTITY_SET, connection_id,
                                       reconnect_patch(_reason(exc), datetime.fromtimestamp(moment, UTC)))
+            record_history(services.dataverse, connection_id, SyncStatus.FAILED,
+                           f"Reconnect Xero: {_reason(exc)}. Invoices for this organisation wait until an "
+                           "administrator connects it again.")
             report.reconnect.append(connection_id)
             continue
         except Retryable as exc:

@@ -68,7 +68,19 @@ class Dynamics:
         response.raise_for_status()
         return str(response.json()[schema.CONNECTION_ID])
 
+    def history(self, connection_id: str) -> list[dict[str, Any]]:
+        """The connection's Sync History rows, oldest first."""
+        response = self.session.get(self.api + schema.SYNC_HISTORY_ENTITY_SET, params={
+            "$filter": f"_{schema.SYNC_HISTORY_CONNECTION}_value eq {connection_id}",
+            "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc"})
+        response.raise_for_status()
+        return list(response.json()["value"])
+
     def clear(self) -> None:
+        response = self.session.get(self.api + schema.SYNC_HISTORY_ENTITY_SET)
+        response.raise_for_status()
+        for row in response.json()["value"]:
+            self.session.delete(f"{self.api}{schema.SYNC_HISTORY_ENTITY_SET}({row[schema.SYNC_HISTORY_TABLE.primary_id]})")
         for row in self.connections():
             self.session.delete(f"{self.api}{schema.CONNECTION_ENTITY_SET}({row[schema.CONNECTION_ID]})")
 

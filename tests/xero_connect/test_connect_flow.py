@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from rq.job import Job
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import ConnectionStatus, DefaultInvoiceStatus
+from app.dynamics_schema import ConnectionStatus, DefaultInvoiceStatus, SyncAction, SyncStatus
 from app.queue import QUEUE_MAINTENANCE, Queue
 from app.xero_tenants import connection_for_tenant, register_tenant
 from sandbox.dataverse.seed import ORGANIZATION_ID
@@ -52,6 +52,11 @@ def test_connect_one_organisation(connector, dynamics):
     assert stored is not None and stored.refresh_token
     assert import_jobs(connector) == [("reference_data.import",
                                        {"connection_id": connection_id, "organization_id": ORGANIZATION_ID})]
+    [note] = dynamics.history(connection_id)
+    assert note[schema.SYNC_HISTORY_ACTION] == SyncAction.CONNECTION
+    assert note[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
+    assert note[schema.SYNC_HISTORY_DETAILS] == ("Connected to the Xero organisation Sandbox Trading Ltd "
+                                                 "(short code !SbxA1).")
 
 
 def test_reconnecting_keeps_the_admins_settings_and_a_second_organisation_is_not_default(connector, dynamics):
@@ -177,6 +182,7 @@ def test_disconnect_revokes_at_xero_and_marks_the_row(connector, dynamics, xero_
     assert "Disconnected from Xero" in row[schema.CONNECTION_STATUS_MESSAGE]
     assert connector.tokens.load(connection_id) is None
     assert connection_for_tenant(connector.redis, TENANT_A_ID) is None
+    assert dynamics.history(connection_id)[-1][schema.SYNC_HISTORY_DETAILS].startswith("Disconnected from Xero")
     settings = xero_sandbox.settings
     at_xero = xero_sandbox_post_refresh(xero_sandbox.url, settings.client_id, settings.client_secret, refresh_token)
     assert at_xero.json() == {"error": "invalid_grant"}, "the consent is revoked at Xero"

@@ -12,7 +12,7 @@ from rq.job import Job
 
 from app import dispatch, schedule
 from app import dynamics_schema as schema
-from app.dynamics_schema import ConnectionStatus
+from app.dynamics_schema import ConnectionStatus, SyncStatus
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE, JobQueue
 from app.services import services_for
 from handlers.xero_tokens_refresh import KIND, periodic, refresh_connections
@@ -88,6 +88,9 @@ def test_invalid_grant_flags_the_row_reconnect_xero_and_the_others_carry_on(conn
     assert "invalid_grant" in row[schema.CONNECTION_STATUS_MESSAGE]
     assert row[schema.CONNECTION_STATUS_MESSAGE].startswith("Reconnect Xero:")
     assert dynamics.connection(healthy)[schema.CONNECTION_STATUS] == ConnectionStatus.CONNECTED
+    note = dynamics.history(revoked)[-1]
+    assert note[schema.SYNC_HISTORY_STATUS] == SyncStatus.FAILED
+    assert note[schema.SYNC_HISTORY_DETAILS].startswith("Reconnect Xero: Xero refused to renew")
     second = refresh_connections(services(connector), older_than=WEEK, now=time.time() + 8 * DAY)
     assert revoked not in second.reconnect + second.refreshed, "a flagged row is no longer refreshed"
 
