@@ -1,0 +1,64 @@
+"""An invoice changed in Xero (a payment arrives this way): its status and amounts into the Dynamics invoice
+that carries its id, Paid when fully paid, a history row for what a finance user should know, and the
+contact's balances. Invoices created directly in Xero have no Dynamics invoice and are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from handlers.xero_writeback import (
+    XeroEventContext,
+    invoice_lock,
+    linked_invoices,
+    refresh_balances,
+    reread_invoice,
+    write_invoice,
+)
+from mappers import xero_documents as docs
+from mappers.xero_documents import XeroDocument
+from mappers.xero_to_dynamics import invoice_writeback
+
+log = logging.getLogger(__name__)
+
+
+def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
+    found = event.xero.get_invoices_by_ids([resource_id])
+    if not found:
+        log.info("xero invoice not found in Xero", extra={"xero_invoice_id": resource_id})
+        return {"result": "not_in_xero"}
+    document = found[0]
+    outcome = apply_to_dynamics(event, document)
+    contact_id = getattr(document.contact, "contact_id", None)
+    if contact_id:
+        outcome["balances"] = refresh_balances(event, str(contact_id))
+    return outcome
+
+
+def apply_to_dynamics(event: XeroEventContext, document: XeroDocument) -> dict[str, Any]:
+    """Write one Xero document's state into the Dynamics invoice(s) linked to it."""
+    xero_id = str(docs.document_id(document))
+    linked = linked_invoices(event.dataverse, [xero_id])
+    if not linked:
+        # Created directly in Xero (or not yet linked by its first sync, which writes the same values).
+        log.info("xero document has no Dynamics invoice: left alone", extra={"xero_invoice_id": xero_id})
+        return {"result": "not_in_dynamics", "xero_status": docs.status_of(document)}
+    results = []
+    for invoice in linked:
+        with invoice_lock(event, invoice.id):
+            current = reread_invoice(event.dataverse, invoice.id)  # the state under the lock is what counts
+            if current is None:
+                continue
+            plan = invoice_writeback(current, document)
+            if plan.skipped:
+                log.info("xero change not written: %s", plan.skipped, extra={"invoice_id": current.id})
+                results.append("read_only")
+            elif not plan.changed:
+                log.info("nothing changed since the last write-back", extra={"invoice_id": current.id})
+                results.append("unchanged")
+            else:
+                write_invoice(event, current.id, plan, xero_id)
+                results.append("paid" if plan.state_patch is not None else "updated")
+    return {"result": results[0] if len(results) == 1 else results, "invoice_ids": [i.id for i in linked],
+            "xero_status": docs.status_of(document)}

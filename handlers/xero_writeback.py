@@ -1,0 +1,139 @@
+"""What the Xero -> Dynamics flows share: the event's connection and gateway, the Dynamics rows that carry a
+Xero id, the per-invoice lock, and the writes (compared first, so nothing is written twice).
+
+Every write here is made by the connector's own Dataverse user; the Dataverse intake's loop guard
+(`CONNECTOR_USER_ID`) ignores the webhooks they cause, and the columns written (Xero status, amounts,
+balances) are left out of the webhook steps' filtering columns anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.clients.dataverse import BatchOperation, DataverseClient
+from app.clients.xero import XeroGateway
+from app.dispatch import JobContext
+from app.errors import Ignored, Retryable
+from app.queue import invoice_scope, lock_key
+from app.services import Services
+from handlers.dynamics_state import load_connection
+from mappers.dynamics import ConnectionSettings, CustomerKind
+from mappers.writeback import history_row
+from mappers.xero_to_dynamics import (
+    LINKED_INVOICE_COLUMNS,
+    HistoryNote,
+    InvoiceWriteBack,
+    LinkedCustomer,
+    LinkedInvoice,
+    balance_patch,
+    contact_balance,
+    linked_customer_columns,
+    linked_customer_filter,
+    linked_invoice_filter,
+)
+
+log = logging.getLogger(__name__)
+
+INVOICE_LOCK_WAIT_SECONDS = 5.0
+_organisations: dict[str, str] = {}  # Dataverse address -> organisation id, learnt once per process
+
+
+@dataclass
+class XeroEventContext:
+    ctx: JobContext
+    services: Services
+    connection: ConnectionSettings
+    xero: XeroGateway
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def dataverse(self) -> DataverseClient:
+        return self.services.dataverse
+
+
+def load_event_context(ctx: JobContext, services: Services, connection_id: str) -> XeroEventContext:
+    connection = load_connection(services.dataverse, connection_id)
+    if connection is None:
+        raise Ignored(f"the Xero connection row {connection_id} no longer exists in Dynamics")
+    tenant_id = connection.xero_tenant_id or ctx.payload["tenant_id"]
+    return XeroEventContext(ctx=ctx, services=services, connection=connection,
+                            xero=services.xero.get(connection.id, tenant_id))
+
+
+def organisation_id(dataverse: DataverseClient) -> str:
+    """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events)."""
+    if dataverse.org_url not in _organisations:
+        _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+    return _organisations[dataverse.org_url]
+
+
+@contextmanager
+def invoice_lock(event: XeroEventContext, invoice_id: str) -> Iterator[None]:
+    """The invoice's own lock (the one its Dynamics -> Xero sync takes): one writer per invoice at a time."""
+    scope = invoice_scope(organisation_id(event.dataverse), invoice_id)
+    lock = event.ctx.redis.lock(lock_key(scope), timeout=event.ctx.settings.job_timeout_seconds + 60,
+                                blocking_timeout=INVOICE_LOCK_WAIT_SECONDS)
+    if not lock.acquire():
+        raise Retryable(f"invoice {invoice_id} is being synced by another worker", retry_after=5)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# -- finding the Dynamics rows -------------------------------------------------------------------------------
+def linked_invoices(dataverse: DataverseClient, xero_ids: list[str]) -> list[LinkedInvoice]:
+    found = dataverse.query("invoices", filter=linked_invoice_filter(xero_ids), select=list(LINKED_INVOICE_COLUMNS))
+    return [LinkedInvoice.from_row(row) for row in found]
+
+
+def reread_invoice(dataverse: DataverseClient, invoice_id: str) -> LinkedInvoice | None:
+    row = dataverse.get_optional("invoices", invoice_id, select=list(LINKED_INVOICE_COLUMNS))
+    return LinkedInvoice.from_row(row) if row else None
+
+
+def linked_customers(dataverse: DataverseClient, contact_id: str) -> list[LinkedCustomer]:
+    customers = []
+    for kind in CustomerKind:
+        found = dataverse.query(kind.entity_set, filter=linked_customer_filter(contact_id),
+                                select=list(linked_customer_columns(kind)))
+        customers += [LinkedCustomer.from_row(row, kind) for row in found]
+    return customers
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+def history_operation(event: XeroEventContext, invoice_id: str, note: HistoryNote, xero_id: str | None
+                      ) -> BatchOperation:
+    row = history_row(invoice_id=invoice_id, connection_id=event.connection.id, occurred_on=event.now,
+                      action=note.action, status=note.status, details=note.details, xero_invoice_id=xero_id,
+                      time_zone=event.connection.zone)
+    return BatchOperation.create(row.entity_set, row.body)
+
+
+def write_invoice(event: XeroEventContext, invoice_id: str, plan: InvoiceWriteBack, xero_id: str | None) -> None:
+    """Status and amounts with their history row in one change set; then, alone, the Paid state."""
+    operations = [BatchOperation.update(p.entity_set, p.row_id, p.body) for p in plan.patches]
+    if plan.history is not None:
+        operations.append(history_operation(event, invoice_id, plan.history, xero_id))
+    if operations:
+        event.dataverse.batch(operations)
+    if plan.state_patch is not None:
+        # Dynamics makes a Paid invoice read-only: the state goes last, on its own, as the platform advises.
+        event.dataverse.update(plan.state_patch.entity_set, plan.state_patch.row_id, plan.state_patch.body)
+
+
+def refresh_balances(event: XeroEventContext, contact_id: str) -> dict[str, int]:
+    """The contact's balances from Xero into every Dynamics account or contact carrying its id."""
+    customers = linked_customers(event.dataverse, contact_id)
+    if not customers:
+        log.info("xero contact not linked to any Dynamics customer", extra={"contact_id": contact_id})
+        return {"customers": 0, "balances_written": 0}
+    balance = contact_balance(event.xero.get_contact(contact_id))
+    patches = [p for p in (balance_patch(c, balance) for c in customers) if p is not None]
+    if patches:
+        event.dataverse.batch([BatchOperation.update(p.entity_set, p.row_id, p.body) for p in patches])
+    return {"customers": len(customers), "balances_written": len(patches)}
