@@ -59,6 +59,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETRY_MAX_SECONDS", "3600", "Longest delay between two retries."),
     Setting("DEDUPE_TTL_SECONDS", "172800", "How long a delivered event is remembered to drop redeliveries."),
     Setting("LOG_LEVEL", "INFO", "Python log level for the JSON logs."),
+    Setting("RECONCILE_INTERVAL_SECONDS", "300", "How often the reconciliation looks for invoice changes whose "
+            "webhooks were lost, on both sides, per Xero connection."),
+    Setting("RECONCILE_OVERLAP_SECONDS", "120", "How far each reconciliation pass reaches back before the last "
+            "successful one (clock differences, late commits)."),
     Setting("REFERENCE_DATA_CRON", "0 2 * * *", "When the nightly reference-data import runs (cron, five "
             "fields): Xero tax rates, accounts, branding themes and tracking into Dynamics."),
 )
@@ -133,6 +137,8 @@ class Settings:
     retry_max_seconds: int = 3600
     dedupe_ttl_seconds: int = 172800
     log_level: str = "INFO"
+    reconcile_interval_seconds: int = 300
+    reconcile_overlap_seconds: int = 120
     reference_data_cron: str = "0 2 * * *"
 
 
@@ -153,6 +159,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "RETRY_MAX_SECONDS": _positive_int,
     "DEDUPE_TTL_SECONDS": _positive_int,
     "LOG_LEVEL": _log_level,
+    "RECONCILE_INTERVAL_SECONDS": _positive_int,
+    "RECONCILE_OVERLAP_SECONDS": _positive_int,
     "REFERENCE_DATA_CRON": _cron,
 }
 

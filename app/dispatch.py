@@ -36,6 +36,7 @@ HANDLERS: dict[str, str] = {
     "xero.invoice": "handlers.xero_event",
     "xero.creditnote": "handlers.xero_event",
     "xero.contact": "handlers.xero_event",
+    "reconcile": "handlers.reconciliation",
     "xero.token_refresh": "handlers.xero_tokens_refresh",
     "reference_data.import": "handlers.reference_data",
     "reference_data.import_all": "handlers.reference_data",

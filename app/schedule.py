@@ -32,6 +32,9 @@ PERIODIC: list[Periodic] = [
     Periodic(kind="reference_data.nightly", queue=QUEUE_MAINTENANCE,
              description="Queue every connection's import of Xero reference data into Dynamics",
              cron=raw_setting("REFERENCE_DATA_CRON")),
+    Periodic(kind="reconcile", queue=QUEUE_MAINTENANCE,
+             description="Find invoice changes whose webhooks were lost, in Xero and in Dynamics, and queue them",
+             interval_seconds=int(raw_setting("RECONCILE_INTERVAL_SECONDS"))),
 ]
 PERIODIC.append(xero_tokens_refresh.periodic())
 
