@@ -21,7 +21,7 @@ from tests.helpers import SECRET, settings_env
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+def wait_for(predicate, timeout: float = 40.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -45,8 +45,8 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
 
     def healthy():
         try:
-            return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:  # not listening yet, or too busy booting to answer in time
             return False
 
     try:
