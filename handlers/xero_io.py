@@ -15,7 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from xero_python.accounting import CreditNote, CreditNotes, Invoices
+from xero_python.accounting import CreditNote
 from xero_python.api_client.serializer import serialize
 
 from app.clients.xero import XeroGateway
@@ -66,34 +66,22 @@ def find_document(xero: XeroGateway, invoice: Invoice, sent: XeroDocument, *, si
 class DocumentSender:
     """Creates and updates documents in one tenant, each write carrying the mappers' idempotency key.
 
-    Writes go through the gateway's single guarded call (token refresh, tenant limiter, error
-    classification) with `unitdp=4`, which the mappers' unit amounts need and the gateway's own invoice
-    methods do not ask for.
+    Writes go through the gateway (token refresh, tenant limiter, error classification, `unitdp=4` for the
+    mappers' 4-decimal unit amounts).
     """
 
     def __init__(self, xero: XeroGateway) -> None:
         self.xero = xero
 
     def create(self, document: XeroDocument, key: str) -> XeroDocument:
-        api = self.xero.accounting
         if isinstance(document, CreditNote):
-            answer = self.xero._call("create the credit note", True, api.create_credit_notes,
-                                     CreditNotes(credit_notes=[document]), unitdp=4, idempotency_key=key)
-            return answer.credit_notes[0]
-        answer = self.xero._call("create the invoice", True, api.create_invoices, Invoices(invoices=[document]),
-                                 unitdp=4, idempotency_key=key)
-        return answer.invoices[0]
+            return self.xero.create_credit_note(document, idempotency_key=key)
+        return self.xero.create_invoice(document, idempotency_key=key)
 
     def update(self, document: XeroDocument, key: str) -> XeroDocument:
-        api = self.xero.accounting
         if isinstance(document, CreditNote):
-            answer = self.xero._call("update the credit note", True, api.update_credit_note,
-                                     document.credit_note_id, CreditNotes(credit_notes=[document]), unitdp=4,
-                                     idempotency_key=key)
-            return answer.credit_notes[0]
-        answer = self.xero._call("update the invoice", True, api.update_invoice, document.invoice_id,
-                                 Invoices(invoices=[document]), unitdp=4, idempotency_key=key)
-        return answer.invoices[0]
+            return self.xero.update_credit_note(document, idempotency_key=key)
+        return self.xero.update_invoice(document, idempotency_key=key)
 
     def set_status(self, document: XeroDocument, body: XeroDocument, key: str) -> XeroDocument:
         """Delete or void (the body comes from `mappers.cancellation.status_change`)."""

@@ -88,6 +88,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_BATCH = 50  # Xero's recommended ceiling of objects per request
+# Unit amounts travel with 4 decimals (the mappers price lines that way); without unitdp Xero rounds them to 2.
+UNIT_DP = 4
 MAX_KEY_LENGTH = 128  # Xero's limit for Idempotency-Key
 IDS_PER_READ = 50  # ids per GET: keeps the URL short
 CODES_PER_READ = 20
@@ -255,7 +257,7 @@ class XeroGateway:
     def create_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """Create one invoice or bill (PUT: never updates an existing one)."""
         body = Invoices(invoices=[invoice])
-        answer = self._call("create the invoice", True, self.accounting.create_invoices, body,
+        answer = self._call("create the invoice", True, self.accounting.create_invoices, body, unitdp=UNIT_DP,
                             idempotency_key=_key(idempotency_key, "invoice-create", body))
         return answer.invoices[0]
 
@@ -265,7 +267,7 @@ class XeroGateway:
             raise ValueError("update_invoice needs invoice.invoice_id")
         body = Invoices(invoices=[invoice])
         answer = self._call("update the invoice", True, self.accounting.update_invoice, invoice.invoice_id, body,
-                            idempotency_key=_key(idempotency_key, "invoice-update", body))
+                            unitdp=UNIT_DP, idempotency_key=_key(idempotency_key, "invoice-update", body))
         return answer.invoices[0]
 
     def save_invoices(self, invoices: Sequence[Invoice], *, idempotency_key: str | None = None) -> list[BatchItem]:
@@ -280,7 +282,8 @@ class XeroGateway:
             raise ValueError(f"at most {MAX_BATCH} invoices per call, got {len(invoices)}")
         body = Invoices(invoices=list(invoices))
         answer = self._call("save the invoices", True, self.accounting.update_or_create_invoices, body,
-                            summarize_errors=False, idempotency_key=_key(idempotency_key, "invoice-batch", body))
+                            summarize_errors=False, unitdp=UNIT_DP,
+                            idempotency_key=_key(idempotency_key, "invoice-batch", body))
         returned = list(answer.invoices or [])
         items = []
         for position, sent in enumerate(invoices):
@@ -353,7 +356,17 @@ class XeroGateway:
     def create_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         body = CreditNotes(credit_notes=[credit_note])
         answer = self._call("create the credit note", True, self.accounting.create_credit_notes, body,
-                            idempotency_key=_key(idempotency_key, "credit-note", body))
+                            unitdp=UNIT_DP, idempotency_key=_key(idempotency_key, "credit-note", body))
+        return answer.credit_notes[0]
+
+    def update_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
+        """Update the credit note `credit_note.credit_note_id` (also how a draft is deleted or one voided)."""
+        if not credit_note.credit_note_id:
+            raise ValueError("update_credit_note needs credit_note.credit_note_id")
+        body = CreditNotes(credit_notes=[credit_note])
+        answer = self._call("update the credit note", True, self.accounting.update_credit_note,
+                            credit_note.credit_note_id, body, unitdp=UNIT_DP,
+                            idempotency_key=_key(idempotency_key, "credit-note-update", body))
         return answer.credit_notes[0]
 
     def get_credit_note(self, credit_note_id: str) -> CreditNote:
