@@ -8,14 +8,13 @@ invoices it finds changed. Events are thin (ids only), so each flow fetches the 
 - `xero.creditnote` -> `handlers.xero_credit_note_changed` (history on the invoices it is allocated to)
 - `xero.contact`    -> `handlers.xero_contact_changed` (outstanding and overdue balances)
 
-A worker that is not connected to Xero (no `XERO_CLIENT_ID`) only records receipt of the event.
+A worker connected to neither Dataverse nor Xero (see app.services) only records receipt of the event.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import os
 from typing import Any
 
 from app.dispatch import JobContext
@@ -30,18 +29,16 @@ FLOWS = {
     "xero.creditnote": "handlers.xero_credit_note_changed",
     "xero.contact": "handlers.xero_contact_changed",
 }
-NOT_CONNECTED = "this worker is not connected to Xero: the event was only recorded"
+NOT_CONNECTED = "this worker is not connected to Dataverse and Xero: the event was only recorded"
 
 
 def handle(ctx: JobContext) -> dict[str, Any]:
     resource_id = ctx.payload["resource_id"]
     receipt = {"handler": __name__, "kind": ctx.kind, "tenant_id": ctx.payload["tenant_id"],
                "resource_id": resource_id, "events": len(ctx.triggers)}
-    if not os.environ.get("XERO_CLIENT_ID", "").strip():
-        log.warning("xero event received by a worker not connected to Xero", extra=receipt)
-        return {**receipt, "skipped": NOT_CONNECTED}
     services = services_for(ctx.redis)
-    if services is None:  # pragma: no cover - XERO_CLIENT_ID set means configured
+    if services is None:
+        log.warning("xero event received by a worker connected to neither Dataverse nor Xero", extra=receipt)
         return {**receipt, "skipped": NOT_CONNECTED}
     connection_id = ctx.payload.get("connection_id")
     if not connection_id:

@@ -164,8 +164,10 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     state_patch = RowPatch(_INVOICE_SET, current.id, {"statecode": PAID_STATECODE,
                                                       "statuscode": PAID_COMPLETE_STATUSCODE}) \
         if needs_paid_state else None
-    return InvoiceWriteBack(patches=patches, state_patch=state_patch,
-                            history=_history(current, document, status_changed=status_changed))
+    # No new history when only the Paid state is missing: an earlier attempt wrote the amounts and told the
+    # story, then failed before the state (a retry must not tell it twice).
+    history = _history(current, document, status_changed=status_changed) if patches else None
+    return InvoiceWriteBack(patches=patches, state_patch=state_patch, history=history)
 
 
 def _history(current: LinkedInvoice, document: XeroDocument, *, status_changed: bool) -> HistoryNote | None:

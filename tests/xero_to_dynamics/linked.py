@@ -68,14 +68,21 @@ class XeroUser:
         body = {"InvoiceID": invoice_id, "Status": "VOIDED"}
         return self._send("POST", f"/Invoices/{invoice_id}", {"Invoices": [body]})["Invoices"][0]
 
-    def credit(self, invoice_id: str, amount: str, *, contact_id: str = ACME) -> dict[str, Any]:
+    def credit_note(self, amount: str, *, contact_id: str = ACME) -> dict[str, Any]:
         body = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED",
                 "Date": date.today().isoformat(), "LineAmountTypes": "NoTax",
                 "LineItems": [{"Description": "Goodwill", "Quantity": 1, "UnitAmount": amount,
                                "AccountCode": "200", "TaxType": "NONE"}]}
-        note = self._send("PUT", "/CreditNotes", {"CreditNotes": [body]})["CreditNotes"][0]
+        return self._send("PUT", "/CreditNotes", {"CreditNotes": [body]})["CreditNotes"][0]
+
+    def allocate(self, credit_note_id: str, invoice_id: str, amount: str) -> None:
         allocation = {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": date.today().isoformat()}
-        self._send("PUT", f"/CreditNotes/{note['CreditNoteID']}/Allocations", {"Allocations": [allocation]})
+        self._send("PUT", f"/CreditNotes/{credit_note_id}/Allocations", {"Allocations": [allocation]})
+
+    def credit(self, invoice_id: str, amount: str, *, contact_id: str = ACME) -> dict[str, Any]:
+        """A credit note for `amount`, allocated in full to the invoice."""
+        note = self.credit_note(amount, contact_id=contact_id)
+        self.allocate(note["CreditNoteID"], invoice_id, amount)
         return note
 
 
@@ -88,21 +95,25 @@ class Linked:
     def both_sides(self, amount: str = "120.00", **xero: Any) -> tuple[str, dict[str, Any]]:
         """A Xero invoice and the Dynamics invoice carrying its id, as a finished first sync leaves them."""
         document = self.xero_user.invoice(amount, **xero)
+        invoice_id = self.dynamics_row(document["InvoiceID"], document["InvoiceNumber"], document["Status"],
+                                       due=document["AmountDue"], invoice_type=InvoiceType.SALES_INVOICE)
+        return invoice_id, document
+
+    def dynamics_row(self, xero_id: str, number: str, status: str, *, due: Any, invoice_type: InvoiceType) -> str:
         body = {
-            "name": f"Linked {document['InvoiceNumber']}", "customerid_account@odata.bind": f"/accounts({CUSTOMER})",
+            "name": f"Linked {number}", "customerid_account@odata.bind": f"/accounts({CUSTOMER})",
             "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
-            schema.INVOICE_INVOICE_TYPE: int(InvoiceType.SALES_INVOICE),
+            schema.INVOICE_INVOICE_TYPE: int(invoice_type),
             schema.INVOICE_EXPORT_STATUS: int(ExportStatus.YES),
-            schema.INVOICE_XERO_INVOICE_ID: document["InvoiceID"],
-            schema.INVOICE_XERO_NUMBER: document["InvoiceNumber"], schema.INVOICE_XERO_STATUS: document["Status"],
-            schema.INVOICE_AMOUNT_DUE: float(document["AmountDue"]), schema.INVOICE_AMOUNT_PAID: 0,
-            schema.INVOICE_AMOUNT_CREDITED: 0,
+            schema.INVOICE_XERO_INVOICE_ID: xero_id, schema.INVOICE_XERO_NUMBER: number,
+            schema.INVOICE_XERO_STATUS: status, schema.INVOICE_AMOUNT_DUE: float(due),
+            schema.INVOICE_AMOUNT_PAID: 0, schema.INVOICE_AMOUNT_CREDITED: 0,
             **schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), self.harness.connection_id),
         }
         # Written as the connector's own user, like the first sync's write-back: the intake ignores it.
         invoice_id = str(self.harness.connector.create("invoices", body)["invoiceid"])
         self.settle()
-        return invoice_id, document
+        return invoice_id
 
     def settle(self) -> list[Any]:
         """Deliver what Xero raised, then run every queued job (the Dataverse webhooks they cause included)."""

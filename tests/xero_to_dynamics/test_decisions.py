@@ -80,6 +80,14 @@ def test_full_payment_sets_paid_alone_after_the_amounts():
     assert plan.history.details.startswith("Invoice INV-0007 is fully paid in Xero (paid 120.00 GBP)")
 
 
+def test_a_retry_after_the_amounts_only_sets_the_state_without_a_second_history_row():
+    current = linked_invoice(status="PAID", due="0", paid="120")
+    plan = invoice_writeback(current, xero(status="PAID", paid="120", due="0"))
+    assert plan.patches == ()
+    assert plan.state_patch is not None
+    assert plan.history is None
+
+
 def test_a_paid_invoice_already_paid_in_dynamics_is_quiet():
     current = linked_invoice(status="PAID", due="0", paid="120", state=InvoiceState.PAID)
     assert not invoice_writeback(current, xero(status="PAID", paid="120", due="0")).changed

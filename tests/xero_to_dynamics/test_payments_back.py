@@ -7,7 +7,7 @@ intake (a real server), the worker runs the job, and the Dynamics rows are read 
 from __future__ import annotations
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import SyncAction, SyncStatus
+from app.dynamics_schema import InvoiceType, SyncAction, SyncStatus
 from app.reconciliation import xero_resource_scope
 from sandbox.dataverse.seed import ACCOUNT_IDS
 from sandbox.xero.seed import TENANT_A_ID
@@ -16,8 +16,9 @@ from tests.xero_to_dynamics.linked import INITECH
 
 def test_full_payment_in_xero_sets_the_dynamics_invoice_paid(linked):
     invoice_id, document = linked.both_sides("120.00")
+    deliveries_before = len(linked.harness.dataverse.deliveries())
     linked.xero_user.pay(document["InvoiceID"], "120.00")
-    linked.settle()
+    ran = linked.settle()
 
     row = linked.harness.invoice_row(invoice_id)
     assert row["statecode"] == 2
@@ -30,6 +31,11 @@ def test_full_payment_in_xero_sets_the_dynamics_invoice_paid(linked):
     assert history[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
     assert "fully paid in Xero" in history[schema.SYNC_HISTORY_DETAILS]
     assert history[schema.SYNC_HISTORY_XERO_INVOICE_ID] == document["InvoiceID"]
+    # The state change fired the invoice's Dataverse webhook, by the connector's own user: the intake's loop
+    # guard (CONNECTOR_USER_ID) dropped it, so no sync back to Xero followed.
+    fired = linked.harness.dataverse.deliveries()[deliveries_before:]
+    assert any(d["entity"] == "invoice" and d["recordid"] == invoice_id for d in fired)
+    assert {job.meta["kind"] for job in ran} <= {"xero.invoice", "xero.contact"}
 
 
 def test_part_payment_writes_amounts_and_history_and_keeps_the_invoice_active(linked):
@@ -91,6 +97,21 @@ def test_credit_note_tells_the_invoice_and_its_credited_amount_comes_back(linked
         f"Credit note {note['CreditNoteNumber']} (Paid, total 25.00 GBP) in Xero: "
         "25.00 GBP allocated to this invoice.")
     assert [r["credit_note"] for r in linked.xero_results("xero.creditnote")] == ["not_in_dynamics"]
+
+
+def test_a_dynamics_credit_note_gets_its_xero_credit_notes_status_and_amounts(linked):
+    _, document = linked.both_sides("100.00")
+    note = linked.xero_user.credit_note("30.00")
+    credit_row = linked.dynamics_row(note["CreditNoteID"], note["CreditNoteNumber"], note["Status"],
+                                     due=note["RemainingCredit"], invoice_type=InvoiceType.SALES_CREDIT_NOTE)
+    linked.xero_user.allocate(note["CreditNoteID"], document["InvoiceID"], "30.00")
+    linked.settle()
+
+    row = linked.harness.invoice_row(credit_row)
+    assert row[schema.INVOICE_XERO_STATUS] == "PAID"
+    assert (row[schema.INVOICE_AMOUNT_CREDITED], row[schema.INVOICE_AMOUNT_DUE]) == (30.0, 0.0)
+    assert row["statecode"] == 2
+    assert [r["credit_note"] for r in linked.xero_results("xero.creditnote")][-1] == "paid"
 
 
 def test_balances_follow_invoices_and_payments_into_the_linked_account(linked):
