@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import dynamics_schema as schema
-from app.clients.xero import XeroGateway
+from app.clients.xero import MAX_LOOKUP_PAGES, PAGE_SIZE, XeroGateway
 from app.dispatch import JobContext
 from app.dynamics_schema import ConnectionStatus
-from app.errors import ConnectorError
+from app.errors import ConnectorError, Retryable
 from app.queue import QUEUE_DATAVERSE, QUEUE_XERO, invoice_scope
 from app.reconciliation import advance_checkpoint, load_checkpoint, xero_resource_scope
 from app.services import Services, services_for
@@ -74,6 +74,10 @@ def reconcile_connection(ctx: JobContext, services: Services, connection: Connec
             "xero_invoices": xero_jobs, "dynamics_invoices": dynamics_jobs}
 
 
+class TooManyChanges(Retryable):
+    """More invoices changed than one pass reads: the checkpoint must not move past the ones left unread."""
+
+
 def changed_xero_invoice_ids(xero: XeroGateway, since: datetime) -> list[str]:
     """Ids of the invoices Xero changed since `since` (If-Modified-Since, page by page)."""
     # Through the gateway's paged read: the tenant's limits, token refresh and error classification apply.
@@ -82,16 +86,27 @@ def changed_xero_invoice_ids(xero: XeroGateway, since: datetime) -> list[str]:
     return [str(invoice.invoice_id).lower() for invoice in pages if invoice.invoice_id]
 
 
+def _read_is_complete(count: int) -> bool:
+    # The gateway stops after MAX_LOOKUP_PAGES full pages; a read that filled them all may have more behind it.
+    return count < MAX_LOOKUP_PAGES * PAGE_SIZE
+
+
 def _queue_changed_xero_invoices(ctx: JobContext, xero: XeroGateway, connection: ConnectionSettings,
                                  window: ReconcileWindow) -> int:
     tenant_id = xero.tenant_id.lower()
     ids = changed_xero_invoice_ids(xero, window.since)
+    complete = _read_is_complete(len(ids))
     for invoice_id in ids:
         payload = {"tenant_id": tenant_id, "category": "INVOICE", "resource_id": invoice_id,
                    "connection_id": connection.id, "event_type": "RECONCILE"}
         ctx.jobs.submit_coalesced(QUEUE_XERO, "xero.invoice", payload,
                                   scope=xero_resource_scope(tenant_id, "INVOICE", invoice_id),
                                   trigger={**payload, "reconciliation_since": window.since.isoformat()})
+    if not complete:
+        # What was read is queued; the rest is read again next pass, from the same checkpoint.
+        raise TooManyChanges(f"more than {len(ids)} invoices changed in Xero since {window.since.isoformat()}",
+                             user_message="Too many Xero changes for one reconciliation pass; the next pass "
+                                          "continues from the same point.")
     return len(ids)
 
 

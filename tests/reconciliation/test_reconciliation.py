@@ -14,8 +14,9 @@ from app import dynamics_schema as schema
 from app.dispatch import HANDLERS
 from app.dynamics_schema import ExportStatus
 from app.queue import QUEUE_MAINTENANCE, pending_key
-from app.reconciliation import load_checkpoint, xero_resource_scope
+from app.reconciliation import advance_checkpoint, load_checkpoint, xero_resource_scope
 from app.schedule import PERIODIC, periodic_scope
+from handlers import reconciliation
 from sandbox.dataverse.seed import ACCOUNT_IDS, PRICE_LIST_ID, PRODUCT_IDS, UNIT_ID
 from sandbox.xero.seed import TENANT_A_ID
 from tests.xero_to_dynamics.linked import WEBHOOK_KEY
@@ -121,3 +122,22 @@ def test_reconciliation_is_scheduled_and_routed():
     assert entry.interval_seconds == 300
     assert entry.queue == QUEUE_MAINTENANCE
     assert HANDLERS["reconcile"] == "handlers.reconciliation"
+
+
+def test_a_read_cut_short_by_the_page_limit_queues_what_it_read_but_keeps_the_checkpoint(linked, monkeypatch):
+    linked.both_sides("15.00")
+    monkeypatch.setattr(reconciliation, "MAX_LOOKUP_PAGES", 1)
+    monkeypatch.setattr(reconciliation, "PAGE_SIZE", 1)  # one invoice fills the "last" page the gateway reads
+
+    result, ran = reconcile(linked)
+
+    assert "Too many Xero changes" in result["connections"][0]["error"]
+    assert [j.meta["kind"] for j in ran if j.meta["kind"] == "xero.invoice"], "what was read is still queued"
+    assert load_checkpoint(linked.harness.redis, linked.harness.connection_id) is None
+
+
+def test_the_checkpoint_never_moves_back(redis_conn):
+    later = datetime(2026, 11, 22, 8, 5, tzinfo=UTC)
+    assert advance_checkpoint(redis_conn, "conn-1", later)
+    assert not advance_checkpoint(redis_conn, "conn-1", later.replace(minute=1))
+    assert load_checkpoint(redis_conn, "CONN-1") == later
