@@ -34,7 +34,8 @@ from app.clients.xero_auth import XeroTokenEndpoint
 from app.clients.xero_tokens import TokenSet, TokenStore
 from app.dynamics_schema import SyncAction, SyncStatus
 from app.errors import ConnectionLost, ConnectorError, Permanent
-from app.queue import QUEUE_MAINTENANCE, JobQueue
+from app.queue import JobQueue
+from app.reference_data import submit_import
 from app.xero_connect_identity import XeroIdentityCalls
 from app.xero_tenants import forget_tenant, register_tenant
 from mappers.writeback import history_row
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "connector:xero:connect"
 STEP_TTL_SECONDS = 600  # a state or a pending choice lives 10 minutes
-REFERENCE_DATA_KIND = "reference_data.import"
 CONNECT_LOCK_SECONDS = 120
 
 
@@ -198,11 +198,7 @@ class XeroConnector:
         short = f" (short code {facts.short_code})" if facts.short_code else ""
         record_history(self.dataverse, connection_id, SyncStatus.SUCCESS,
                        f"{'Reconnected' if existing else 'Connected'} to the Xero organisation {facts.name}{short}.")
-        organization_id = self.dataverse.whoami().organization_id
-        job = self.jobs.submit_coalesced(
-            QUEUE_MAINTENANCE, REFERENCE_DATA_KIND,
-            {"connection_id": connection_id, "organization_id": organization_id},
-            scope=f"reference_data:{connection_id}", trigger={"connected": tenant.tenant_id})
+        job = submit_import(self.jobs, connection_id, trigger={"connected": tenant.tenant_id})
         log.info("xero organisation connected", extra={"connection_id": connection_id,
                                                        "tenant_id": tenant.tenant_id, "new_row": not existing})
         return Connected(connection_id, tenant.tenant_id, facts.name, facts.short_code, not existing, is_default,

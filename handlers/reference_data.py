@@ -106,7 +106,7 @@ def import_reference_data(services: Services, connection: XeroConnection, *,
                           now: datetime | None = None) -> dict[str, Any]:
     """Bring the connection's reference tables in line with its Xero organisation; the counts per table."""
     xero = services.xero.get(connection.connection_id, connection.tenant_id)
-    categories, options = ref.wanted_tracking(xero.get_tracking_categories())
+    categories, options = ref.wanted_tracking(xero.get_tracking_categories(include_archived=True))
     wanted = {
         ref.TAX_RATES: ref.wanted_tax_rates(xero.get_tax_rates()),
         ref.ACCOUNT_CODES: ref.wanted_accounts(xero.get_accounts()),

@@ -200,8 +200,10 @@ class XeroGateway:
         answer = self._call("read the branding themes", False, self.accounting.get_branding_themes)
         return list(answer.branding_themes or [])
 
-    def get_tracking_categories(self) -> list[TrackingCategory]:
-        answer = self._call("read the tracking categories", False, self.accounting.get_tracking_categories)
+    def get_tracking_categories(self, *, include_archived: bool = False) -> list[TrackingCategory]:
+        """Active categories (and their options); with include_archived, archived ones too, marked as such."""
+        answer = self._call("read the tracking categories", False, self.accounting.get_tracking_categories,
+                            include_archived=include_archived)
         return list(answer.tracking_categories or [])
 
     # -- contacts ----------------------------------------------------------------------------------------

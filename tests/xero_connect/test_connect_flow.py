@@ -11,7 +11,6 @@ from app import dynamics_schema as schema
 from app.dynamics_schema import ConnectionStatus, DefaultInvoiceStatus, SyncAction, SyncStatus
 from app.queue import QUEUE_MAINTENANCE, Queue
 from app.xero_tenants import connection_for_tenant, register_tenant
-from sandbox.dataverse.seed import ORGANIZATION_ID
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.xero_connect.conftest import ADMIN, ADMIN_TOKEN, consent, custom_env
 
@@ -50,8 +49,7 @@ def test_connect_one_organisation(connector, dynamics):
     assert connection_for_tenant(connector.redis, TENANT_A_ID) == connection_id
     stored = connector.tokens.load(connection_id)
     assert stored is not None and stored.refresh_token
-    assert import_jobs(connector) == [("reference_data.import",
-                                       {"connection_id": connection_id, "organization_id": ORGANIZATION_ID})]
+    assert import_jobs(connector) == [("reference_data.import", {"connection_id": connection_id})]
     [note] = dynamics.history(connection_id)
     assert note[schema.SYNC_HISTORY_ACTION] == SyncAction.CONNECTION
     assert note[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
