@@ -1,7 +1,7 @@
 """`make run`: the whole service on one machine, on embedded defaults where nothing real is configured.
 
 Starts, as child processes: a private Redis (no REDIS_URL), the sandbox Dataverse (no DATAVERSE_URL) and
-the sandbox Xero (no XERO_CLIENT_ID), gunicorn serving wsgi:app, and one RQ worker. Against the sandbox
+the sandbox Xero (no XERO_CLIENT_ID), gunicorn serving wsgi:app, one RQ worker and the scheduler. Against the sandbox
 Dataverse it also provisions the schema, registers the webhook steps on the local service and creates the
 connection row for a sandbox Xero organisation; with the sandbox Xero too, it connects that organisation
 (consent, code exchange, token set encrypted in Redis with TOKEN_ENCRYPTION_KEYS, generated for the run when
@@ -211,10 +211,12 @@ class LocalStack:
         web = self.supervisor.start("web", [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env)
         wait_for_port(web_port, web, "web")
         self.supervisor.start("worker", [python, "-m", "app.worker"], env)
+        self.supervisor.start("scheduler", [python, "-m", "app.scheduler"], env)
         self.web_url = f"http://127.0.0.1:{web_port}"
         webhook_url = f"{self.web_url}/webhooks/dataverse"
         self.summary.append(f"Connector webhooks          {webhook_url}  {self.web_url}/webhooks/xero")
         self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
+        self.summary.append("Processes                   web (gunicorn), worker, scheduler (periodic work)")
 
         if self.sandbox_dataverse:
             self.supervisor.run([python, "-m", "plugins_registration", "provision"], env)
