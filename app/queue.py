@@ -66,6 +66,11 @@ def invoice_scope(organization_id: str, invoice_id: str) -> str:
     return f"invoice:{organization_id}:{invoice_id}"
 
 
+def xero_resource_scope(tenant_id: str, category: str, resource_id: str) -> str:
+    """One Xero resource: a webhook's job and a reconciliation's job for the same invoice join each other."""
+    return f"xero:{tenant_id.lower()}:{category.upper()}:{resource_id.lower()}"
+
+
 # Clears the pending pointer only if it still names this job (a later event may have replaced it).
 _CLEAR_IF_MINE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -13,12 +13,6 @@ from redis import Redis
 KEY_PREFIX = "connector:reconcile"
 
 
-def xero_resource_scope(tenant_id: str, category: str, resource_id: str) -> str:
-    """The coalescing scope of one Xero resource: the same string `app.webhooks.xero` uses, so a job the
-    reconciliation submits joins a webhook's job for the same invoice (and the reverse)."""
-    return f"xero:{tenant_id.lower()}:{category.upper()}:{resource_id.lower()}"
-
-
 def checkpoint_key(connection_id: str) -> str:
     return f"{KEY_PREFIX}:checkpoint:{connection_id.lower()}"
 

@@ -21,8 +21,8 @@ from app.clients.xero import MAX_LOOKUP_PAGES, PAGE_SIZE, XeroGateway
 from app.dispatch import JobContext
 from app.dynamics_schema import ConnectionStatus
 from app.errors import ConnectorError, Retryable
-from app.queue import QUEUE_DATAVERSE, QUEUE_XERO, invoice_scope
-from app.reconciliation import advance_checkpoint, load_checkpoint, xero_resource_scope
+from app.queue import QUEUE_DATAVERSE, QUEUE_XERO, invoice_scope, xero_resource_scope
+from app.reconciliation import advance_checkpoint, load_checkpoint
 from app.services import Services, services_for
 from handlers.xero_writeback import organisation_id
 from mappers.dynamics import ConnectionSettings, connection_query

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from app.config import Settings
 from app.logs import new_correlation_id, set_correlation_id
-from app.queue import QUEUE_XERO, JobQueue
+from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
 from app.webhooks.body import read_bounded_body
 from app.xero_tenants import connection_for_tenant
 
@@ -104,6 +104,7 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any]) -> None:
         log.info("xero event ignored: unknown tenant", extra=where)
         return
     payload = {**where, "connection_id": connection_id, "event_type": event["eventType"].upper()}
-    result = jobs.submit_coalesced(QUEUE_XERO, kind, payload, scope=f"xero:{tenant_id}:{category}:{resource_id}",
+    scope = xero_resource_scope(tenant_id, category, resource_id)
+    result = jobs.submit_coalesced(QUEUE_XERO, kind, payload, scope=scope,
                                    trigger={**payload, "event_date_utc": event.get("eventDateUtc")})
     log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})

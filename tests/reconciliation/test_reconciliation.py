@@ -13,8 +13,8 @@ import requests
 from app import dynamics_schema as schema
 from app.dispatch import HANDLERS
 from app.dynamics_schema import ExportStatus
-from app.queue import QUEUE_MAINTENANCE, pending_key
-from app.reconciliation import advance_checkpoint, load_checkpoint, xero_resource_scope
+from app.queue import QUEUE_MAINTENANCE, pending_key, xero_resource_scope
+from app.reconciliation import advance_checkpoint, load_checkpoint
 from app.schedule import PERIODIC, periodic_scope
 from handlers import reconciliation
 from sandbox.dataverse.seed import ACCOUNT_IDS, PRICE_LIST_ID, PRODUCT_IDS, UNIT_ID

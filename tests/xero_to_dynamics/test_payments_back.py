@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app import dynamics_schema as schema
 from app.dynamics_schema import InvoiceType, SyncAction, SyncStatus
-from app.reconciliation import xero_resource_scope
+from app.queue import xero_resource_scope
 from sandbox.dataverse.seed import ACCOUNT_IDS
 from sandbox.xero.seed import TENANT_A_ID
 from tests.xero_to_dynamics.linked import INITECH
