@@ -5,6 +5,8 @@ gunicorn, an RQ worker, the registered webhook steps), then acts as a salesperso
 creates an invoice, adds two lines and marks it ready for Xero. Each change fires a real webhook at the
 connector; the timeline shows when each was accepted and what the worker did with it. Then the invoice as
 the sandbox Xero holds it, and its Xero number, status and link as they came back onto the Dynamics row.
+Finally finance approves and records the payment in Xero, and the Dynamics invoice turns Paid through Xero's
+signed webhook: the whole round trip, with timings.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def tell_story(stack: LocalStack) -> None:
         "pricelevelid@odata.bind": f"/pricelevels({seed.PRICE_LIST_ID})",
         "transactioncurrencyid@odata.bind": f"/transactioncurrencies({seed.GBP_CURRENCY_ID})",
         "datedelivered": dt.date.today().isoformat(),
+        "duedate": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
         INVOICE_INVOICE_TYPE: int(InvoiceType.SALES_INVOICE),
     })
     invoice_id = invoice["invoiceid"]
@@ -140,11 +143,13 @@ def tell_story(stack: LocalStack) -> None:
             done += f" ({result['reason']})"
         timeline.say("worker", done, job.ended_at.timestamp() if job.ended_at else None)
     timeline.print()
-    show_outcome(stack, invoice_id)
+    xero_id = show_outcome(stack, invoice_id)
+    if xero_id:
+        pay_in_xero(stack, invoice_id, xero_id)
 
 
-def show_outcome(stack: LocalStack, invoice_id: str) -> None:
-    """The invoice as Xero holds it, and what came back onto the Dynamics row and its history."""
+def show_outcome(stack: LocalStack, invoice_id: str) -> str | None:
+    """The invoice as Xero holds it, and what came back onto the Dynamics row and its history; its Xero id."""
     connector = requests.Session()
     connector.headers.update({"Authorization": f"Bearer {stack.env['DATAVERSE_TOKEN']}",
                               "Accept": "application/json", "Prefer": 'odata.include-annotations="*"'})
@@ -159,7 +164,7 @@ def show_outcome(stack: LocalStack, invoice_id: str) -> None:
     print()
     if not found:
         print("The invoice did not reach Xero; see its Sync History in Dynamics.", flush=True)
-        return
+        return None
     xero = found[0]
     lines = ", ".join(f"{line['Description']} {float(line['Quantity']):g} x {float(line['UnitAmount']):.2f}"
                       for line in xero["LineItems"])
@@ -175,6 +180,91 @@ def show_outcome(stack: LocalStack, invoice_id: str) -> None:
     for entry in history:
         status = entry.get(f"{schema.SYNC_HISTORY_STATUS}@OData.Community.Display.V1.FormattedValue", "")
         print(f"             Sync History: {status} - {entry[schema.SYNC_HISTORY_DETAILS]}", flush=True)
+    return xero_id
+
+
+class FinanceUser:
+    """Acts in the sandbox Xero as the finance team would: approves invoices and records payments."""
+
+    SCOPES = ("offline_access", "accounting.invoices", "accounting.payments", "accounting.contacts",
+              "accounting.settings")
+
+    def __init__(self, xero_url: str) -> None:
+        admin = SandboxAdmin(xero_url)
+        try:
+            token = admin.mint_token([TENANT_A_ID], scopes=list(self.SCOPES))["access_token"]
+        finally:
+            admin.close()
+        self.api = f"{xero_url}/api.xro/2.0"
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID,
+                                     "Accept": "application/json"})
+
+    def approve(self, invoice_id: str) -> None:
+        self.session.post(f"{self.api}/Invoices/{invoice_id}", timeout=10,
+                          json={"Invoices": [{"InvoiceID": invoice_id, "Status": "AUTHORISED"}]}).raise_for_status()
+
+    def pay_in_full(self, invoice_id: str) -> float:
+        invoice = self.session.get(f"{self.api}/Invoices/{invoice_id}", timeout=10).json()["Invoices"][0]
+        amount = float(invoice["AmountDue"])
+        self.session.put(f"{self.api}/Payments", timeout=10, json={"Payments": [{
+            "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Amount": amount,
+            "Date": dt.date.today().isoformat()}]}).raise_for_status()
+        return amount
+
+
+def _wait_for_xero_subscription(xero_url: str) -> None:
+    """Xero's intent-to-receive check of the connector runs in the background at start; let it finish."""
+    admin = SandboxAdmin(xero_url)
+    try:
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while admin.webhooks()["status"] != "ACTIVE" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        admin.close()
+
+
+def pay_in_xero(stack: LocalStack, invoice_id: str, xero_id: str) -> None:
+    """The second half of the loop: the customer pays in Xero and the Dynamics invoice turns Paid on its own."""
+    print("\nThe customer pays; finance records it in Xero (no one touches Dynamics):\n", flush=True)
+    _wait_for_xero_subscription(stack.env["XERO_API_URL"])
+    finance = FinanceUser(stack.env["XERO_API_URL"])
+    timeline = Timeline()
+    finance.approve(xero_id)
+    timeline.say("Xero", "finance approves the invoice (AUTHORISED)")
+    paid_at = time.time()
+    amount = finance.pay_in_full(xero_id)
+    timeline.say("Xero", f"payment of {amount:.2f} GBP recorded: the invoice is PAID")
+
+    connector = requests.Session()
+    connector.headers.update({"Authorization": f"Bearer {stack.env['DATAVERSE_TOKEN']}", "Accept": "application/json"})
+    row_url = f"{stack.env['DATAVERSE_URL']}/api/data/v9.2/invoices({invoice_id})"
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    row: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        row = connector.get(row_url, timeout=10).json()
+        if row.get("statecode") == 2:
+            break
+        time.sleep(0.05)
+    seen_at = time.time()
+
+    redis = Redis.from_url(stack.env["REDIS_URL"])
+    xero_queue = Queue("xero", connection=redis)
+    for job in Job.fetch_many(xero_queue.finished_job_registry.get_job_ids(), connection=redis):
+        if job and job.args[1].get("resource_id") == xero_id and job.ended_at and job.ended_at.timestamp() >= paid_at:
+            timeline.say("connector", f"Xero's signed webhook accepted: job {job.id[:20]}… queued",
+                         job.enqueued_at.timestamp())
+            timeline.say("worker", "job done: amounts and state written to Dynamics", job.ended_at.timestamp())
+    if row.get("statecode") == 2:
+        due, paid = row.get(schema.INVOICE_AMOUNT_DUE), row.get(schema.INVOICE_AMOUNT_PAID)
+        timeline.say("Dynamics", f"invoice is Paid (Xero status {row.get(schema.INVOICE_XERO_STATUS)}, "
+                                 f"amount due {due:.2f}, paid {paid:.2f})", seen_at)
+        timeline.print()
+        elapsed_ms = (seen_at - paid_at) * 1000
+        print(f"\nPaid in Xero -> Paid in Dynamics in {elapsed_ms:.0f} ms, with no polling.", flush=True)
+    else:
+        timeline.print()
+        print(f"\nThe Dynamics invoice was not Paid within {TIMEOUT_SECONDS} s; see its Sync History.", flush=True)
 
 
 def main() -> int:
