@@ -250,6 +250,9 @@ def pay_in_xero(stack: LocalStack, invoice_id: str, xero_id: str) -> None:
 
     redis = Redis.from_url(stack.env["REDIS_URL"])
     xero_queue = Queue("xero", connection=redis)
+    deadline = time.monotonic() + TIMEOUT_SECONDS  # the job writes the row, then finishes: let it finish
+    while (xero_queue.count or xero_queue.started_job_registry.count) and time.monotonic() < deadline:
+        time.sleep(0.05)
     for job in Job.fetch_many(xero_queue.finished_job_registry.get_job_ids(), connection=redis):
         if job and job.args[1].get("resource_id") == xero_id and job.ended_at and job.ended_at.timestamp() >= paid_at:
             timeline.say("connector", f"Xero's signed webhook accepted: job {job.id[:20]}… queued",
