@@ -13,6 +13,7 @@ from rq import Queue, Worker
 
 from app import redis_client
 from app.config import settings_or_exit
+from app.connector_identity import record_connector_user_from_dataverse
 from app.logs import configure_logging
 from app.queue import ALL_QUEUES
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit("worker")
     configure_logging(settings.log_level)
     worker = build_worker(args.queues, settings.redis_url, args.name)
+    if not settings.connector_user_id:
+        record_connector_user_from_dataverse(worker.connection)
     logging.getLogger(__name__).info("worker starting", extra={"queues": args.queues})
     worker.work(with_scheduler=True, burst=args.burst, logging_level=settings.log_level)
     return 0

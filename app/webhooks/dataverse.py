@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 from app.config import Settings
+from app.connector_identity import connector_user
 from app.events import DataverseEvent
 from app.logs import new_correlation_id, set_correlation_id
 from app.queue import QUEUE_DATAVERSE, QUEUE_MAINTENANCE, EnqueueResult, JobQueue, invoice_scope
@@ -61,7 +62,12 @@ def receive_dataverse_event() -> tuple[Response, int]:
         log.warning("dataverse webhook malformed", extra={"problem": str(exc)})
         return _error(400, str(exc))
 
-    route = route_event(event, settings.connector_user_id)
+    try:
+        own_user = connector_user(settings.connector_user_id, jobs.redis)
+    except RedisError:
+        log.exception("queue unavailable; asking Dataverse to retry")
+        return _unavailable()
+    route = route_event(event, own_user)
     if isinstance(route, Ignore):
         log.info("dataverse event ignored", extra={"entity": event.entity, "dv_message": event.message,
                                                    "record_id": event.record_id, "reason": route.reason})
@@ -78,14 +84,18 @@ def receive_dataverse_event() -> tuple[Response, int]:
             jobs.remember_delivery(delivery, result.job_id)
     except RedisError:
         log.exception("queue unavailable; asking Dataverse to retry")
-        response, status = _error(503, "queue unavailable, retry later")
-        response.headers["Retry-After"] = "5"
-        return response, status
+        return _unavailable()
 
     log.info("dataverse event accepted", extra={"entity": event.entity, "dv_message": event.message,
                                                 "record_id": event.record_id, "job_id": result.job_id,
                                                 "status": result.status})
     return jsonify({"status": result.status, "job_id": result.job_id}), 202
+
+
+def _unavailable() -> tuple[Response, int]:
+    response, status = _error(503, "queue unavailable, retry later")
+    response.headers["Retry-After"] = "5"
+    return response, status
 
 
 def _delivery_key(event: DataverseEvent) -> str | None:
