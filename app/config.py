@@ -51,7 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
             "once it is older than this, long before the 60-day expiry of an unused refresh token."),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
     Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
-            "writes are ignored (loop guard), except a re-sync request."),
+            "writes are ignored (loop guard), except a re-sync request. Unset: the worker learns it (WhoAmI)."),
     Setting("JOB_TIMEOUT_SECONDS", "300", "Longest a single job may run before RQ stops it."),
     Setting("RETRY_MAX_ATTEMPTS", "8", "Attempts for a job failing with passing faults before it is "
             "marked failed."),
