@@ -66,6 +66,9 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own session: a Ctrl-C in the terminal reaches only our process, which stops Redis last,
+            # after everything that uses it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis(host=self.host, port=self.port, socket_connect_timeout=0.2)

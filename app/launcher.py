@@ -67,8 +67,9 @@ class Supervisor:
         output = None
         if self.log_dir is not None:
             output = (self.log_dir / f"{name.replace(' ', '-').lower()}.log").open("ab")
+        # Own session: Ctrl-C reaches only the launcher, which then stops the children in order (newest first).
         child = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=output,
-                                 stderr=subprocess.STDOUT if output else None)
+                                 stderr=subprocess.STDOUT if output else None, start_new_session=True)
         if output:
             output.close()  # the child holds its own copy
         self.children.append((name, child))
@@ -95,14 +96,16 @@ class Supervisor:
         return None
 
     def stop_all(self) -> None:
+        """Newest first, each given time to finish its work: the worker ends its current job, gunicorn its
+        requests, and the sandboxes go after the processes that talk to them."""
         for _, child in reversed(self.children):
             if child.poll() is None:
                 child.terminate()
-        for _, child in reversed(self.children):
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
 
 
 def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int,
