@@ -107,6 +107,14 @@ def _not_found() -> Response:
     return json_response(problem(404, "Not Found", "The resource you're looking for cannot be found"), 404)
 
 
+def _one_or_404(collection: str, record: Record | None,
+                show: Callable[[Record], Record] | None = None) -> Response:
+    """A read of one record by its key: the envelope around it, or Xero's 404 when there is none."""
+    if not record:
+        return _not_found()
+    return _ok(collection, [show(record) if show else record])
+
+
 def _where() -> Predicate | Response | None:
     """The compiled `where` filter, or a 400 for one the sandbox cannot evaluate (never silently ignored)."""
     expression = request.args.get("where")
@@ -157,9 +165,12 @@ def _echo(element: Any) -> Record:
     return out
 
 
-def run_batch(collection: str, elements: list[Any],
-              apply: Callable[[Tenant, Any, Transaction, dt.datetime], Record],
-              show: Callable[[Tenant, Record], Record], summarize: bool | None = None) -> Response:
+Apply = Callable[[Tenant, Any, Transaction, dt.datetime], Record]
+Show = Callable[[Tenant, Record], Record]
+
+
+def run_batch(collection: str, elements: list[Any], apply: Apply, show: Show,
+              summarize: bool | None = None) -> Response:
     """Xero's batch rules: all-or-nothing 400 by default; with summarizeErrors=false, per-element results."""
     st = sandbox_state()
     summarize = _summarize() if summarize is None else summarize
@@ -193,6 +204,41 @@ def run_batch(collection: str, elements: list[Any],
     return _ok(collection, rows)
 
 
+def _write_collection(collection: str, apply: Apply, show: Show) -> Response:
+    """A PUT or POST on a collection: the batch rules over every element of the body."""
+    elements = _elements(collection)
+    if isinstance(elements, Response):
+        return elements
+    return run_batch(collection, elements, apply, show)
+
+
+def _lookup(find: Callable[[Tenant], Any], tenant: Tenant) -> Any:
+    try:
+        return find(tenant)
+    except NotFound:
+        return None
+
+
+def _write_to_one(collection: str, find: Callable[[Tenant], Any],
+                  write: Callable[[Tenant, Any, Any, Transaction, dt.datetime], Record], show: Show, *,
+                  summarize: bool | None = None, first_only: bool = True) -> Response:
+    """A POST or PUT under one record's URL: 404 while `find` sees no record, else the batch rules.
+
+    `write` gets the record looked up afresh for each element, so earlier elements' changes count.
+    """
+    elements = _elements(collection)
+    if isinstance(elements, Response):
+        return elements
+    with sandbox_state().lock:
+        if _lookup(find, _tenant()) is None:
+            return _not_found()
+
+        def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
+            return write(tenant, find(tenant), element, tx, now)
+
+        return run_batch(collection, elements[:1] if first_only else elements, apply, show, summarize)
+
+
 # -- invoices and credit notes ----------------------------------------------------------------------------
 def _find_for_upsert(tenant: Tenant, kind: DocKind, element: Any) -> Record | None:
     if not isinstance(element, dict):
@@ -209,7 +255,7 @@ def _find_for_upsert(tenant: Tenant, kind: DocKind, element: Any) -> Record | No
     return None
 
 
-def _show_doc(kind: DocKind) -> Callable[[Tenant, Record], Record]:
+def _show_doc(kind: DocKind) -> Show:
     if kind is INVOICE:
         return lambda tenant, rec: render.invoice(tenant, rec)
     return lambda tenant, rec: render.credit_note(tenant, rec)
@@ -265,9 +311,6 @@ def _register_documents(kind: DocKind, collection: str) -> None:
             return _ok(collection, [show(tenant, record)])
 
     def create() -> Response:
-        elements = _elements(collection)
-        if isinstance(elements, Response):
-            return elements
         places = _unit_places()
 
         def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
@@ -281,36 +324,24 @@ def _register_documents(kind: DocKind, collection: str) -> None:
                                             "to update it")
             return documents.upsert(tenant, kind, element, None, tx, now, places)
 
-        return run_batch(collection, elements, apply, show)
+        return _write_collection(collection, apply, show)
 
     def upsert() -> Response:
-        elements = _elements(collection)
-        if isinstance(elements, Response):
-            return elements
         places = _unit_places()
 
         def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
             existing = _find_for_upsert(tenant, kind, element)
             return documents.upsert(tenant, kind, element, existing, tx, now, places)
 
-        return run_batch(collection, elements, apply, show)
+        return _write_collection(collection, apply, show)
 
     def update_one(key: str) -> Response:
-        elements = _elements(collection)
-        if isinstance(elements, Response):
-            return elements
         places = _unit_places()
-        with sandbox_state().lock:
-            try:
-                documents.find(_tenant(), kind, key)
-            except NotFound:
-                return _not_found()
 
-            def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
-                existing = documents.find(tenant, kind, key)
-                return documents.upsert(tenant, kind, element, existing, tx, now, places)
+        def write(tenant: Tenant, existing: Record, element: Any, tx: Transaction, now: dt.datetime) -> Record:
+            return documents.upsert(tenant, kind, element, existing, tx, now, places)
 
-            return run_batch(collection, elements[:1], apply, show)
+        return _write_to_one(collection, lambda tenant: documents.find(tenant, kind, key), write, show)
 
     route(base, ["GET"], "invoices", f"{prefix}_list")(list_docs)
     route(f"{base}/<key>", ["GET"], "invoices", f"{prefix}_get")(get_doc)
@@ -325,19 +356,8 @@ _register_documents(CREDIT_NOTE, "CreditNotes")
 
 @idempotent_write
 def _allocate(key: str) -> Response:
-    elements = _elements("Allocations")
-    if isinstance(elements, Response):
-        return elements
-    with sandbox_state().lock:
-        try:
-            note_id = documents.find(_tenant(), CREDIT_NOTE, key)["CreditNoteID"]
-        except NotFound:
-            return _not_found()
-
-        def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
-            return settlements.allocate(tenant, tenant.credit_notes[note_id], element, tx, now)
-
-        return run_batch("Allocations", elements, apply, render.allocation, summarize=True)
+    return _write_to_one("Allocations", lambda tenant: documents.find(tenant, CREDIT_NOTE, key),
+                         settlements.allocate, render.allocation, summarize=True, first_only=False)
 
 
 route("/CreditNotes/<key>/Allocations", ["PUT"], "invoices", "credit_note_allocations")(_allocate)
@@ -364,30 +384,21 @@ def _get_payment(payment_id: str) -> Response:
     with sandbox_state().lock:
         tenant = _tenant()
         payment = tenant.payments.get(payment_id)
-        return _ok("Payments", [render.payment(tenant, payment)]) if payment else _not_found()
+        return _one_or_404("Payments", payment, lambda found: render.payment(tenant, found))
 
 
 @idempotent_write
 def _create_payments() -> Response:
-    elements = _elements("Payments")
-    if isinstance(elements, Response):
-        return elements
-    return run_batch("Payments", elements, settlements.create_payment, render.payment)
+    return _write_collection("Payments", settlements.create_payment, render.payment)
 
 
 @idempotent_write
 def _delete_payment(payment_id: str) -> Response:
-    elements = _elements("Payments")
-    if isinstance(elements, Response):
-        return elements
-    with sandbox_state().lock:
-        if payment_id not in _tenant().payments:
-            return _not_found()
+    def write(tenant: Tenant, _payment: Record, element: Any, tx: Transaction, now: dt.datetime) -> Record:
+        return settlements.delete_payment(tenant, payment_id, element, tx, now)
 
-        def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
-            return settlements.delete_payment(tenant, payment_id, element, tx, now)
-
-        return run_batch("Payments", elements[:1], apply, render.payment, summarize=True)
+    return _write_to_one("Payments", lambda tenant: tenant.payments.get(payment_id), write, render.payment,
+                         summarize=True)
 
 
 route("/Payments", ["PUT", "POST"], "payments", "payments_create")(_create_payments)
@@ -429,10 +440,10 @@ def _get_contact(key: str) -> Response:
         tenant = _tenant()
         record = tenant.contacts.get(key) or next(
             (c for c in tenant.contacts.values() if c.get("ContactNumber") and c["ContactNumber"] == key), None)
-        return _ok("Contacts", [_show_contact(tenant, record)]) if record else _not_found()
+        return _one_or_404("Contacts", record, lambda found: _show_contact(tenant, found))
 
 
-def _contact_apply(create_only: bool) -> Callable[[Tenant, Any, Transaction, dt.datetime], Record]:
+def _contact_apply(create_only: bool) -> Apply:
     def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
         existing = None
         if isinstance(element, dict) and element.get("ContactID"):
@@ -448,25 +459,15 @@ def _contact_apply(create_only: bool) -> Callable[[Tenant, Any, Transaction, dt.
 
 @idempotent_write
 def _create_contacts() -> Response:
-    elements = _elements("Contacts")
-    if isinstance(elements, Response):
-        return elements
-    return run_batch("Contacts", elements, _contact_apply(create_only=request.method == "PUT"), _show_contact)
+    return _write_collection("Contacts", _contact_apply(create_only=request.method == "PUT"), _show_contact)
 
 
 @idempotent_write
 def _update_contact(key: str) -> Response:
-    elements = _elements("Contacts")
-    if isinstance(elements, Response):
-        return elements
-    with sandbox_state().lock:
-        if key not in _tenant().contacts:
-            return _not_found()
+    def write(tenant: Tenant, existing: Record, element: Any, tx: Transaction, now: dt.datetime) -> Record:
+        return contact_rules.upsert(tenant, element, existing, tx, now)
 
-        def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
-            return contact_rules.upsert(tenant, element, tenant.contacts[key], tx, now)
-
-        return run_batch("Contacts", elements[:1], apply, _show_contact)
+    return _write_to_one("Contacts", lambda tenant: tenant.contacts.get(key), write, _show_contact)
 
 
 route("/Contacts", ["PUT", "POST"], "contacts", "contacts_create")(_create_contacts)
@@ -489,15 +490,11 @@ def _list_items() -> Response:
 def _get_item(key: str) -> Response:
     with sandbox_state().lock:
         record = items.find(_tenant(), key)
-        return _ok("Items", [render.item(record)]) if record else _not_found()
+        return _one_or_404("Items", record, render.item)
 
 
 @idempotent_write
 def _write_items() -> Response:
-    elements = _elements("Items")
-    if isinstance(elements, Response):
-        return elements
-
     def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
         existing = None
         if isinstance(element, dict):
@@ -506,22 +503,15 @@ def _write_items() -> Response:
                 existing = tenant.item_by_code(str(element["Code"]))
         return items.upsert(tenant, element, existing, tx, now)
 
-    return run_batch("Items", elements, apply, _show_item)
+    return _write_collection("Items", apply, _show_item)
 
 
 @idempotent_write
 def _update_item(key: str) -> Response:
-    elements = _elements("Items")
-    if isinstance(elements, Response):
-        return elements
-    with sandbox_state().lock:
-        if items.find(_tenant(), key) is None:
-            return _not_found()
+    def write(tenant: Tenant, existing: Record, element: Any, tx: Transaction, now: dt.datetime) -> Record:
+        return items.upsert(tenant, element, existing, tx, now)
 
-        def apply(tenant: Tenant, element: Any, tx: Transaction, now: dt.datetime) -> Record:
-            return items.upsert(tenant, element, items.find(tenant, key), tx, now)
-
-        return run_batch("Items", elements[:1], apply, _show_item)
+    return _write_to_one("Items", lambda tenant: items.find(tenant, key), write, _show_item)
 
 
 route("/Items", ["PUT", "POST"], "items", "items_write")(_write_items)
@@ -555,7 +545,7 @@ def _accounts() -> Response:
 def _account(account_id: str) -> Response:
     with sandbox_state().lock:
         record = _tenant().account_by_id(account_id)
-        return _ok("Accounts", [record]) if record else _not_found()
+        return _one_or_404("Accounts", record)
 
 
 @route("/BrandingThemes", ["GET"], "settings", "branding_themes")
@@ -568,7 +558,7 @@ def _branding_themes() -> Response:
 def _branding_theme(theme_id: str) -> Response:
     with sandbox_state().lock:
         record = _tenant().branding_theme(theme_id)
-        return _ok("BrandingThemes", [record]) if record else _not_found()
+        return _one_or_404("BrandingThemes", record)
 
 
 @route("/TrackingCategories", ["GET"], "settings", "tracking_categories")
@@ -584,4 +574,4 @@ def _tracking_categories() -> Response:
 def _tracking_category(category_id: str) -> Response:
     with sandbox_state().lock:
         record = next((c for c in _tenant().tracking_categories if c["TrackingCategoryID"] == category_id), None)
-        return _ok("TrackingCategories", [record]) if record else _not_found()
+        return _one_or_404("TrackingCategories", record)
