@@ -24,6 +24,7 @@ from app.errors import ConnectorError, Retryable
 from app.queue import QUEUE_DATAVERSE, QUEUE_XERO, invoice_scope, xero_resource_scope
 from app.reconciliation import advance_checkpoint, load_checkpoint
 from app.services import Services, services_for
+from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
 from handlers.xero_writeback import organisation_id
 from mappers.dynamics import ConnectionSettings, connection_query
 from mappers.xero_to_dynamics import ReconcileWindow, reconcile_window, unsynced_invoices_filter
@@ -96,12 +97,16 @@ def _queue_changed_xero_invoices(ctx: JobContext, xero: XeroGateway, connection:
     tenant_id = xero.tenant_id.lower()
     ids = changed_xero_invoice_ids(xero, window.since)
     complete = _read_is_complete(len(ids))
+    # Stamped after the read that found the changes, so a batch read started later is known to include them.
+    received_at = redis_now(ctx.redis)
+    note_waiting(ctx.redis, tenant_id, ids)
     for invoice_id in ids:
         payload = {"tenant_id": tenant_id, "category": "INVOICE", "resource_id": invoice_id,
                    "connection_id": connection.id, "event_type": "RECONCILE"}
         ctx.jobs.submit_coalesced(QUEUE_XERO, "xero.invoice", payload,
                                   scope=xero_resource_scope(tenant_id, "INVOICE", invoice_id),
-                                  trigger={**payload, "reconciliation_since": window.since.isoformat()})
+                                  trigger={**payload, "reconciliation_since": window.since.isoformat(),
+                                           RECEIVED_AT: received_at})
     if not complete:
         # What was read is queued; the rest is read again next pass, from the same checkpoint.
         raise TooManyChanges(f"more than {len(ids)} invoices changed in Xero since {window.since.isoformat()}",

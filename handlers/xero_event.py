@@ -4,7 +4,8 @@ The Xero webhook intake submits one coalesced job per (tenant, category, resourc
 {tenant_id, category, resource_id, connection_id, event_type}; the reconciliation submits the same jobs for
 invoices it finds changed. Events are thin (ids only), so each flow fetches the current state:
 
-- `xero.invoice`    -> `handlers.xero_invoice_changed` (payments, status, amounts; then the contact's balances)
+- `xero.invoice`    -> `handlers.xero_invoice_changed` (payments, status, amounts; then the contact's balances;
+                        the invoice is read in one batch with the others waiting, see app.xero_invoice_batches)
 - `xero.creditnote` -> `handlers.xero_credit_note_changed` (history on the invoices it is allocated to)
 - `xero.contact`    -> `handlers.xero_contact_changed` (outstanding and overdue balances)
 

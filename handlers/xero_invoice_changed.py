@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.xero_invoice_batches import read_invoice
 from handlers.xero_writeback import (
     XeroEventContext,
     invoice_lock,
@@ -24,12 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
-    found = event.xero.get_invoices_by_ids([resource_id])
-    if not found:
+    # Read together with the other invoices waiting for their jobs, or taken from such a read when it is
+    # recent enough for this job's events (app.xero_invoice_batches).
+    read = read_invoice(event.ctx.redis, event.xero, resource_id, event.ctx.triggers)
+    fetched = {"fetched_from": read.source, "batch_size": read.batch_size}
+    if read.invoice is None:
         log.info("xero invoice not found in Xero", extra={"xero_invoice_id": resource_id})
-        return {"result": "not_in_xero"}
-    document = found[0]
-    outcome = apply_to_dynamics(event, document)
+        return {"result": "not_in_xero", **fetched}
+    document = read.invoice
+    outcome = {**apply_to_dynamics(event, document), **fetched}
     contact_id = getattr(document.contact, "contact_id", None)
     if contact_id:
         outcome["balances"] = refresh_balances(event, str(contact_id))

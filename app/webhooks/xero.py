@@ -22,6 +22,7 @@ from app.config import Settings
 from app.logs import new_correlation_id, set_correlation_id
 from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
 from app.webhooks.body import read_bounded_body
+from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
 from app.xero_tenants import connection_for_tenant
 
 log = logging.getLogger(__name__)
@@ -82,15 +83,16 @@ def receive_xero_events() -> Response:
         return Response(json.dumps({"error": str(exc)}), status=400, mimetype="application/json")
 
     try:
+        received_at = redis_now(jobs.redis) if events else 0.0
         for event in events:
-            _enqueue(jobs, event)
+            _enqueue(jobs, event, received_at)
     except RedisError:
         log.exception("queue unavailable; Xero will retry the delivery")
         return _empty(503)
     return _empty(200)
 
 
-def _enqueue(jobs: JobQueue, event: dict[str, Any]) -> None:
+def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
     category = event["eventCategory"].upper()
     tenant_id = event["tenantId"].lower()
     resource_id = event["resourceId"].lower()
@@ -105,6 +107,10 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any]) -> None:
         return
     payload = {**where, "connection_id": connection_id, "event_type": event["eventType"].upper()}
     scope = xero_resource_scope(tenant_id, category, resource_id)
+    if kind == "xero.invoice":
+        note_waiting(jobs.redis, tenant_id, [resource_id])  # another job's batch read may take it along
+    # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
     result = jobs.submit_coalesced(QUEUE_XERO, kind, payload, scope=scope,
-                                   trigger={**payload, "event_date_utc": event.get("eventDateUtc")})
+                                   trigger={**payload, "event_date_utc": event.get("eventDateUtc"),
+                                            RECEIVED_AT: received_at})
     log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})
