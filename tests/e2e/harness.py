@@ -17,25 +17,19 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 from redis import Redis
 from rq import SimpleWorker
 from rq.job import Job
 from werkzeug.serving import make_server
 
-from app import create_app, dispatch
+from app import create_app
 from app import dynamics_schema as schema
-from app.clients.xero_tokens import TokenSet, TokenStore, token_cipher
+from app.clients.xero_tokens import TokenStore
 from app.dynamics_schema import InvoiceType
 from app.embedded_redis import free_port
 from app.queue import ALL_QUEUES, QUEUE_DATAVERSE, JobQueue
-from app.services import forget_services
-from plugins_registration.auth import static_token
-from plugins_registration.provision import provision
 from plugins_registration.register import register
-from plugins_registration.report import ChangeReport
 from plugins_registration.steps import AuthType, EndpointSpec
-from plugins_registration.webapi import WebApi
 from sandbox.dataverse.seed import (
     ACCOUNT_IDS,
     PRICE_LIST_ID,
@@ -46,44 +40,8 @@ from sandbox.dataverse.seed import (
 )
 from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.seed import TENANT_A_ID
-from tests.helpers import SECRET, settings_env, settings_for
-
-ODATA = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
-ANNOTATED = {"Prefer": 'odata.include-annotations="*"'}
-
-
-class Api:
-    """The sandbox Web API as one user (the salesperson, or the connector's own user for checks)."""
-
-    def __init__(self, api_url: str, token: str) -> None:
-        self.api_url = api_url
-        self.session = requests.Session()
-        self.session.headers.update({**ODATA, "Authorization": f"Bearer {token}"})
-
-    def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.session.post(self.api_url + entity_set, json=body,
-                                     headers={"Prefer": "return=representation"}, timeout=10)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    def update(self, entity_set: str, row_id: str, body: dict[str, Any]) -> None:
-        response = self.session.patch(f"{self.api_url}{entity_set}({row_id})", json=body,
-                                      headers={"If-Match": "*"}, timeout=10)
-        assert response.status_code == 204, response.text
-
-    def delete(self, entity_set: str, row_id: str) -> None:
-        response = self.session.delete(f"{self.api_url}{entity_set}({row_id})", timeout=10)
-        assert response.status_code == 204, response.text
-
-    def get(self, entity_set: str, row_id: str) -> dict[str, Any]:
-        response = self.session.get(f"{self.api_url}{entity_set}({row_id})", headers=ANNOTATED, timeout=10)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def rows(self, entity_set: str, **params: str) -> list[dict[str, Any]]:
-        response = self.session.get(self.api_url + entity_set, params=params, headers=ANNOTATED, timeout=10)
-        assert response.status_code == 200, response.text
-        return list(response.json()["value"])
+from tests.helpers import SECRET, settings_for
+from tests.stack_helpers import DataverseApi, connector_web_api, done_job_ids, quiet_report, worker_stack
 
 
 @dataclass
@@ -93,8 +51,8 @@ class Harness:
     redis: Redis
     jobs: JobQueue
     connection_id: str
-    person: Api
-    connector: Api
+    person: DataverseApi
+    connector: DataverseApi
     token_store: TokenStore
     finished: list[Job] = field(default_factory=list)
 
@@ -161,19 +119,12 @@ class Harness:
             queued = sum(self.jobs.queue(name).count for name in ALL_QUEUES)
             if not queued:
                 break
-            before = self._finished_ids()
+            before = done_job_ids(self.jobs)
             worker = SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis)
             worker.work(burst=True)
-            ran += [Job.fetch(job_id, connection=self.redis) for job_id in self._finished_ids() - before]
+            ran += [Job.fetch(job_id, connection=self.redis) for job_id in done_job_ids(self.jobs) - before]
         self.finished += ran
         return ran
-
-    def _finished_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for name in ALL_QUEUES:
-            queue = self.jobs.queue(name)
-            ids |= set(queue.finished_job_registry.get_job_ids()) | set(queue.failed_job_registry.get_job_ids())
-        return ids
 
     def scheduled(self) -> list[Job]:
         registry = self.jobs.queue(QUEUE_DATAVERSE).scheduled_job_registry
@@ -197,58 +148,35 @@ class Harness:
 
 @pytest.fixture
 def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator[Harness]:
-    api_url = dataverse_sandbox.api_url
-    provision(WebApi(dataverse_sandbox.url.rstrip("/"), static_token(SANDBOX_CONNECTOR_TOKEN)),
-              ChangeReport(out=lambda _: None))
-    connector = Api(api_url, SANDBOX_CONNECTOR_TOKEN)
-    connection_id = str(connector.create(schema.CONNECTION_ENTITY_SET, {
-        schema.CONNECTION_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
-        schema.CONNECTION_XERO_TENANT_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_SHORT_CODE: "!SbxA1",
-        schema.CONNECTION_IS_DEFAULT: True, schema.CONNECTION_TIME_ZONE: "Europe/London",
-        schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "200", schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "300",
-        schema.CONNECTION_CREATE_CREDIT_NOTE: True, schema.CONNECTION_CREATE_CONTACTS: True,
-        schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
-    })[schema.CONNECTION_ID])
+    with worker_stack(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch, RETRY_MAX_ATTEMPTS="4") as stack:
+        api_url = dataverse_sandbox.api_url
+        connector = DataverseApi(api_url, SANDBOX_CONNECTOR_TOKEN)
+        connection_id = str(connector.create(schema.CONNECTION_ENTITY_SET, {
+            schema.CONNECTION_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
+            schema.CONNECTION_XERO_TENANT_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_SHORT_CODE: "!SbxA1",
+            schema.CONNECTION_IS_DEFAULT: True, schema.CONNECTION_TIME_ZONE: "Europe/London",
+            schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "200", schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "300",
+            schema.CONNECTION_CREATE_CREDIT_NOTE: True, schema.CONNECTION_CREATE_CONTACTS: True,
+            schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
+        })[schema.CONNECTION_ID])
+        stack.store_token(connection_id, TENANT_A_ID)
 
-    keys = Fernet.generate_key().decode()
-    settings = xero_sandbox.settings
-    env = {
-        **settings_env(redis_url), "DATAVERSE_URL": dataverse_sandbox.url.rstrip("/"),
-        "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN, "DATAVERSE_RETRY_BUDGET_SECONDS": "2",
-        "XERO_CLIENT_ID": settings.client_id, "XERO_CLIENT_SECRET": settings.client_secret,
-        "TOKEN_ENCRYPTION_KEYS": keys, "XERO_API_URL": xero_sandbox.url.rstrip("/"),
-        "XERO_IDENTITY_URL": xero_sandbox.url.rstrip("/"), "XERO_LOGIN_URL": xero_sandbox.url.rstrip("/"),
-        "XERO_REQUEST_TIMEOUT_SECONDS": "10", "RETRY_MAX_ATTEMPTS": "4",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(dispatch, "_environment", None)
-    forget_services()
-
-    redis = Redis.from_url(redis_url)
-    admin = SandboxAdmin(xero_sandbox.url, settings.admin_token)
-    token_store = TokenStore(redis, token_cipher([keys]))
-    token_store.save(connection_id, TokenSet.from_oauth_response(admin.mint_token([TENANT_A_ID])))
-
-    port = free_port()
-    web = make_server("127.0.0.1", port, create_app(settings_for(redis_url)), threaded=True)
-    thread = threading.Thread(target=web.serve_forever, daemon=True)
-    thread.start()
-    register(WebApi(dataverse_sandbox.url.rstrip("/"), static_token(SANDBOX_CONNECTOR_TOKEN)),
-             EndpointSpec(f"http://127.0.0.1:{port}/webhooks/dataverse", AuthType.WEBHOOK_KEY), lambda: SECRET,
-             ChangeReport(out=lambda _: None))
-    try:
-        yield Harness(dataverse=dataverse_sandbox, xero=admin, redis=redis,
-                      jobs=JobQueue(redis, settings_for(redis_url, retry_max_attempts=4)),
-                      connection_id=connection_id, person=Api(api_url, SANDBOX_PERSON_TOKEN), connector=connector,
-                      token_store=token_store)
-    finally:
-        dataverse_sandbox.wait_for_webhooks(10)
-        # serve_forever notices a shutdown only at its next half-second poll: let that happen in the background.
-        threading.Thread(target=web.shutdown, daemon=True).start()
-        admin.close()
-        redis.close()
-        forget_services()
+        port = free_port()
+        web = make_server("127.0.0.1", port, create_app(settings_for(redis_url)), threaded=True)
+        thread = threading.Thread(target=web.serve_forever, daemon=True)
+        thread.start()
+        register(connector_web_api(dataverse_sandbox),
+                 EndpointSpec(f"http://127.0.0.1:{port}/webhooks/dataverse", AuthType.WEBHOOK_KEY), lambda: SECRET,
+                 quiet_report())
+        try:
+            yield Harness(dataverse=dataverse_sandbox, xero=stack.xero, redis=stack.redis,
+                          jobs=JobQueue(stack.redis, settings_for(redis_url, retry_max_attempts=4)),
+                          connection_id=connection_id, person=DataverseApi(api_url, SANDBOX_PERSON_TOKEN),
+                          connector=connector, token_store=stack.tokens)
+        finally:
+            dataverse_sandbox.wait_for_webhooks(10)
+            # serve_forever notices a shutdown only at its next half-second poll: let that happen in the background.
+            threading.Thread(target=web.shutdown, daemon=True).start()
 
 
 def xero_call(harness: Harness, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

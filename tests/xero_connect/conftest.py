@@ -19,16 +19,13 @@ from app import dynamics_schema as schema
 from app.clients.xero_settings import XeroSettings
 from app.clients.xero_tokens import TokenStore, token_cipher
 from app.services import forget_services
-from plugins_registration.auth import static_token
-from plugins_registration.provision import provision
-from plugins_registration.report import ChangeReport
-from plugins_registration.webapi import WebApi
 from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN
 from sandbox.dataverse.server import RunningDataverse, serve_in_thread
 from sandbox.dataverse.settings import DataverseSandboxSettings
 from sandbox.xero import RunningSandbox
 from sandbox.xero.settings import CUSTOM_CLIENT_ID, CUSTOM_CLIENT_SECRET
 from tests.helpers import settings_for
+from tests.stack_helpers import provision_sandbox, xero_env
 
 ADMIN_TOKEN = "connect-admin-secret"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -38,7 +35,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 def provisioned_dataverse() -> Iterator[RunningDataverse]:
     """One provisioned sandbox Dataverse per module (provisioning is the slow part); rows are cleared per test."""
     running = serve_in_thread(DataverseSandboxSettings())
-    provision(WebApi(running.url.rstrip("/"), static_token(SANDBOX_CONNECTOR_TOKEN)), ChangeReport(out=lambda _: None))
+    provision_sandbox(running)
     try:
         yield running
     finally:
@@ -111,10 +108,7 @@ class Connector:
 
 def connector_env(xero: RunningSandbox, dataverse: RunningDataverse, **extra: str) -> dict[str, str]:
     return {"DATAVERSE_URL": dataverse.url, "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN,
-            "XERO_CLIENT_ID": xero.settings.client_id, "XERO_CLIENT_SECRET": xero.settings.client_secret,
-            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "XERO_API_URL": xero.url,
-            "XERO_IDENTITY_URL": xero.url, "XERO_LOGIN_URL": xero.url, "XERO_REQUEST_TIMEOUT_SECONDS": "10",
-            **extra}
+            **xero_env(xero, Fernet.generate_key().decode()), **extra}
 
 
 def custom_env() -> dict[str, str]:
