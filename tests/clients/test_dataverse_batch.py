@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,33 +13,14 @@ from app.clients.dataverse import (
     DataverseClient,
     DataverseRejected,
     RowNotFound,
-    StaticTokenSource,
     odata_literal,
 )
 from app.clients.dataverse_batch import build_batch, parse_batch_response
 from app.errors import Permanent
-from plugins_registration.auth import static_token
-from plugins_registration.provision import provision
-from plugins_registration.report import ChangeReport
-from plugins_registration.webapi import WebApi
-from sandbox.dataverse.seed import ACCOUNT_IDS, CONTACT_IDS, PRICE_LIST_ID, SANDBOX_CONNECTOR_TOKEN
+from sandbox.dataverse.seed import ACCOUNT_IDS, CONTACT_IDS, PRICE_LIST_ID
 from sandbox.dataverse.server import RunningDataverse
-
-MISSING_ID = "5c0e0a5e-0000-4000-8000-00000000dead"
-
-
-@pytest.fixture
-def calls() -> list[requests.PreparedRequest]:
-    return []
-
-
-@pytest.fixture
-def client(dataverse_sandbox: RunningDataverse, calls: list[requests.PreparedRequest]) -> Iterator[DataverseClient]:
-    session = requests.Session()
-    session.hooks["response"].append(lambda response, *args, **kwargs: calls.append(response.request))
-    with DataverseClient(dataverse_sandbox.url, StaticTokenSource(SANDBOX_CONNECTOR_TOKEN), session) as made:
-        yield made
-    session.close()
+from tests.clients.conftest import MISSING_ID
+from tests.stack_helpers import provision_sandbox
 
 
 def names_like(client: DataverseClient, name: str) -> list[dict[str, object]]:
@@ -121,7 +101,7 @@ def test_reads_are_refused_inside_a_change_set_before_sending(client: DataverseC
 def test_an_invoice_write_back_with_its_history_row(client: DataverseClient, dataverse_sandbox: RunningDataverse
                                                     ) -> None:
     """The shape of a sync outcome: the invoice's Xero columns and a Sync History row, together or not at all."""
-    provision(WebApi(dataverse_sandbox.url, static_token(SANDBOX_CONNECTOR_TOKEN)), ChangeReport(out=lambda _: None))
+    provision_sandbox(dataverse_sandbox)
     invoice_id = client.create("invoices", {
         "name": "Website build", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
         "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})"})

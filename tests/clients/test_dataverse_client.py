@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -30,22 +29,7 @@ from sandbox.dataverse.seed import (
     SANDBOX_PERSON_TOKEN,
 )
 from sandbox.dataverse.server import RunningDataverse
-
-MISSING_ID = "5c0e0a5e-0000-4000-8000-00000000dead"
-
-
-@pytest.fixture
-def calls() -> list[requests.PreparedRequest]:
-    return []
-
-
-@pytest.fixture
-def client(dataverse_sandbox: RunningDataverse, calls: list[requests.PreparedRequest]) -> Iterator[DataverseClient]:
-    session = requests.Session()
-    session.hooks["response"].append(lambda response, *args, **kwargs: calls.append(response.request))
-    with DataverseClient(dataverse_sandbox.url, StaticTokenSource(SANDBOX_CONNECTOR_TOKEN), session) as made:
-        yield made
-    session.close()
+from tests.clients.conftest import MISSING_ID
 
 
 def test_whoami_names_the_connector_user(client: DataverseClient, calls: list[requests.PreparedRequest]) -> None:
