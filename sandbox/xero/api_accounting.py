@@ -90,6 +90,15 @@ def _since_filter(rows: list[Record]) -> list[Record]:
     return [r for r in rows if r["UpdatedDateUTC"] >= since] if since else rows
 
 
+def _filter_and_page(rows: list[Record], predicate: Predicate | None,
+                     shown: Callable[[Record], Record]) -> tuple[list[Record], dict[str, Any]]:
+    """A list read's common tail: the `where` filter (on each row as the API shows it), If-Modified-Since,
+    then the requested page."""
+    if predicate is not None:
+        rows = [r for r in rows if predicate(shown(r))]
+    return _paginate(_since_filter(rows))
+
+
 def _unit_places() -> Decimal:
     return Decimal("0.0001") if request.args.get("unitdp") == "4" else CENT
 
@@ -290,10 +299,7 @@ def _register_documents(kind: DocKind, collection: str) -> None:
             if term:
                 rows = [r for r in rows if term in kind.number_of(r).lower() or term in str(r.get("Reference", "")
                                                                                                 ).lower()]
-            if predicate is not None:
-                rows = [r for r in rows if predicate(_summary(tenant, kind, r))]
-            rows = _since_filter(rows)
-            page_rows, extra = _paginate(rows)
+            page_rows, extra = _filter_and_page(rows, predicate, lambda r: _summary(tenant, kind, r))
             # Xero leaves line items out of unpaged multi-invoice reads.
             with_lines = kind is CREDIT_NOTE or bool(extra) or ids is not None
             out = [show(tenant, r) if with_lines else render.invoice(tenant, r, with_lines=False)
@@ -369,13 +375,10 @@ def _list_payments() -> Response:
     predicate = _where()
     if isinstance(predicate, Response):
         return predicate
-    st = sandbox_state()
-    with st.lock:
+    with sandbox_state().lock:
         tenant = _tenant()
-        rows = _since_filter(list(tenant.payments.values()))
-        if predicate is not None:
-            rows = [r for r in rows if predicate(render.payment(tenant, r))]
-        page_rows, extra = _paginate(rows)
+        page_rows, extra = _filter_and_page(list(tenant.payments.values()), predicate,
+                                            lambda r: render.payment(tenant, r))
         return _ok("Payments", [render.payment(tenant, p) for p in page_rows], extra)
 
 
@@ -519,59 +522,46 @@ route("/Items/<key>", ["POST"], "items", "items_update")(_update_item)
 
 
 # -- settings (read-only here) -----------------------------------------------------------------------------------
-@route("/Organisation", ["GET"], "settings", "organisation")
-def _organisation() -> Response:
-    with sandbox_state().lock:
-        return _ok("Organisations", [dict(_tenant().organisation)])
+def _read_only(rule: str, endpoint: str, collection: str, rows: Callable[[Tenant], list[Record]]) -> None:
+    """A GET of a whole settings collection, read under the books' lock."""
+    def view() -> Response:
+        with sandbox_state().lock:
+            return _ok(collection, rows(_tenant()))
+
+    route(rule, ["GET"], "settings", endpoint)(view)
 
 
-@route("/TaxRates", ["GET"], "settings", "tax_rates")
-def _tax_rates() -> Response:
-    with sandbox_state().lock:
-        rows = _tenant().tax_rates
-        wanted = request.args.get("TaxType")
-        if wanted:
-            rows = [r for r in rows if r["TaxType"].lower() == wanted.lower()]
-        return _ok("TaxRates", rows)
+def _read_one(rule: str, endpoint: str, collection: str, find: Callable[[Tenant, str], Record | None]) -> None:
+    """A GET of one settings record by the `<key>` in `rule`, or Xero's 404."""
+    def view(key: str) -> Response:
+        with sandbox_state().lock:
+            return _one_or_404(collection, find(_tenant(), key))
+
+    route(rule, ["GET"], "settings", endpoint)(view)
 
 
-@route("/Accounts", ["GET"], "settings", "accounts_list")
-def _accounts() -> Response:
-    with sandbox_state().lock:
-        return _ok("Accounts", _since_filter(_tenant().accounts))
+def _tax_rates(tenant: Tenant) -> list[Record]:
+    wanted = request.args.get("TaxType")
+    if wanted:
+        return [r for r in tenant.tax_rates if r["TaxType"].lower() == wanted.lower()]
+    return tenant.tax_rates
 
 
-@route("/Accounts/<account_id>", ["GET"], "settings", "accounts_get")
-def _account(account_id: str) -> Response:
-    with sandbox_state().lock:
-        record = _tenant().account_by_id(account_id)
-        return _one_or_404("Accounts", record)
+def _tracking_categories(tenant: Tenant) -> list[Record]:
+    if request.args.get("includeArchived", "false").lower() != "true":
+        return [r for r in tenant.tracking_categories if r["Status"] == "ACTIVE"]
+    return tenant.tracking_categories
 
 
-@route("/BrandingThemes", ["GET"], "settings", "branding_themes")
-def _branding_themes() -> Response:
-    with sandbox_state().lock:
-        return _ok("BrandingThemes", _tenant().branding_themes)
+def _tracking_category(tenant: Tenant, category_id: str) -> Record | None:
+    return next((c for c in tenant.tracking_categories if c["TrackingCategoryID"] == category_id), None)
 
 
-@route("/BrandingThemes/<theme_id>", ["GET"], "settings", "branding_theme")
-def _branding_theme(theme_id: str) -> Response:
-    with sandbox_state().lock:
-        record = _tenant().branding_theme(theme_id)
-        return _one_or_404("BrandingThemes", record)
-
-
-@route("/TrackingCategories", ["GET"], "settings", "tracking_categories")
-def _tracking_categories() -> Response:
-    with sandbox_state().lock:
-        rows = _tenant().tracking_categories
-        if request.args.get("includeArchived", "false").lower() != "true":
-            rows = [r for r in rows if r["Status"] == "ACTIVE"]
-        return _ok("TrackingCategories", rows)
-
-
-@route("/TrackingCategories/<category_id>", ["GET"], "settings", "tracking_category")
-def _tracking_category(category_id: str) -> Response:
-    with sandbox_state().lock:
-        record = next((c for c in _tenant().tracking_categories if c["TrackingCategoryID"] == category_id), None)
-        return _one_or_404("TrackingCategories", record)
+_read_only("/Organisation", "organisation", "Organisations", lambda tenant: [dict(tenant.organisation)])
+_read_only("/TaxRates", "tax_rates", "TaxRates", _tax_rates)
+_read_only("/Accounts", "accounts_list", "Accounts", lambda tenant: _since_filter(tenant.accounts))
+_read_one("/Accounts/<key>", "accounts_get", "Accounts", Tenant.account_by_id)
+_read_only("/BrandingThemes", "branding_themes", "BrandingThemes", lambda tenant: tenant.branding_themes)
+_read_one("/BrandingThemes/<key>", "branding_theme", "BrandingThemes", Tenant.branding_theme)
+_read_only("/TrackingCategories", "tracking_categories", "TrackingCategories", _tracking_categories)
+_read_one("/TrackingCategories/<key>", "tracking_category", "TrackingCategories", _tracking_category)
