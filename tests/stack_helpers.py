@@ -99,9 +99,10 @@ class Stack:
     xero: SandboxAdmin
     tokens: TokenStore
 
-    def store_token(self, connection_id: str, tenant_id: str) -> None:
-        """A freshly minted token set for `tenant_id`, saved for the connection as the connect flow would."""
-        self.tokens.save(connection_id, TokenSet.from_oauth_response(self.xero.mint_token([tenant_id])))
+
+def store_token(tokens: TokenStore, xero: SandboxAdmin, connection_id: str, tenant_id: str) -> None:
+    """A freshly minted token set for `tenant_id`, saved for the connection as the connect flow would."""
+    tokens.save(connection_id, TokenSet.from_oauth_response(xero.mint_token([tenant_id])))
 
 
 @contextmanager

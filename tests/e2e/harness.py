@@ -41,7 +41,7 @@ from sandbox.dataverse.seed import (
 from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.seed import TENANT_A_ID
 from tests.helpers import SECRET, settings_for
-from tests.stack_helpers import DataverseApi, connector_web_api, done_job_ids, quiet_report, worker_stack
+from tests.stack_helpers import DataverseApi, connector_web_api, done_job_ids, quiet_report, store_token, worker_stack
 
 
 @dataclass
@@ -159,7 +159,7 @@ def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator
             schema.CONNECTION_CREATE_CREDIT_NOTE: True, schema.CONNECTION_CREATE_CONTACTS: True,
             schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
         })[schema.CONNECTION_ID])
-        stack.store_token(connection_id, TENANT_A_ID)
+        store_token(stack.tokens, stack.xero, connection_id, TENANT_A_ID)
 
         port = free_port()
         web = make_server("127.0.0.1", port, create_app(settings_for(redis_url)), threaded=True)

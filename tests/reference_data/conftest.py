@@ -19,7 +19,7 @@ from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.seed import TENANT_A_ID
 from sandbox.xero.tenant import Tenant
 from tests.helpers import settings_for
-from tests.stack_helpers import DataverseApi, Stack, done_job_ids, worker_stack
+from tests.stack_helpers import DataverseApi, done_job_ids, store_token, worker_stack
 
 REFERENCE_SETS = (
     schema.TAX_RATE_ENTITY_SET, schema.ACCOUNT_CODE_ENTITY_SET, schema.BRANDING_THEME_ENTITY_SET,
@@ -40,21 +40,11 @@ class Api(DataverseApi):
 class Connected:
     api: Api
     jobs: JobQueue
-    stack: Stack
+    redis: Redis
     connection_id: str
+    tokens: TokenStore
+    xero: SandboxAdmin
     xero_sandbox: Any  # RunningSandbox
-
-    @property
-    def redis(self) -> Redis:
-        return self.stack.redis
-
-    @property
-    def tokens(self) -> TokenStore:
-        return self.stack.tokens
-
-    @property
-    def xero(self) -> SandboxAdmin:
-        return self.stack.xero
 
     def tenant(self, tenant_id: str = TENANT_A_ID) -> Tenant:
         return self.xero_sandbox.state.tenants[tenant_id]
@@ -79,7 +69,7 @@ class Connected:
             body[schema.CONNECTION_XERO_TENANT_ID] = tenant_id
         connection_id = str(self.api.create(schema.CONNECTION_ENTITY_SET, body)[schema.CONNECTION_ID])
         if token and tenant_id:
-            self.stack.store_token(connection_id, tenant_id)
+            store_token(self.tokens, self.xero, connection_id, tenant_id)
         return connection_id
 
 
@@ -87,8 +77,8 @@ class Connected:
 def connected(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator[Connected]:
     with worker_stack(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) as stack:
         api = Api(dataverse_sandbox.api_url)
-        connected = Connected(api=api, jobs=JobQueue(stack.redis, settings_for(redis_url)), stack=stack,
-                              connection_id="", xero_sandbox=xero_sandbox)
+        connected = Connected(api=api, jobs=JobQueue(stack.redis, settings_for(redis_url)), redis=stack.redis,
+                              connection_id="", tokens=stack.tokens, xero=stack.xero, xero_sandbox=xero_sandbox)
         connected.connection_id = connected.new_connection("Sandbox Trading Ltd", TENANT_A_ID, token=True)
         try:
             yield connected
