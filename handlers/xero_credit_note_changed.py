@@ -11,7 +11,7 @@ from typing import Any
 
 from app.dynamics_schema import SyncAction, SyncStatus
 from handlers.xero_invoice_changed import apply_to_dynamics
-from handlers.xero_writeback import XeroEventContext, history_operation, linked_invoices, refresh_balances
+from handlers.xero_writeback import XeroEventContext, history_operation, linked_invoices, queue_balance_refresh
 from mappers import xero_documents as docs
 from mappers.xero_to_dynamics import CENT, HistoryNote, credit_allocations, credit_note_details
 
@@ -34,7 +34,7 @@ def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
                                "history_rows": told}
     contact_id = getattr(note.contact, "contact_id", None)
     if contact_id:
-        outcome["balances"] = refresh_balances(event, str(contact_id))
+        outcome.update(queue_balance_refresh(event, str(contact_id)))
     return outcome
 
 

@@ -13,7 +13,7 @@ from handlers.xero_writeback import (
     XeroEventContext,
     invoice_lock,
     linked_invoices,
-    refresh_balances,
+    queue_balance_refresh,
     reread_invoice,
     write_invoice,
 )
@@ -36,7 +36,7 @@ def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
     outcome = {**apply_to_dynamics(event, document), **fetched}
     contact_id = getattr(document.contact, "contact_id", None)
     if contact_id:
-        outcome["balances"] = refresh_balances(event, str(contact_id))
+        outcome.update(queue_balance_refresh(event, str(contact_id)))
     return outcome
 
 

@@ -18,7 +18,7 @@ from app.clients.dataverse import BatchOperation, DataverseClient
 from app.clients.xero import XeroGateway
 from app.dispatch import JobContext
 from app.errors import Ignored, Retryable
-from app.queue import invoice_scope, lock_key
+from app.queue import QUEUE_XERO, invoice_scope, lock_key, xero_resource_scope
 from app.services import Services
 from handlers.dynamics_state import load_connection
 from mappers.dynamics import ConnectionSettings, CustomerKind
@@ -124,6 +124,18 @@ def write_invoice(event: XeroEventContext, invoice_id: str, plan: InvoiceWriteBa
     if plan.state_patch is not None:
         # Dynamics makes a Paid invoice read-only: the state goes last, on its own, as the platform advises.
         event.dataverse.update(plan.state_patch.entity_set, plan.state_patch.row_id, plan.state_patch.body)
+
+
+def queue_balance_refresh(event: XeroEventContext, contact_id: str) -> dict[str, str]:
+    """Ask for the contact's balances in a job of their own, coalesced per contact: a burst of payments by one
+    customer then costs one contact read, not one per invoice (Xero allows 60 calls a minute per tenant)."""
+    tenant_id = event.ctx.payload["tenant_id"]
+    payload = {"tenant_id": tenant_id, "category": "CONTACT", "resource_id": contact_id.lower(),
+               "connection_id": event.connection.id, "event_type": "UPDATE"}
+    result = event.ctx.jobs.submit_coalesced(QUEUE_XERO, "xero.contact", payload,
+                                             scope=xero_resource_scope(tenant_id, "CONTACT", contact_id),
+                                             trigger={"balances_after": event.ctx.kind, "job": event.ctx.job_id})
+    return {"balances_job": result.job_id, "balances_job_status": result.status}
 
 
 def refresh_balances(event: XeroEventContext, contact_id: str) -> dict[str, int]:
