@@ -171,6 +171,8 @@ def _load_json(body: bytes) -> Any:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise MalformedContext(f"the body is not valid JSON ({exc.msg} at {where})") from exc
+    except RecursionError:
+        raise MalformedContext("the body nests deeper than any RemoteExecutionContext does") from None
     if not isinstance(document, dict):
         raise MalformedContext("the body must be a JSON object (a RemoteExecutionContext)")
     return document

@@ -53,6 +53,8 @@ def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
         document = json.loads(raw_body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBatch(f"the body is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise MalformedBatch("the body nests deeper than any Xero event batch does") from None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedBatch("the body must be an object with an 'events' list")
     for index, event in enumerate(document["events"]):

@@ -103,6 +103,7 @@ def test_utf8_bom_is_accepted():
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
         (b"\xff\xfe\x00", "UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper"),
     ],
 )
 def test_malformed_bodies_name_the_problem(body, named):

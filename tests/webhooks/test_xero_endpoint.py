@@ -108,7 +108,8 @@ def test_credit_note_events_are_queued(client):
 @pytest.mark.parametrize(
     ("body", "named"),
     [(b"{not json", "not valid JSON"), (b'{"events": {}}', "'events' list"),
-     (b'{"events": [{"resourceId": "x"}]}', "lacks eventCategory")],
+     (b'{"events": [{"resourceId": "x"}]}', "lacks eventCategory"),
+     (b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper")],
 )
 def test_a_signed_but_malformed_body_is_400_naming_the_problem(client, body, named):
     response = post(client, body, sign(body))
