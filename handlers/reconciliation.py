@@ -81,10 +81,7 @@ class TooManyChanges(Retryable):
 
 def changed_xero_invoice_ids(xero: XeroGateway, since: datetime) -> list[str]:
     """Ids of the invoices Xero changed since `since` (If-Modified-Since, page by page)."""
-    # Through the gateway's paged read: the tenant's limits, token refresh and error classification apply.
-    pages = xero._pages("read the invoices changed in Xero", xero.accounting.get_invoices, "invoices",
-                        if_modified_since=since)
-    return [str(invoice.invoice_id).lower() for invoice in pages if invoice.invoice_id]
+    return [str(invoice.invoice_id).lower() for invoice in xero.invoices_modified_since(since) if invoice.invoice_id]
 
 
 def _read_is_complete(count: int) -> bool:

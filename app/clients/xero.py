@@ -298,6 +298,12 @@ class XeroGateway:
                                    warnings=_messages(getattr(got, "warnings", None))))
         return items
 
+    def invoices_modified_since(self, since: datetime) -> Iterator[Invoice]:
+        """Invoices Xero changed since `since` (If-Modified-Since), page by page; at most
+        MAX_LOOKUP_PAGES pages, so a caller that got that many full pages must assume more are left."""
+        return self._pages("read the invoices changed in Xero", self.accounting.get_invoices, "invoices",
+                           if_modified_since=since)
+
     def get_invoice(self, invoice_id: str) -> Invoice:
         return self._call("read the invoice", False, self.accounting.get_invoice, invoice_id).invoices[0]
 
