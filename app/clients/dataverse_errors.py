@@ -29,6 +29,8 @@ class DataverseFailure:
     status: int | None = None
     code: str | None = None
     operation: str | None = None
+    # The first line of Dataverse's own error message, for callers that word their own report.
+    detail: str = ""
 
     def _describe(self, status: int | None, code: str | None, operation: str | None) -> None:
         self.status, self.code, self.operation = status, code, operation
@@ -129,6 +131,15 @@ def error_for_status(status: int, body: bytes | str, *, method: str, path: str, 
                      operation: str | None = None) -> ConnectorError:
     """The taxonomy error for a failed Dataverse answer. `path` must already be free of query strings."""
     code, detail = dataverse_error_parts(body)
+    error = _classified(status, code, detail, method=method, path=path, retry_after=retry_after,
+                        entity_set=entity_set, row_id=row_id, operation=operation)
+    if isinstance(error, DataverseFailure):
+        error.detail = detail
+    return error
+
+
+def _classified(status: int, code: str | None, detail: str, *, method: str, path: str, retry_after: float | None,
+                entity_set: str | None, row_id: str | None, operation: str | None) -> ConnectorError:
     where = f"{method} {path}" if operation is None else f"{operation}"
     suffix = f": {detail}" if detail else ""
     if status == 401:
