@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from app.clients.dataverse_auth import forget_msal_applications
 from plugins_registration.__main__ import main, read_secret
 from plugins_registration.auth import connection_from_environment, normalise_org_url
 from plugins_registration.errors import RegistrationError, UsageError
@@ -66,7 +68,7 @@ class FakeConfidentialClient:
     created: list[dict[str, Any]] = []
     result: dict[str, Any] = {"access_token": "msal-issued-token", "token_type": "Bearer", "expires_in": 3600}
 
-    def __init__(self, client_id: str, authority: str, client_credential: str) -> None:
+    def __init__(self, client_id: str, authority: str, client_credential: str, **options: Any) -> None:
         self.created.append({"client_id": client_id, "authority": authority, "credential": client_credential})
         self.scopes: list[list[str]] = []
 
@@ -76,11 +78,13 @@ class FakeConfidentialClient:
 
 
 @pytest.fixture
-def fake_msal(monkeypatch: pytest.MonkeyPatch) -> type[FakeConfidentialClient]:
+def fake_msal(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeConfidentialClient]]:
     FakeConfidentialClient.created = []
     FakeConfidentialClient.result = {"access_token": "msal-issued-token", "token_type": "Bearer"}
     monkeypatch.setattr("msal.ConfidentialClientApplication", FakeConfidentialClient)
-    return FakeConfidentialClient
+    forget_msal_applications()  # the connector keeps one msal application per process and credentials
+    yield FakeConfidentialClient
+    forget_msal_applications()
 
 
 def test_msal_path_uses_tenant_authority_and_org_scope(fake_msal: type[FakeConfidentialClient]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.clients.dataverse_auth import forget_msal_applications
 from app.embedded_redis import free_port
 from plugins_registration import register as register_module
 from plugins_registration.steps import ENDPOINT_NAME, desired_steps
@@ -276,7 +277,7 @@ def test_the_msal_path_signs_in_and_registers(org: Org, monkeypatch: pytest.Monk
     asked: list[tuple[str, str, list[str]]] = []
 
     class Application:
-        def __init__(self, client_id: str, authority: str, client_credential: str) -> None:
+        def __init__(self, client_id: str, authority: str, client_credential: str, **options: Any) -> None:
             self.client_id, self.authority = client_id, authority
 
         def acquire_token_for_client(self, scopes: list[str]) -> dict[str, str]:
@@ -284,6 +285,7 @@ def test_the_msal_path_signs_in_and_registers(org: Org, monkeypatch: pytest.Monk
             return {"access_token": SANDBOX_CONNECTOR_TOKEN, "token_type": "Bearer"}
 
     monkeypatch.setattr("msal.ConfidentialClientApplication", Application)
+    forget_msal_applications()  # the connector keeps one msal application per process and credentials
     env = {"DATAVERSE_URL": org.url, "DATAVERSE_TENANT_ID": "contoso-tenant", "DATAVERSE_CLIENT_ID": "app-1",
            "DATAVERSE_CLIENT_SECRET": "app-secret", "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET}
     assert org.run("provision", env=env).code == 0

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from app.clients.dataverse import RetryPolicy
 from plugins_registration.report import ChangeReport
 from plugins_registration.solution import SOLUTION_UNIQUE_NAME, ensure_solution
-from plugins_registration.webapi import WebApi, retry_policy
+from plugins_registration.webapi import WebApi
 from tests.plugins_registration.stub_server import Canned, stub_server
 
 PUBLISHER_ID = "7d1c7a10-0000-4000-8000-000000000001"
 
 
 def api_for(url: str) -> WebApi:
-    return WebApi(url, lambda: "token", retry=retry_policy(attempts=0))
+    return WebApi(url, lambda: "token", retry=RetryPolicy(max_attempts=1))
 
 
 def test_creates_publisher_and_solution_when_missing() -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from app.clients.dataverse import RetryPolicy
 from app.embedded_redis import free_port
 from plugins_registration.errors import RegistrationError
-from plugins_registration.webapi import BoundedRetry, WebApi, retry_policy
+from plugins_registration.webapi import ADMIN_RETRY, WebApi
 from tests.plugins_registration.stub_server import Canned, stub_server
 
 TOKEN = "very-secret-token-value"
 
 
-def api_for(url: str) -> WebApi:
-    return WebApi(url, lambda: TOKEN, retry=retry_policy(attempts=3, backoff_factor=0))
+def api_for(url: str, sleeps: list[float] | None = None) -> WebApi:
+    retry = RetryPolicy(budget_seconds=ADMIN_RETRY.budget_seconds, max_attempts=4, backoff_base_seconds=0)
+    return WebApi(url, lambda: TOKEN, retry=retry, sleep=(sleeps if sleeps is not None else []).append)
 
 
 def test_sends_odata_headers_and_the_bearer_token() -> None:
@@ -42,17 +44,31 @@ def test_gives_up_after_bounded_retries_on_503() -> None:
 
 
 def test_a_create_is_not_repeated_after_a_gateway_error_but_is_after_429() -> None:
-    with stub_server([Canned(503)] * 5) as server, pytest.raises(RegistrationError, match="503"):
+    with stub_server([Canned(503)] * 5) as server, pytest.raises(RegistrationError, match="503") as caught:
         api_for(server.url).post("sdkmessageprocessingsteps", {"name": "x"})
     assert len(server.requests) == 1
+    assert "may or may not have been applied; run the command again" in str(caught.value)
     script = [Canned(429, None, {"Retry-After": "0"}), Canned(204, None, {"OData-EntityId": "x/a(1)"})]
     with stub_server(script) as server:
         api_for(server.url).post("sdkmessageprocessingsteps", {"name": "x"})
     assert len(server.requests) == 2
 
 
-def test_retry_after_is_capped() -> None:
-    assert BoundedRetry().parse_retry_after("3600") == BoundedRetry.MAX_RETRY_AFTER_SECONDS
+def test_a_retry_after_within_the_budget_is_waited_out() -> None:
+    sleeps: list[float] = []
+    with stub_server([Canned(429, None, {"Retry-After": "7"}), Canned(200, {"UserId": "u"})]) as server:
+        assert api_for(server.url, sleeps).get("WhoAmI") == {"UserId": "u"}
+    assert sleeps == [7.0]
+
+
+def test_a_retry_after_beyond_the_budget_ends_at_once_as_busy() -> None:
+    sleeps: list[float] = []
+    with (
+        stub_server([Canned(429, None, {"Retry-After": "3600"})] * 3) as server,
+        pytest.raises(RegistrationError, match=r"busy or unavailable \(429\) after several attempts; try again later"),
+    ):
+        api_for(server.url, sleeps).get("WhoAmI")
+    assert len(server.requests) == 1 and sleeps == []
 
 
 def test_post_returns_the_id_from_odata_entity_id() -> None:
