@@ -32,39 +32,86 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("REDIS_URL", None, "Redis for queues, locks, tokens and checkpoints. The run command starts a "
-            "private Redis when unset.", required_for=frozenset({"web", "worker"})),
-    Setting("DATAVERSE_WEBHOOK_SECRETS", None, "Comma-separated secrets accepted from Dataverse (several "
-            "allow rotation without downtime). Required by the web process.", required_for=frozenset({"web"}),
-            secret=True),
-    Setting("DATAVERSE_WEBHOOK_HEADER", "x-connector-key", "Header carrying the secret when the endpoint "
-            "uses HttpHeader authentication (WebhookKey uses ?code=)."),
-    Setting("XERO_WEBHOOK_KEY", "", "The webhooks signing key from the Xero app; without it every Xero "
-            "webhook is refused with 401.", secret=True),
-    Setting("ADMIN_TOKEN", "", "Password for the admin pages and endpoints (connect Xero, reference data): sent "
-            "as a bearer token or as the password of HTTP basic auth. Unset: they answer 503.", secret=True),
-    Setting("XERO_REDIRECT_URI", "", "Where Xero sends the admin back after consent: this service's /xero/callback "
-            "as registered in the Xero app. Empty: derived from the request to /xero/connect."),
-    Setting("XERO_TOKEN_REFRESH_INTERVAL_SECONDS", "43200", "How often the scheduler queues the Xero token "
-            "refresh of every connection."),
-    Setting("XERO_TOKEN_REFRESH_AFTER_SECONDS", "604800", "A connection's Xero token is refreshed by that job "
-            "once it is older than this, long before the 60-day expiry of an unused refresh token."),
+    Setting(
+        "REDIS_URL",
+        None,
+        "Redis for queues, locks, tokens and checkpoints. The run command starts a private Redis when unset.",
+        required_for=frozenset({"web", "worker"}),
+    ),
+    Setting(
+        "DATAVERSE_WEBHOOK_SECRETS",
+        None,
+        "Comma-separated secrets accepted from Dataverse (several "
+        "allow rotation without downtime). Required by the web process.",
+        required_for=frozenset({"web"}),
+        secret=True,
+    ),
+    Setting(
+        "DATAVERSE_WEBHOOK_HEADER",
+        "x-connector-key",
+        "Header carrying the secret when the endpoint uses HttpHeader authentication (WebhookKey uses ?code=).",
+    ),
+    Setting(
+        "XERO_WEBHOOK_KEY",
+        "",
+        "The webhooks signing key from the Xero app; without it every Xero webhook is refused with 401.",
+        secret=True,
+    ),
+    Setting(
+        "ADMIN_TOKEN",
+        "",
+        "Password for the admin pages and endpoints (connect Xero, reference data): sent "
+        "as a bearer token or as the password of HTTP basic auth. Unset: they answer 503.",
+        secret=True,
+    ),
+    Setting(
+        "XERO_REDIRECT_URI",
+        "",
+        "Where Xero sends the admin back after consent: this service's /xero/callback "
+        "as registered in the Xero app. Empty: derived from the request to /xero/connect.",
+    ),
+    Setting(
+        "XERO_TOKEN_REFRESH_INTERVAL_SECONDS",
+        "43200",
+        "How often the scheduler queues the Xero token refresh of every connection.",
+    ),
+    Setting(
+        "XERO_TOKEN_REFRESH_AFTER_SECONDS",
+        "604800",
+        "A connection's Xero token is refreshed by that job "
+        "once it is older than this, long before the 60-day expiry of an unused refresh token.",
+    ),
     Setting("MAX_WEBHOOK_BYTES", "1048576", "Largest webhook body accepted; larger gets 413."),
-    Setting("CONNECTOR_USER_ID", "", "Dataverse systemuserid of the connector's application user; its own "
-            "writes are ignored (loop guard), except a re-sync request. Unset: the worker learns it (WhoAmI)."),
+    Setting(
+        "CONNECTOR_USER_ID",
+        "",
+        "Dataverse systemuserid of the connector's application user; its own "
+        "writes are ignored (loop guard), except a re-sync request. Unset: the worker learns it (WhoAmI).",
+    ),
     Setting("JOB_TIMEOUT_SECONDS", "300", "Longest a single job may run before RQ stops it."),
-    Setting("RETRY_MAX_ATTEMPTS", "8", "Attempts for a job failing with passing faults before it is "
-            "marked failed."),
+    Setting("RETRY_MAX_ATTEMPTS", "8", "Attempts for a job failing with passing faults before it is marked failed."),
     Setting("RETRY_BASE_SECONDS", "5", "First retry delay; doubles each attempt (with jitter)."),
     Setting("RETRY_MAX_SECONDS", "3600", "Longest delay between two retries."),
     Setting("DEDUPE_TTL_SECONDS", "172800", "How long a delivered event is remembered to drop redeliveries."),
     Setting("LOG_LEVEL", "INFO", "Python log level for the JSON logs."),
-    Setting("RECONCILE_INTERVAL_SECONDS", "300", "How often the reconciliation looks for invoice changes whose "
-            "webhooks were lost, on both sides, per Xero connection."),
-    Setting("RECONCILE_OVERLAP_SECONDS", "120", "How far each reconciliation pass reaches back before the last "
-            "successful one (clock differences, late commits)."),
-    Setting("REFERENCE_DATA_CRON", "0 2 * * *", "When the nightly reference-data import runs (cron, five "
-            "fields): Xero tax rates, accounts, branding themes and tracking into Dynamics."),
+    Setting(
+        "RECONCILE_INTERVAL_SECONDS",
+        "300",
+        "How often the reconciliation looks for invoice changes whose "
+        "webhooks were lost, on both sides, per Xero connection.",
+    ),
+    Setting(
+        "RECONCILE_OVERLAP_SECONDS",
+        "120",
+        "How far each reconciliation pass reaches back before the last "
+        "successful one (clock differences, late commits).",
+    ),
+    Setting(
+        "REFERENCE_DATA_CRON",
+        "0 2 * * *",
+        "When the nightly reference-data import runs (cron, five "
+        "fields): Xero tax rates, accounts, branding themes and tracking into Dynamics.",
+    ),
 )
 
 

@@ -44,8 +44,7 @@ def record_connector_user_from_dataverse(connection: Redis) -> str | None:
         user_id = services.dataverse.whoami().user_id
         remember_connector_user(connection, user_id)
     except (ConnectorError, RedisError) as exc:
-        log.warning("could not learn the connector's Dataverse user; set CONNECTOR_USER_ID",
-                    extra={"error": str(exc)})
+        log.warning("could not learn the connector's Dataverse user; set CONNECTOR_USER_ID", extra={"error": str(exc)})
         return None
     log.info("connector's Dataverse user recorded for the loop guard", extra={"user_id": user_id})
     return user_id

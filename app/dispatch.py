@@ -109,11 +109,18 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             # From here on this job reads the current state, so later events need a job of their own.
             jobs.clear_pending(coalesce_scope, job.id)
         ctx = JobContext(
-            kind=kind, payload=payload, job_id=job.id, attempt=int(payload.get("attempt", 1)),
-            triggers=jobs.take_triggers(job.id), settings=settings, jobs=jobs, redis=job.connection,
+            kind=kind,
+            payload=payload,
+            job_id=job.id,
+            attempt=int(payload.get("attempt", 1)),
+            triggers=jobs.take_triggers(job.id),
+            settings=settings,
+            jobs=jobs,
+            redis=job.connection,
         )
-        log.info("job started", extra={"job_id": job.id, "kind": kind, "attempt": ctx.attempt,
-                                       "events": len(ctx.triggers)})
+        log.info(
+            "job started", extra={"job_id": job.id, "kind": kind, "attempt": ctx.attempt, "events": len(ctx.triggers)}
+        )
         return _run_handler(job, ctx, coalesce_scope)
     finally:
         if lock is not None:
@@ -136,8 +143,12 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
     except Deferred as exc:
         follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt)
         log.info("job deferred", extra={"job_id": job.id, "until": exc.run_at.isoformat(), "follow_up": follow_up})
-        return {"outcome": "deferred", "until": exc.run_at.isoformat(), "follow_up": follow_up,
-                "reason": exc.user_message}
+        return {
+            "outcome": "deferred",
+            "until": exc.run_at.isoformat(),
+            "follow_up": follow_up,
+            "reason": exc.user_message,
+        }
     except (Permanent, ConnectionLost) as exc:
         _fail(job, exc.user_message, exc)
     except Retryable as exc:
@@ -160,8 +171,16 @@ def _retry_or_fail(
     )
     run_at = datetime.now(UTC) + delay
     follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1)
-    log.warning("job will be retried", extra={"job_id": job.id, "attempt": ctx.attempt, "retry_at": run_at.isoformat(),
-                                              "error": str(exc), "follow_up": follow_up})
+    log.warning(
+        "job will be retried",
+        extra={
+            "job_id": job.id,
+            "attempt": ctx.attempt,
+            "retry_at": run_at.isoformat(),
+            "error": str(exc),
+            "follow_up": follow_up,
+        },
+    )
     return {"outcome": "retry_scheduled", "retry_at": run_at.isoformat(), "follow_up": follow_up, "error": str(exc)}
 
 
@@ -169,10 +188,12 @@ def _resubmit(job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: 
     payload = {**ctx.payload, "attempt": attempt}
     trigger = {"retry_of": job.id, "attempt": attempt}
     if coalesce_scope:
-        return ctx.jobs.submit_coalesced(job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger,
-                                         run_at=run_at).job_id
-    return ctx.jobs.submit(job.origin, ctx.kind, payload, trigger=trigger, lock_scope=job.meta.get("lock_scope"),
-                           run_at=run_at).job_id
+        return ctx.jobs.submit_coalesced(
+            job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at
+        ).job_id
+    return ctx.jobs.submit(
+        job.origin, ctx.kind, payload, trigger=trigger, lock_scope=job.meta.get("lock_scope"), run_at=run_at
+    ).job_id
 
 
 def _hand_over(job: Job, jobs: JobQueue, kind: str, payload: dict[str, Any], coalesce_scope: str | None) -> dict:

@@ -293,26 +293,30 @@ CONNECTION_TABLE = _custom_table(
         StringColumn("xc_XeroShortCode", "Xero short code", "Used to build links to Xero.", max_length=20),
         BooleanColumn("xc_IsDefault", "Default connection", "Used for invoices that name no connection."),
         ChoiceColumn(
-            "xc_ConnectionStatus", "Connection status", choices=ConnectionStatus,
+            "xc_ConnectionStatus",
+            "Connection status",
+            choices=ConnectionStatus,
             default=ConnectionStatus.DISCONNECTED,
         ),
-        MemoColumn(
-            "xc_StatusMessage", "Status message", "Why the connection needs attention.", max_length=4000
-        ),
+        MemoColumn("xc_StatusMessage", "Status message", "Why the connection needs attention.", max_length=4000),
         BooleanColumn(
-            "xc_UseXeroInvoiceNumber", "Use Xero invoice numbering",
+            "xc_UseXeroInvoiceNumber",
+            "Use Xero invoice numbering",
             "Yes: Xero numbers the invoice. No: the Dynamics invoice number is used.",
         ),
         BooleanColumn("xc_CreateContacts", "Create new contacts in Xero", default=True),
         BooleanColumn("xc_CreateItems", "Create new items in Xero"),
         ChoiceColumn(
-            "xc_DefaultInvoiceStatus", "Default Xero invoice status", choices=DefaultInvoiceStatus,
+            "xc_DefaultInvoiceStatus",
+            "Default Xero invoice status",
+            choices=DefaultInvoiceStatus,
             default=DefaultInvoiceStatus.DRAFT,
         ),
         StringColumn("xc_DefaultSalesAccountCode", "Default sales account code", max_length=10),
         StringColumn("xc_DefaultPurchaseAccountCode", "Default purchase account code", max_length=10),
         BooleanColumn(
-            "xc_CreateCreditNote", "Create credit note automatically",
+            "xc_CreateCreditNote",
+            "Create credit note automatically",
             "On cancellation, credit an approved Xero invoice instead of leaving it to finance.",
         ),
         StringColumn("xc_TimeZone", "Time zone", "IANA name, e.g. Europe/London.", max_length=64),
@@ -320,7 +324,9 @@ CONNECTION_TABLE = _custom_table(
             "xc_BundleHandling", "Bundle handling", choices=BundleHandling, default=BundleHandling.HEADER_ONLY
         ),
         ChoiceColumn(
-            "xc_DefaultLineAmountTypes", "Default line amount types", choices=LineAmountTypes,
+            "xc_DefaultLineAmountTypes",
+            "Default line amount types",
+            choices=LineAmountTypes,
             default=LineAmountTypes.EXCLUSIVE,
         ),
     ),
@@ -343,7 +349,10 @@ SYNC_HISTORY_TABLE = _custom_table(
 )
 
 TAX_RATE_TABLE = _custom_table(
-    "xc_TaxRate", "Xero tax rate", "Xero tax rates", "Tax rates copied from Xero.",
+    "xc_TaxRate",
+    "Xero tax rate",
+    "Xero tax rates",
+    "Tax rates copied from Xero.",
     _reference_columns(
         StringColumn("xc_TaxType", "Tax type", "The Xero TaxType code, e.g. OUTPUT2.", max_length=50),
         DecimalColumn("xc_EffectiveRate", "Effective rate (%)"),
@@ -351,7 +360,10 @@ TAX_RATE_TABLE = _custom_table(
 )
 
 ACCOUNT_CODE_TABLE = _custom_table(
-    "xc_AccountCode", "Xero account code", "Xero account codes", "The Xero chart of accounts.",
+    "xc_AccountCode",
+    "Xero account code",
+    "Xero account codes",
+    "The Xero chart of accounts.",
     _reference_columns(
         StringColumn("xc_Code", "Code", max_length=10),
         StringColumn("xc_AccountType", "Account type", "The Xero account type, e.g. REVENUE.", max_length=50),
@@ -359,31 +371,34 @@ ACCOUNT_CODE_TABLE = _custom_table(
 )
 
 BRANDING_THEME_TABLE = _custom_table(
-    "xc_BrandingTheme", "Xero branding theme", "Xero branding themes", "Invoice layouts defined in Xero.",
+    "xc_BrandingTheme",
+    "Xero branding theme",
+    "Xero branding themes",
+    "Invoice layouts defined in Xero.",
     _reference_columns(),
 )
 
 TRACKING_CATEGORY_TABLE = _custom_table(
-    "xc_TrackingCategory", "Xero tracking category", "Xero tracking categories",
+    "xc_TrackingCategory",
+    "Xero tracking category",
+    "Xero tracking categories",
     "Xero tracking categories (at most two active per organisation).",
     _reference_columns(),
 )
 
 TRACKING_OPTION_TABLE = _custom_table(
-    "xc_TrackingOption", "Xero tracking option", "Xero tracking options",
+    "xc_TrackingOption",
+    "Xero tracking option",
+    "Xero tracking options",
     "Options of Xero tracking categories.",
-    _reference_columns(
-        LookupColumn("xc_TrackingCategoryId", "Tracking category", target="xc_trackingcategory")
-    ),
+    _reference_columns(LookupColumn("xc_TrackingCategoryId", "Tracking category", target="xc_trackingcategory")),
 )
 
 INVOICE_TABLE = Table(
     logical_name="invoice",
     columns=(
         _connection_lookup("The Xero organisation this invoice goes to; setting it asks for a sync."),
-        ChoiceColumn(
-            "xc_InvoiceType", "Xero invoice type", choices=InvoiceType, default=InvoiceType.SALES_INVOICE
-        ),
+        ChoiceColumn("xc_InvoiceType", "Xero invoice type", choices=InvoiceType, default=InvoiceType.SALES_INVOICE),
         ChoiceColumn("xc_ExportStatus", "Export to Xero", choices=ExportStatus, default=ExportStatus.NO),
         StringColumn("xc_XeroInvoiceId", "Xero invoice id", max_length=36),
         StringColumn("xc_XeroNumber", "Xero number", max_length=255),

@@ -68,8 +68,14 @@ class Supervisor:
         if self.log_dir is not None:
             output = (self.log_dir / f"{name.replace(' ', '-').lower()}.log").open("ab")
         # Own session: Ctrl-C reaches only the launcher, which then stops the children in order (newest first).
-        child = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=output,
-                                 stderr=subprocess.STDOUT if output else None, start_new_session=True)
+        child = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
         if output:
             output.close()  # the child holds its own copy
         self.children.append((name, child))
@@ -81,8 +87,9 @@ class Supervisor:
         if self.log_dir is not None:
             output = (self.log_dir / "setup.log").open("ab")
         try:
-            result = subprocess.run(argv, cwd=ROOT, env=dict(env), check=False, stdout=output,
-                                    stderr=subprocess.STDOUT if output else None)
+            result = subprocess.run(
+                argv, cwd=ROOT, env=dict(env), check=False, stdout=output, stderr=subprocess.STDOUT if output else None
+            )
         finally:
             if output:
                 output.close()
@@ -108,36 +115,55 @@ class Supervisor:
                 child.wait()
 
 
-def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int,
-                  env: Mapping[str, str]) -> int:
+def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int, env: Mapping[str, str]) -> int:
     port = choose_port(preferred_port)
     child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port)], env)
     wait_for_port(port, child, name)
     return port
 
 
-def ensure_sandbox_connection(dataverse_url: str, token: str, tenant_id: str, tenant_name: str,
-                              short_code: str | None = None) -> str:
+def ensure_sandbox_connection(
+    dataverse_url: str, token: str, tenant_id: str, tenant_name: str, short_code: str | None = None
+) -> str:
     """The connection row for the sandbox Xero organisation, created once (the Dynamics side of connecting)."""
     from app.dynamics_schema import CONNECTION_ENTITY_SET, ConnectionStatus, column
 
     api = f"{dataverse_url}/api/data/v9.2"
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "OData-Version": "4.0",
-               "OData-MaxVersion": "4.0", "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "OData-Version": "4.0",
+        "OData-MaxVersion": "4.0",
+        "Content-Type": "application/json",
+    }
     tenant_column = column("xerotenantid")
-    found = requests.get(f"{api}/{CONNECTION_ENTITY_SET}", headers=headers, timeout=10,
-                         params={"$filter": f"{tenant_column} eq '{tenant_id}'", "$select": column("name")})
+    found = requests.get(
+        f"{api}/{CONNECTION_ENTITY_SET}",
+        headers=headers,
+        timeout=10,
+        params={"$filter": f"{tenant_column} eq '{tenant_id}'", "$select": column("name")},
+    )
     found.raise_for_status()
     rows = found.json()["value"]
     if rows:
         return rows[0][f"{column('connectionid')}"]
     created = requests.post(
-        f"{api}/{CONNECTION_ENTITY_SET}", headers={**headers, "Prefer": "return=representation"}, timeout=10,
-        json={column("name"): tenant_name, tenant_column: tenant_id, column("xerotenantname"): tenant_name,
-              column("isdefault"): True, column("timezone"): "Europe/London",
-              column("defaultsalesaccountcode"): "200", column("defaultpurchaseaccountcode"): "300",
-              column("xeroshortcode"): short_code, column("createcontacts"): True, column("createcreditnote"): True,
-              column("connectionstatus"): int(ConnectionStatus.CONNECTED)},
+        f"{api}/{CONNECTION_ENTITY_SET}",
+        headers={**headers, "Prefer": "return=representation"},
+        timeout=10,
+        json={
+            column("name"): tenant_name,
+            tenant_column: tenant_id,
+            column("xerotenantname"): tenant_name,
+            column("isdefault"): True,
+            column("timezone"): "Europe/London",
+            column("defaultsalesaccountcode"): "200",
+            column("defaultpurchaseaccountcode"): "300",
+            column("xeroshortcode"): short_code,
+            column("createcontacts"): True,
+            column("createcreditnote"): True,
+            column("connectionstatus"): int(ConnectionStatus.CONNECTED),
+        },
     )
     created.raise_for_status()
     return created.json()[column("connectionid")]
@@ -192,8 +218,13 @@ class LocalStack:
         if self.sandbox_dataverse:
             from sandbox.dataverse.seed import CONNECTOR_USER_ID, SANDBOX_CONNECTOR_TOKEN
 
-            port = start_sandbox(self.supervisor, "sandbox Dataverse", "sandbox.dataverse",
-                                 int(env.get("SANDBOX_DATAVERSE_PORT", DEFAULT_DATAVERSE_PORT)), env)
+            port = start_sandbox(
+                self.supervisor,
+                "sandbox Dataverse",
+                "sandbox.dataverse",
+                int(env.get("SANDBOX_DATAVERSE_PORT", DEFAULT_DATAVERSE_PORT)),
+                env,
+            )
             env["DATAVERSE_URL"] = f"http://127.0.0.1:{port}"
             env["DATAVERSE_TOKEN"] = SANDBOX_CONNECTOR_TOKEN
             env.setdefault("CONNECTOR_USER_ID", CONNECTOR_USER_ID)
@@ -206,8 +237,13 @@ class LocalStack:
             env.setdefault("XERO_WEBHOOK_KEY", secrets.token_urlsafe(32))
             env["SANDBOX_XERO_WEBHOOK_URL"] = f"http://127.0.0.1:{web_port}/webhooks/xero"
             env["SANDBOX_XERO_WEBHOOK_KEY"] = env["XERO_WEBHOOK_KEY"]
-            port = start_sandbox(self.supervisor, "sandbox Xero", "sandbox.xero",
-                                 int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)), env)
+            port = start_sandbox(
+                self.supervisor,
+                "sandbox Xero",
+                "sandbox.xero",
+                int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)),
+                env,
+            )
             sandbox_xero_settings(env, f"http://127.0.0.1:{port}")
             self.summary.append(f"Sandbox Xero                {env['XERO_API_URL']}/api.xro/2.0")
 
@@ -223,21 +259,25 @@ class LocalStack:
 
         if self.sandbox_dataverse:
             self.supervisor.run([python, "-m", "plugins_registration", "provision"], env)
-            self.supervisor.run([python, "-m", "plugins_registration", "register", "--url", webhook_url, "--auth",
-                                 "webhookkey"], env)
+            self.supervisor.run(
+                [python, "-m", "plugins_registration", "register", "--url", webhook_url, "--auth", "webhookkey"], env
+            )
             self.summary.append("Dynamics side               provisioned; webhook steps registered on the service")
             if self.sandbox_xero:
                 from sandbox.xero.seed import TENANT_A_ID
 
                 tenant_name = "Sandbox Trading Ltd"
-                connection_id = ensure_sandbox_connection(env["DATAVERSE_URL"], env["DATAVERSE_TOKEN"],
-                                                          TENANT_A_ID, tenant_name, short_code="!SbxA1")
+                connection_id = ensure_sandbox_connection(
+                    env["DATAVERSE_URL"], env["DATAVERSE_TOKEN"], TENANT_A_ID, tenant_name, short_code="!SbxA1"
+                )
                 env["SANDBOX_CONNECTION_ID"] = connection_id
                 redis = redis_client(env["REDIS_URL"])
                 register_tenant(redis, TENANT_A_ID, connection_id)
                 connect_organisation(env, redis, connection_id, TENANT_A_ID, f"{self.web_url}/xero/callback")
-                self.summary.append(f"Xero connection             {tenant_name} (row {connection_id}), "
-                                    "connected: tokens stored encrypted")
+                self.summary.append(
+                    f"Xero connection             {tenant_name} (row {connection_id}), "
+                    "connected: tokens stored encrypted"
+                )
 
     def stop(self) -> None:
         self.supervisor.stop_all()
@@ -253,8 +293,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         with LocalStack() as stack:
-            print("\nThe connector is running:\n  " + "\n  ".join(stack.summary) + "\nPress Ctrl-C to stop.\n",
-                  flush=True)
+            print(
+                "\nThe connector is running:\n  " + "\n  ".join(stack.summary) + "\nPress Ctrl-C to stop.\n", flush=True
+            )
             while True:
                 exited = stack.supervisor.first_exited()
                 if exited:

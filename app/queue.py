@@ -173,7 +173,13 @@ class JobQueue:
         self._clear_if_mine(keys=[pending_key(scope)], args=[job_id])
 
     def hand_over(
-        self, queue_name: str, kind: str, payload: Mapping[str, Any], *, scope: str, from_job_id: str,
+        self,
+        queue_name: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        scope: str,
+        from_job_id: str,
         run_at: datetime,
     ) -> str:
         """Give a job that cannot run now to a delayed follow-up that keeps its place as the pending job."""
@@ -199,7 +205,12 @@ class JobQueue:
     # -- internals --------------------------------------------------------------------------------------
 
     def _create_job(
-        self, queue_name: str, kind: str, payload: Mapping[str, Any], *, lock_scope: str | None,
+        self,
+        queue_name: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        lock_scope: str | None,
         coalesce_scope: str | None,
     ) -> Job:
         return self.queue(queue_name).create_job(
@@ -210,8 +221,7 @@ class JobQueue:
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month
             result_ttl=24 * 3600,
             retry=ABANDONED_JOB_RETRY,
-            meta={"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope,
-                  "created_at": time.time()},
+            meta={"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()},
         )
 
     def _place(self, job: Job, queue_name: str, pipe: Any, run_at: datetime | None) -> None:

@@ -35,14 +35,18 @@ def import_scope(connection_id: str) -> str:
 def submit_import(jobs: JobQueue, connection_id: str, *, trigger: Mapping[str, Any]) -> EnqueueResult:
     """Queue one connection's import, or join the one already waiting for it (imports never overlap: the
     scope is also the job's lock)."""
-    return jobs.submit_coalesced(QUEUE_MAINTENANCE, KIND_IMPORT, {"connection_id": connection_id.lower()},
-                                 scope=import_scope(connection_id), trigger=trigger)
+    return jobs.submit_coalesced(
+        QUEUE_MAINTENANCE,
+        KIND_IMPORT,
+        {"connection_id": connection_id.lower()},
+        scope=import_scope(connection_id),
+        trigger=trigger,
+    )
 
 
 def submit_import_all(jobs: JobQueue, *, trigger: Mapping[str, Any]) -> EnqueueResult:
     """Queue the job that queues one import per connection."""
-    return jobs.submit_coalesced(QUEUE_MAINTENANCE, KIND_IMPORT_ALL, {}, scope="reference_data:all",
-                                 trigger=trigger)
+    return jobs.submit_coalesced(QUEUE_MAINTENANCE, KIND_IMPORT_ALL, {}, scope="reference_data:all", trigger=trigger)
 
 
 def _connection_id(value: str) -> str:
@@ -53,8 +57,9 @@ def _connection_id(value: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m app.reference_data", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m app.reference_data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("import", help="import tax rates, account codes, branding themes and tracking")
     which = run.add_mutually_exclusive_group(required=True)

@@ -32,13 +32,15 @@ def sandbox_xero_settings(env: MutableMapping[str, str], xero_url: str) -> None:
         env["TOKEN_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # for this run only; never printed
 
 
-def connect_organisation(env: Mapping[str, str], redis: Redis, connection_id: str, tenant_id: str,
-                         redirect_uri: str) -> None:
+def connect_organisation(
+    env: Mapping[str, str], redis: Redis, connection_id: str, tenant_id: str, redirect_uri: str
+) -> None:
     settings = XeroSettings.from_environ(env)
     endpoint = XeroTokenEndpoint(settings)
     state = secrets.token_urlsafe(16)
-    consent = requests.get(f"{endpoint.authorization_url(redirect_uri, state)}&auto_approve={tenant_id}",
-                           allow_redirects=False, timeout=10)
+    consent = requests.get(
+        f"{endpoint.authorization_url(redirect_uri, state)}&auto_approve={tenant_id}", allow_redirects=False, timeout=10
+    )
     answer = parse_qs(urlsplit(consent.headers.get("Location", "")).query)
     if consent.status_code not in (302, 303) or answer.get("state") != [state] or "code" not in answer:
         raise RuntimeError(f"the sandbox Xero consent did not return a code ({consent.status_code})")

@@ -29,12 +29,18 @@ class Periodic:
 
 # Flows register their periodic work here.
 PERIODIC: list[Periodic] = [
-    Periodic(kind="reference_data.nightly", queue=QUEUE_MAINTENANCE,
-             description="Queue every connection's import of Xero reference data into Dynamics",
-             cron=raw_setting("REFERENCE_DATA_CRON")),
-    Periodic(kind="reconcile", queue=QUEUE_MAINTENANCE,
-             description="Find invoice changes whose webhooks were lost, in Xero and in Dynamics, and queue them",
-             interval_seconds=int(raw_setting("RECONCILE_INTERVAL_SECONDS"))),
+    Periodic(
+        kind="reference_data.nightly",
+        queue=QUEUE_MAINTENANCE,
+        description="Queue every connection's import of Xero reference data into Dynamics",
+        cron=raw_setting("REFERENCE_DATA_CRON"),
+    ),
+    Periodic(
+        kind="reconcile",
+        queue=QUEUE_MAINTENANCE,
+        description="Find invoice changes whose webhooks were lost, in Xero and in Dynamics, and queue them",
+        interval_seconds=int(raw_setting("RECONCILE_INTERVAL_SECONDS")),
+    ),
 ]
 PERIODIC.append(xero_tokens_refresh.periodic())
 
@@ -52,6 +58,7 @@ def tick(kind: str) -> str:
     if entry is None:
         return f"{kind} is no longer scheduled"
     jobs = JobQueue(job.connection, load_settings(role="worker"))
-    result = jobs.submit_coalesced(entry.queue, kind, dict(entry.payload), scope=periodic_scope(kind),
-                                   trigger={"scheduled": kind})
+    result = jobs.submit_coalesced(
+        entry.queue, kind, dict(entry.payload), scope=periodic_scope(kind), trigger={"scheduled": kind}
+    )
     return f"{kind}: {result.status} {result.job_id}"

@@ -19,8 +19,14 @@ def build_scheduler(redis_url: str) -> CronScheduler:
     wait_for_redis(connection)
     scheduler = CronScheduler(connection=connection, logging_level=logging.INFO)
     for entry in schedule.PERIODIC:
-        scheduler.register(schedule.tick, QUEUE_MAINTENANCE, args=(entry.kind,), interval=entry.interval_seconds,
-                           cron=entry.cron, name=entry.kind)
+        scheduler.register(
+            schedule.tick,
+            QUEUE_MAINTENANCE,
+            args=(entry.kind,),
+            interval=entry.interval_seconds,
+            cron=entry.cron,
+            name=entry.kind,
+        )
     return scheduler
 
 

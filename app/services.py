@@ -54,12 +54,13 @@ def build_services(connection: Redis, environ: Mapping[str, str]) -> Services:
     try:
         xero_settings = XeroSettings.from_environ(environ)
     except ConfigError as exc:
-        raise Permanent(f"the worker's Xero settings are incomplete: {'; '.join(exc.problems)}",
-                        user_message="The connector is not configured for Xero; ask your administrator.") from None
+        raise Permanent(
+            f"the worker's Xero settings are incomplete: {'; '.join(exc.problems)}",
+            user_message="The connector is not configured for Xero; ask your administrator.",
+        ) from None
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
     dataverse = dataverse_client_from_env(environ, token_cache=token_cache)
-    return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings),
-                    records=SyncRecords(connection))
+    return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings), records=SyncRecords(connection))
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:

@@ -70,8 +70,10 @@ class SyncRecords:
         return f"{KEY_PREFIX}:line:{organization_id}:{line_id.lower()}"
 
     def document(self, organization_id: str, invoice_id: str) -> DocumentRecord:
-        raw = self.redis.hmget(self.invoice_key(organization_id, invoice_id),
-                               ["xero_id", "create_started", "credit_note_id", "credit_started"])
+        raw = self.redis.hmget(
+            self.invoice_key(organization_id, invoice_id),
+            ["xero_id", "create_started", "credit_note_id", "credit_started"],
+        )
         return DocumentRecord(_text(raw[0]), _instant(raw[1]), _text(raw[2]), _instant(raw[3]))
 
     def begin_create(self, organization_id: str, invoice_id: str) -> None:

@@ -41,8 +41,13 @@ def build_worker(queue_names: list[str], redis_url: str, name: str | None = None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
-    parser.add_argument("--queues", nargs="+", default=list(ALL_QUEUES), choices=ALL_QUEUES,
-                        help="queues to serve, in priority order (default: all)")
+    parser.add_argument(
+        "--queues",
+        nargs="+",
+        default=list(ALL_QUEUES),
+        choices=ALL_QUEUES,
+        help="queues to serve, in priority order (default: all)",
+    )
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", help="worker name (default: RQ's)")
     args = parser.parse_args(argv)

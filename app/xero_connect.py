@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 blueprint = Blueprint("xero_connect", __name__)
 
-EXPIRED_TEXT = ("This link is unknown, expired or was already used. Start again from /xero/connect "
-                "(each attempt is valid once, for 10 minutes).")
+EXPIRED_TEXT = (
+    "This link is unknown, expired or was already used. Start again from /xero/connect "
+    "(each attempt is valid once, for 10 minutes)."
+)
 
 
 class NotConfigured(Exception):
@@ -69,12 +71,12 @@ def _guarded(action: Callable[[XeroConnector], Response]) -> Response:
         return pages.message("Link expired", EXPIRED_TEXT, 400)
     except ConnectionLost as exc:
         log.warning("xero refused the authorisation", extra={"detail": str(exc)})
-        return pages.message("Xero refused the authorisation", f"{exc.user_message} Start again from /xero/connect.",
-                             400)
+        return pages.message(
+            "Xero refused the authorisation", f"{exc.user_message} Start again from /xero/connect.", 400
+        )
     except Retryable as exc:
         log.warning("xero connect step could not complete", extra={"detail": str(exc)})
-        return pages.message("Try again", f"{exc.user_message} The step did not complete; try again in a moment.",
-                             502)
+        return pages.message("Try again", f"{exc.user_message} The step did not complete; try again in a moment.", 502)
     except ConnectorError as exc:
         log.warning("xero connect step failed", extra={"detail": str(exc)})
         return pages.message("Could not connect Xero", exc.user_message, 502)
@@ -95,8 +97,12 @@ def _cross_site() -> Response:
 def start() -> Response:
     def begin(connector: XeroConnector) -> Response:
         if connector.xero.settings.custom_connection:
-            return pages.message("Custom connection", "This connector uses a Xero custom connection: POST to "
-                                 "/xero/connect to connect its organisation (no consent page is involved).", 400)
+            return pages.message(
+                "Custom connection",
+                "This connector uses a Xero custom connection: POST to "
+                "/xero/connect to connect its organisation (no consent page is involved).",
+                400,
+            )
         settings: Settings = current_app.config["CONNECTOR_SETTINGS"]
         redirect_uri = settings.xero_redirect_uri or url_for("xero_connect.callback", _external=True)
         state = connector.steps().new_state(redirect_uri)
@@ -113,8 +119,11 @@ def connect_custom() -> Response:
 
     def run(connector: XeroConnector) -> Response:
         if not connector.xero.settings.custom_connection:
-            return pages.message("Not a custom connection", "This connector connects through Xero's consent page: "
-                                 "open /xero/connect in a browser.", 400)
+            return pages.message(
+                "Not a custom connection",
+                "This connector connects through Xero's consent page: open /xero/connect in a browser.",
+                400,
+            )
         return pages.connected(connector.connect_custom())
 
     return _guarded(run)
@@ -128,8 +137,9 @@ def callback() -> Response:
         steps = connector.steps()
         redirect_uri = steps.take_state(request.args.get("state"))
         if request.args.get("error"):
-            return pages.message("Xero did not connect",
-                                 f"Xero answered: {request.args['error']}. Nothing was connected.", 400)
+            return pages.message(
+                "Xero did not connect", f"Xero answered: {request.args['error']}. Nothing was connected.", 400
+            )
         code = request.args.get("code")
         if not code:
             return pages.message("Xero did not connect", "Xero sent no authorisation code.", 400)

@@ -80,8 +80,11 @@ class Connected:
 
 def organisations(connections: list[dict[str, Any]]) -> list[Tenant]:
     """The organisations of a `GET /connections` answer (practice-manager and other tenant types are skipped)."""
-    return [Tenant.from_connection(c) for c in connections
-            if c.get("tenantId") and str(c.get("tenantType", "ORGANISATION")).upper() == "ORGANISATION"]
+    return [
+        Tenant.from_connection(c)
+        for c in connections
+        if c.get("tenantId") and str(c.get("tenantType", "ORGANISATION")).upper() == "ORGANISATION"
+    ]
 
 
 class ConnectSteps:
@@ -93,8 +96,7 @@ class ConnectSteps:
 
     def new_state(self, redirect_uri: str) -> str:
         state = secrets.token_urlsafe(32)
-        self.redis.set(f"{KEY_PREFIX}:state:{state}", json.dumps({"redirect_uri": redirect_uri}),
-                       ex=STEP_TTL_SECONDS)
+        self.redis.set(f"{KEY_PREFIX}:state:{state}", json.dumps({"redirect_uri": redirect_uri}), ex=STEP_TTL_SECONDS)
         return state
 
     def take_state(self, state: str | None) -> str:
@@ -104,8 +106,9 @@ class ConnectSteps:
 
     def park_choice(self, tokens: TokenSet, tenants: list[Tenant]) -> str:
         token = secrets.token_urlsafe(32)
-        plain = json.dumps({"tokens": {**tokens.__dict__, "scope": list(tokens.scope)},
-                            "tenants": [t.__dict__ for t in tenants]}).encode()
+        plain = json.dumps(
+            {"tokens": {**tokens.__dict__, "scope": list(tokens.scope)}, "tenants": [t.__dict__ for t in tenants]}
+        ).encode()
         self.redis.set(f"{KEY_PREFIX}:choice:{token}", self.cipher.encrypt(plain), ex=STEP_TTL_SECONDS)
         return token
 
@@ -132,8 +135,14 @@ class ConnectSteps:
 def record_history(dataverse: DataverseClient, connection_id: str, status: SyncStatus, details: str) -> None:
     """A Sync History row on the connection, so the change is visible in Dynamics. Best effort: the change itself
     is already made, and a failed note must not make it look undone."""
-    row = history_row(invoice_id=None, connection_id=connection_id, occurred_on=datetime.now(UTC),
-                      action=SyncAction.CONNECTION, status=status, details=details)
+    row = history_row(
+        invoice_id=None,
+        connection_id=connection_id,
+        occurred_on=datetime.now(UTC),
+        action=SyncAction.CONNECTION,
+        status=status,
+        details=details,
+    )
     try:
         dataverse.create(row.entity_set, row.body)
     except ConnectorError as exc:
@@ -143,8 +152,15 @@ def record_history(dataverse: DataverseClient, connection_id: str, status: SyncS
 class XeroConnector:
     """Binds a Xero organisation to a connection row in Dynamics, and undoes it."""
 
-    def __init__(self, connection: Redis, dataverse: DataverseClient, xero: XeroGateways, jobs: JobQueue,
-                 identity: XeroIdentityCalls | None = None, endpoint: XeroTokenEndpoint | None = None) -> None:
+    def __init__(
+        self,
+        connection: Redis,
+        dataverse: DataverseClient,
+        xero: XeroGateways,
+        jobs: JobQueue,
+        identity: XeroIdentityCalls | None = None,
+        endpoint: XeroTokenEndpoint | None = None,
+    ) -> None:
         self.redis = connection
         self.dataverse = dataverse
         self.xero = xero
@@ -160,11 +176,14 @@ class XeroConnector:
         return ConnectSteps(self.redis, self.tokens.cipher)
 
     def connect(self, tokens: TokenSet, tenant: Tenant) -> Connected:
-        lock = self.redis.lock(f"{KEY_PREFIX}:lock:{tenant.tenant_id}", timeout=CONNECT_LOCK_SECONDS,
-                               blocking_timeout=CONNECT_LOCK_SECONDS)
+        lock = self.redis.lock(
+            f"{KEY_PREFIX}:lock:{tenant.tenant_id}", timeout=CONNECT_LOCK_SECONDS, blocking_timeout=CONNECT_LOCK_SECONDS
+        )
         if not lock.acquire():
-            raise Permanent("another connection of this organisation is in progress",
-                            user_message="This organisation is being connected in another window; try again.")
+            raise Permanent(
+                "another connection of this organisation is in progress",
+                user_message="This organisation is being connected in another window; try again.",
+            )
         try:
             return self._connect(tokens, tenant)
         finally:
@@ -172,8 +191,11 @@ class XeroConnector:
 
     def _connect(self, tokens: TokenSet, tenant: Tenant) -> Connected:
         existing = self.dataverse.query(
-            schema.CONNECTION_ENTITY_SET, select=[schema.CONNECTION_ID, schema.CONNECTION_IS_DEFAULT],
-            filter=f"{schema.CONNECTION_XERO_TENANT_ID} eq {odata_literal(tenant.tenant_id)}", top=1)
+            schema.CONNECTION_ENTITY_SET,
+            select=[schema.CONNECTION_ID, schema.CONNECTION_IS_DEFAULT],
+            filter=f"{schema.CONNECTION_XERO_TENANT_ID} eq {odata_literal(tenant.tenant_id)}",
+            top=1,
+        )
         # A new row gets its id here, so its tokens can be stored (and the organisation read) before it exists.
         connection_id = str(existing[0][schema.CONNECTION_ID]) if existing else str(uuid.uuid4())
         self.tokens.save(connection_id, tokens)
@@ -184,44 +206,61 @@ class XeroConnector:
                 self.tokens.delete(connection_id)  # no row will point at them
             raise
         time_zone = getattr(org.timezone, "value", org.timezone)
-        facts = ConnectedOrganisation(tenant.tenant_id, org.name or tenant.name, org.short_code,
-                                      str(time_zone) if time_zone else None)
+        facts = ConnectedOrganisation(
+            tenant.tenant_id, org.name or tenant.name, org.short_code, str(time_zone) if time_zone else None
+        )
         if existing:
             is_default = bool(existing[0].get(schema.CONNECTION_IS_DEFAULT))
             self.dataverse.update(schema.CONNECTION_ENTITY_SET, connection_id, connected_patch(facts))
         else:
-            is_default = not self.dataverse.query(schema.CONNECTION_ENTITY_SET, select=[schema.CONNECTION_ID],
-                                                  filter=f"{schema.CONNECTION_IS_DEFAULT} eq true", top=1)
-            self.dataverse.upsert(schema.CONNECTION_ENTITY_SET, connection_id,
-                                  new_connection_row(facts, is_default=is_default))
+            is_default = not self.dataverse.query(
+                schema.CONNECTION_ENTITY_SET,
+                select=[schema.CONNECTION_ID],
+                filter=f"{schema.CONNECTION_IS_DEFAULT} eq true",
+                top=1,
+            )
+            self.dataverse.upsert(
+                schema.CONNECTION_ENTITY_SET, connection_id, new_connection_row(facts, is_default=is_default)
+            )
         register_tenant(self.redis, tenant.tenant_id, connection_id)
         short = f" (short code {facts.short_code})" if facts.short_code else ""
-        record_history(self.dataverse, connection_id, SyncStatus.SUCCESS,
-                       f"{'Reconnected' if existing else 'Connected'} to the Xero organisation {facts.name}{short}.")
+        record_history(
+            self.dataverse,
+            connection_id,
+            SyncStatus.SUCCESS,
+            f"{'Reconnected' if existing else 'Connected'} to the Xero organisation {facts.name}{short}.",
+        )
         job = submit_import(self.jobs, connection_id, trigger={"connected": tenant.tenant_id})
-        log.info("xero organisation connected", extra={"connection_id": connection_id,
-                                                       "tenant_id": tenant.tenant_id, "new_row": not existing})
-        return Connected(connection_id, tenant.tenant_id, facts.name, facts.short_code, not existing, is_default,
-                         job.job_id)
+        log.info(
+            "xero organisation connected",
+            extra={"connection_id": connection_id, "tenant_id": tenant.tenant_id, "new_row": not existing},
+        )
+        return Connected(
+            connection_id, tenant.tenant_id, facts.name, facts.short_code, not existing, is_default, job.job_id
+        )
 
     def connect_custom(self) -> Connected:
         """A custom connection: the client credentials grant exactly one organisation, no browser step."""
         if not self.xero.settings.custom_connection:
-            raise Permanent("not a custom connection",
-                            user_message="This connector uses the browser flow: open /xero/connect.")
+            raise Permanent(
+                "not a custom connection", user_message="This connector uses the browser flow: open /xero/connect."
+            )
         tokens = self.endpoint.client_credentials()
         found = organisations(self.endpoint.tenants(tokens))
         if len(found) != 1:
-            raise Permanent(f"a custom connection must grant one organisation, it grants {len(found)}",
-                            user_message=f"The custom connection grants {len(found)} organisations; "
-                                         "it must grant exactly one.")
+            raise Permanent(
+                f"a custom connection must grant one organisation, it grants {len(found)}",
+                user_message=f"The custom connection grants {len(found)} organisations; it must grant exactly one.",
+            )
         return self.connect(tokens, found[0])
 
     def disconnect(self, connection_id: str, now: datetime | None = None) -> str:
         """Revoke at Xero, forget the tokens and the tenant, mark the row Disconnected; returns its name."""
         row = self.dataverse.get_optional(
-            schema.CONNECTION_ENTITY_SET, connection_id,
-            select=[schema.CONNECTION_XERO_TENANT_ID, schema.CONNECTION_XERO_TENANT_NAME, schema.CONNECTION_NAME])
+            schema.CONNECTION_ENTITY_SET,
+            connection_id,
+            select=[schema.CONNECTION_XERO_TENANT_ID, schema.CONNECTION_XERO_TENANT_NAME, schema.CONNECTION_NAME],
+        )
         if row is None:
             raise LookupError(connection_id)
         tenant_id = str(row.get(schema.CONNECTION_XERO_TENANT_ID) or "")
@@ -230,8 +269,12 @@ class XeroConnector:
             self._revoke_at_xero(connection_id, tenant_id)
         self.tokens.delete(connection_id)
         self.dataverse.update(schema.CONNECTION_ENTITY_SET, connection_id, disconnected_patch(now or datetime.now(UTC)))
-        record_history(self.dataverse, connection_id, SyncStatus.INFORMATION,
-                       "Disconnected from Xero by an administrator: the authorisation was revoked.")
+        record_history(
+            self.dataverse,
+            connection_id,
+            SyncStatus.INFORMATION,
+            "Disconnected from Xero by an administrator: the authorisation was revoked.",
+        )
         if tenant_id:
             forget_tenant(self.redis, tenant_id)
         log.info("xero organisation disconnected", extra={"connection_id": connection_id, "tenant_id": tenant_id})

@@ -29,13 +29,17 @@ class XeroIdentityCalls:
     def xero_connection_id(self, connections: list[dict[str, Any]], tenant_id: str) -> str | None:
         """The connection id of `tenant_id` in a `GET /connections` answer."""
         wanted = tenant_id.lower()
-        return next((str(c["id"]) for c in connections
-                     if str(c.get("tenantId", "")).lower() == wanted and c.get("id")), None)
+        return next(
+            (str(c["id"]) for c in connections if str(c.get("tenantId", "")).lower() == wanted and c.get("id")), None
+        )
 
     def delete_connection(self, tokens: TokenSet, xero_connection_id: str) -> None:
-        response = self._send("DELETE", f"{self.settings.api_url}/connections/{xero_connection_id}",
-                              "remove the connection",
-                              headers={"Authorization": f"Bearer {tokens.access_token}"})
+        response = self._send(
+            "DELETE",
+            f"{self.settings.api_url}/connections/{xero_connection_id}",
+            "remove the connection",
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
         if response.status_code in {401, 403}:
             raise reconnect(f"Xero answered {response.status_code} to removing the connection")
         if response.status_code not in {200, 204, 404}:  # 404: already gone, which is what we wanted
@@ -43,15 +47,25 @@ class XeroIdentityCalls:
 
     def revoke(self, refresh_token: str) -> None:
         settings = self.settings
-        response = self._send("POST", settings.revocation_url, "revoke the authorisation",
-                              data={"token": refresh_token}, auth=(settings.client_id, settings.client_secret))
+        response = self._send(
+            "POST",
+            settings.revocation_url,
+            "revoke the authorisation",
+            data={"token": refresh_token},
+            auth=(settings.client_id, settings.client_secret),
+        )
         if response.status_code != 200:
             raise _failure(response, "revoke the authorisation")
 
     def _send(self, method: str, url: str, action: str, **kwargs: Any) -> requests.Response:
         try:
-            return self.http.request(method, url, timeout=self.settings.request_timeout,
-                                     headers={"Accept": "application/json", **kwargs.pop("headers", {})}, **kwargs)
+            return self.http.request(
+                method,
+                url,
+                timeout=self.settings.request_timeout,
+                headers={"Accept": "application/json", **kwargs.pop("headers", {})},
+                **kwargs,
+            )
         except requests.RequestException as exc:
             raise Retryable(f"Xero could not be reached to {action} ({type(exc).__name__})") from None
 

@@ -105,8 +105,9 @@ def latest_receipt(triggers: Iterable[Mapping[str, Any]]) -> float | None:
     return max(times, default=None)
 
 
-def read_invoice(redis: Redis, xero: XeroGateway, invoice_id: str,
-                 triggers: Iterable[Mapping[str, Any]]) -> InvoiceRead:
+def read_invoice(
+    redis: Redis, xero: XeroGateway, invoice_id: str, triggers: Iterable[Mapping[str, Any]]
+) -> InvoiceRead:
     """The invoice as it is since the job's events: its snapshot when fresh enough, else a batched read."""
     tenant_id = xero.tenant_id.lower()
     invoice_id = invoice_id.lower()
@@ -140,8 +141,9 @@ def _read_batch(redis: Redis, xero: XeroGateway, tenant_id: str, invoice_id: str
 def store_snapshot(redis: Redis, tenant_id: str, invoice_id: str, invoice: Invoice, fetched_at: float) -> bool:
     """Keep a read of the invoice (the SDK's own wire form) unless a newer read is already kept."""
     body = json.dumps({"fetched_at": fetched_at, "invoice": serialize(invoice)})
-    stored = redis.eval(_STORE_IF_NEWER, 1, snapshot_key(tenant_id, invoice_id), body, repr(fetched_at),
-                        SNAPSHOT_TTL_SECONDS)
+    stored = redis.eval(
+        _STORE_IF_NEWER, 1, snapshot_key(tenant_id, invoice_id), body, repr(fetched_at), SNAPSHOT_TTL_SECONDS
+    )
     return bool(stored)
 
 

@@ -35,8 +35,7 @@ def _bodies(count: int, invoices: int) -> list[bytes]:
 
 def _run(label: str, count: int, invoices: int) -> None:
     with EmbeddedRedis() as redis_server:
-        app = create_app(Settings(redis_url=redis_server.url, dataverse_webhook_secrets=(SECRET,),
-                                  log_level="WARNING"))
+        app = create_app(Settings(redis_url=redis_server.url, dataverse_webhook_secrets=(SECRET,), log_level="WARNING"))
         client = app.test_client()
         bodies = _bodies(count, invoices)
         latencies = []
@@ -56,10 +55,12 @@ def _run(label: str, count: int, invoices: int) -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     quantiles = statistics.quantiles(latencies, n=100)
-    print(f"{label}: {count} events for {invoices} invoices in {elapsed:.2f} s = {count / elapsed:,.0f} events/s; "
-          f"latency p50 {quantiles[49] * 1000:.2f} ms, p95 {quantiles[94] * 1000:.2f} ms, "
-          f"p99 {quantiles[98] * 1000:.2f} ms; jobs queued {depth}; "
-          f"peak Python memory over 200 more events {peak / 1024 / 1024:.1f} MiB")
+    print(
+        f"{label}: {count} events for {invoices} invoices in {elapsed:.2f} s = {count / elapsed:,.0f} events/s; "
+        f"latency p50 {quantiles[49] * 1000:.2f} ms, p95 {quantiles[94] * 1000:.2f} ms, "
+        f"p99 {quantiles[98] * 1000:.2f} ms; jobs queued {depth}; "
+        f"peak Python memory over 200 more events {peak / 1024 / 1024:.1f} MiB"
+    )
 
 
 def main() -> None:

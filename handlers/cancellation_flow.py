@@ -31,7 +31,9 @@ from mappers.xero_invoice import idempotency_key
 LOOKUP_MARGIN = timedelta(minutes=5)  # clocks of workers and Xero differ a little
 
 _CREDITED_AND_APPLIED = CancellationDecision(
-    CancellationAction.CREDIT_AND_ALLOCATE, SyncAction.CREDIT_NOTE, SyncStatus.SUCCESS,
+    CancellationAction.CREDIT_AND_ALLOCATE,
+    SyncAction.CREDIT_NOTE,
+    SyncStatus.SUCCESS,
     "The invoice was cancelled in Dynamics, so a credit note for the full amount was created in Xero and applied "
     "to the invoice.",
 )
@@ -44,8 +46,16 @@ class CancelResult:
     credit_note: CreditNote | None = None
 
 
-def cancel_in_xero(xero: XeroGateway, records: SyncRecords, organization_id: str, invoice_id: str,
-                   existing: XeroDocument | None, *, create_credit_note: bool, today: date) -> CancelResult:
+def cancel_in_xero(
+    xero: XeroGateway,
+    records: SyncRecords,
+    organization_id: str,
+    invoice_id: str,
+    existing: XeroDocument | None,
+    *,
+    create_credit_note: bool,
+    today: date,
+) -> CancelResult:
     record = records.document(organization_id, invoice_id)
     if isinstance(existing, XeroInvoice) and (record.credit_note_id or record.credit_outcome_unknown):
         # An earlier attempt got as far as the credit note: finish that one, never decide afresh (the invoice
@@ -67,8 +77,9 @@ def cancel_in_xero(xero: XeroGateway, records: SyncRecords, organization_id: str
     return CancelResult(decision, xero.get_invoice(str(docs.document_id(existing))), credit)
 
 
-def _finish_credit(xero: XeroGateway, records: SyncRecords, organization_id: str, invoice_id: str,
-                   invoice: XeroInvoice, today: date) -> CancelResult:
+def _finish_credit(
+    xero: XeroGateway, records: SyncRecords, organization_id: str, invoice_id: str, invoice: XeroInvoice, today: date
+) -> CancelResult:
     credit = _create_credit(xero, records, organization_id, invoice_id, invoice, today)
     nothing_paid = docs.amount_paid(invoice) == 0
     if nothing_paid and docs.amount_due(invoice) > 0 and docs.amount_due(credit) > 0:
@@ -78,16 +89,19 @@ def _finish_credit(xero: XeroGateway, records: SyncRecords, organization_id: str
     return CancelResult(decision, invoice, credit)
 
 
-def _create_credit(xero: XeroGateway, records: SyncRecords, organization_id: str, invoice_id: str,
-                   invoice: XeroInvoice, today: date) -> CreditNote:
+def _create_credit(
+    xero: XeroGateway, records: SyncRecords, organization_id: str, invoice_id: str, invoice: XeroInvoice, today: date
+) -> CreditNote:
     record = records.document(organization_id, invoice_id)
     if record.credit_note_id:
         return xero.get_credit_note(record.credit_note_id)
     credit = build_credit_note(invoice, on=today)
     if record.credit_outcome_unknown and record.credit_started_at is not None:
-        found = xero.find_credit_note(modified_since=record.credit_started_at - LOOKUP_MARGIN,
-                                      reference=credit.reference,
-                                      contact_id=str(invoice.contact.contact_id) if invoice.contact else None)
+        found = xero.find_credit_note(
+            modified_since=record.credit_started_at - LOOKUP_MARGIN,
+            reference=credit.reference,
+            contact_id=str(invoice.contact.contact_id) if invoice.contact else None,
+        )
         if found is not None and docs.status_of(found) not in (docs.DELETED, docs.VOIDED):
             records.record_credit(organization_id, invoice_id, str(docs.document_id(found)))
             return found
@@ -102,5 +116,10 @@ def _allocate(xero: XeroGateway, credit: CreditNote, invoice: XeroInvoice, today
     allocation = build_allocation(invoice, on=today).allocations[0]
     amount = min(docs.amount_due(invoice), docs.amount_due(credit))
     credit_id = str(docs.document_id(credit))
-    xero.allocate_credit_note(credit_id, str(docs.document_id(invoice)), amount, allocation.date,
-                              idempotency_key=f"xc-allocate-{credit_id}-{amount}")
+    xero.allocate_credit_note(
+        credit_id,
+        str(docs.document_id(invoice)),
+        amount,
+        allocation.date,
+        idempotency_key=f"xc-allocate-{credit_id}-{amount}",
+    )

@@ -36,8 +36,10 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     if not has_token(services, connection_id):
         return {**result, "import_job": None, "reason": "no Xero token is stored for this connection yet"}
     queued = submit_import(ctx.jobs, connection_id, trigger={"kind": ctx.kind, "job_id": ctx.job_id})
-    log.info("reference data import queued", extra={"connection_id": connection_id, "job_id": queued.job_id,
-                                                    "tenant_id": connection.tenant_id})
+    log.info(
+        "reference data import queued",
+        extra={"connection_id": connection_id, "job_id": queued.job_id, "tenant_id": connection.tenant_id},
+    )
     return {**result, "import_job": queued.job_id, "tenant_id": connection.tenant_id}
 
 

@@ -31,9 +31,14 @@ class Outcome:
 
     def history(self, now: datetime) -> RowCreate:
         return history_row(
-            invoice_id=self.invoice_id, connection_id=self.connection.id if self.connection else None,
-            occurred_on=now, action=self.action, status=self.status, details=self.details,
-            xero_invoice_id=self.xero_invoice_id, time_zone=self.connection.zone if self.connection else None,
+            invoice_id=self.invoice_id,
+            connection_id=self.connection.id if self.connection else None,
+            occurred_on=now,
+            action=self.action,
+            status=self.status,
+            details=self.details,
+            xero_invoice_id=self.xero_invoice_id,
+            time_zone=self.connection.zone if self.connection else None,
         )
 
 
@@ -51,7 +56,11 @@ def write_patches(dataverse: DataverseClient, patches: Sequence[RowPatch]) -> No
 
 def reconnect_patch(connection_id: str, message: str) -> RowPatch:
     """Flag the connection row, where admins look, as needing a new consent in Xero."""
-    return RowPatch(schema.CONNECTION_ENTITY_SET, connection_id, {
-        schema.CONNECTION_STATUS: int(ConnectionStatus.RECONNECT_XERO),
-        schema.CONNECTION_STATUS_MESSAGE: message,
-    })
+    return RowPatch(
+        schema.CONNECTION_ENTITY_SET,
+        connection_id,
+        {
+            schema.CONNECTION_STATUS: int(ConnectionStatus.RECONNECT_XERO),
+            schema.CONNECTION_STATUS_MESSAGE: message,
+        },
+    )

@@ -31,29 +31,37 @@ class InvoiceState:
 
 def load_connection(dataverse: DataverseClient, connection_id: str) -> ConnectionSettings | None:
     query = connection_query()
-    row = dataverse.get_optional(schema.CONNECTION_ENTITY_SET, connection_id, select=query["$select"],
-                                 formatted_values=True)
+    row = dataverse.get_optional(
+        schema.CONNECTION_ENTITY_SET, connection_id, select=query["$select"], formatted_values=True
+    )
     return ConnectionSettings.from_row(row) if row else None
 
 
 def load_invoice(dataverse: DataverseClient, invoice_id: str) -> InvoiceState | None:
     """The invoice with its lines, connection and customer; None when the row no longer exists."""
     query = invoice_query()
-    row = dataverse.get_optional("invoices", invoice_id, select=query["$select"], expand=query["$expand"],
-                                 formatted_values=True)
+    row = dataverse.get_optional(
+        "invoices", invoice_id, select=query["$select"], expand=query["$expand"], formatted_values=True
+    )
     if row is None:
         return None
     connection_id = rows.lookup_id(row, schema.INVOICE_CONNECTION)
     connection = load_connection(dataverse, connection_id) if connection_id else None
     lines_query = invoice_lines_query(invoice_id)
-    lines = dataverse.query("invoicedetails", filter=lines_query["$filter"], select=lines_query["$select"],
-                            expand=lines_query["$expand"], formatted_values=True)
+    lines = dataverse.query(
+        "invoicedetails",
+        filter=lines_query["$filter"],
+        select=lines_query["$select"],
+        expand=lines_query["$expand"],
+        formatted_values=True,
+    )
     invoice = Invoice.from_row(row, lines, time_zone=connection.zone if connection else "UTC")
     customer = None
     if invoice.customer is not None:
         kind = invoice.customer.kind
-        customer_row = dataverse.get_optional(kind.entity_set, invoice.customer.id,
-                                              select=customer_query(kind)["$select"])
+        customer_row = dataverse.get_optional(
+            kind.entity_set, invoice.customer.id, select=customer_query(kind)["$select"]
+        )
         customer = Customer.from_row(customer_row, kind) if customer_row else None
     return InvoiceState(invoice=invoice, connection=connection, customer=customer)
 

@@ -75,16 +75,32 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     now = datetime.now(UTC)
 
     def write(action: SyncAction, status: SyncStatus, details: str, patches: list | None = None) -> None:
-        write_outcome(services.dataverse, Outcome(invoice_id=None, connection=connection, action=action,
-                                                  status=status, details=f"{told} {details}",
-                                                  xero_invoice_id=str(xero_id), patches=patches or []), now)
+        write_outcome(
+            services.dataverse,
+            Outcome(
+                invoice_id=None,
+                connection=connection,
+                action=action,
+                status=status,
+                details=f"{told} {details}",
+                xero_invoice_id=str(xero_id),
+                patches=patches or [],
+            ),
+            now,
+        )
 
     try:
         xero = services.xero.get(connection.id, connection.xero_tenant_id)
         existing = get_document(xero, str(xero_id), credit_note=_is_credit_note(pre_image))
-        result = cancel_in_xero(xero, records, organization_id, invoice_id, existing,
-                                create_credit_note=connection.create_credit_note,
-                                today=local_date(now, connection))
+        result = cancel_in_xero(
+            xero,
+            records,
+            organization_id,
+            invoice_id,
+            existing,
+            create_credit_note=connection.create_credit_note,
+            today=local_date(now, connection),
+        )
     except (Permanent, ConnectionLost) as exc:
         _write_failure(write, exc, connection.id)
         raise
@@ -95,8 +111,11 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     decision = result.decision
     write(decision.history_action, decision.history_status, decision.details)
     records.forget_document(organization_id, invoice_id)
-    return {**receipt, "result": f"cancel:{decision.action.value}",
-            "xero_status": docs.status_of(result.document) if result.document is not None else None}
+    return {
+        **receipt,
+        "result": f"cancel:{decision.action.value}",
+        "xero_status": docs.status_of(result.document) if result.document is not None else None,
+    }
 
 
 def _write_failure(write: Any, error: ConnectorError, reconnect_connection_id: str | None) -> None:
@@ -104,8 +123,11 @@ def _write_failure(write: Any, error: ConnectorError, reconnect_connection_id: s
         details = failure_details("Cancelling it in Xero failed.", list(error.messages))
     else:
         details = error.user_message
-    patches = [reconnect_patch(reconnect_connection_id, error.user_message)] \
-        if isinstance(error, ConnectionLost) and reconnect_connection_id else []
+    patches = (
+        [reconnect_patch(reconnect_connection_id, error.user_message)]
+        if isinstance(error, ConnectionLost) and reconnect_connection_id
+        else []
+    )
     try:
         write(SyncAction.DELETE, SyncStatus.FAILED, details, patches)
     except ConnectorError:

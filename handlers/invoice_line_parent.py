@@ -33,9 +33,14 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     if invoice_id is None:
         raise Ignored(f"invoice line {line_id} is gone and was never part of a synced invoice")
     submitted = ctx.jobs.submit_coalesced(
-        QUEUE_DATAVERSE, "invoice.sync",
-        {"organization_id": organization_id, "invoice_id": invoice_id,
-         "correlation_id": ctx.payload.get("correlation_id")},
-        scope=invoice_scope(organization_id, invoice_id), trigger={"line_id": line_id, "resolved_by": ctx.job_id},
+        QUEUE_DATAVERSE,
+        "invoice.sync",
+        {
+            "organization_id": organization_id,
+            "invoice_id": invoice_id,
+            "correlation_id": ctx.payload.get("correlation_id"),
+        },
+        scope=invoice_scope(organization_id, invoice_id),
+        trigger={"line_id": line_id, "resolved_by": ctx.job_id},
     )
     return {**receipt, "invoice_id": invoice_id, "sync_job": submitted.job_id, "sync": submitted.status}

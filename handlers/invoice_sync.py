@@ -55,8 +55,12 @@ NOT_CONFIGURED = "this worker is not connected to Dataverse and Xero: the job wa
 def handle(ctx: JobContext) -> dict[str, Any]:
     organization_id = ctx.payload["organization_id"]
     invoice_id = ctx.payload["invoice_id"]
-    receipt = {"handler": __name__, "organization_id": organization_id, "invoice_id": invoice_id,
-               "events": len(ctx.triggers)}
+    receipt = {
+        "handler": __name__,
+        "organization_id": organization_id,
+        "invoice_id": invoice_id,
+        "events": len(ctx.triggers),
+    }
     services = services_for(ctx.redis)
     if services is None:
         log.warning("invoice sync received without Dataverse or Xero configured", extra={"invoice_id": invoice_id})
@@ -99,12 +103,16 @@ class InvoiceSync:
         if isinstance(eligibility, NotYet):
             assert self.connection is not None
             run_at = start_of_day(eligibility.run_on, self.connection)
-            waiting = (f"The delivery date is {eligibility.run_on:%d %B %Y}, so the invoice will be sent to Xero on "
-                       "that day.")
+            waiting = (
+                f"The delivery date is {eligibility.run_on:%d %B %Y}, so the invoice will be sent to Xero on that day."
+            )
             if self.services.records.news(self.organization_id, invoice.id, waiting):
                 self._write(SyncStatus.INFORMATION, waiting)
-            raise Deferred(f"delivery date {eligibility.run_on} is in the future", run_at=run_at,
-                           user_message=f"The invoice will be sent to Xero on {eligibility.run_on:%d %B %Y}.")
+            raise Deferred(
+                f"delivery date {eligibility.run_on} is in the future",
+                run_at=run_at,
+                user_message=f"The invoice will be sent to Xero on {eligibility.run_on:%d %B %Y}.",
+            )
         if isinstance(eligibility, Ineligible):
             if self.services.records.news(self.organization_id, invoice.id, eligibility.reason):
                 self._write(SyncStatus.SKIPPED, eligibility.reason)
@@ -134,25 +142,35 @@ class InvoiceSync:
         connection = self.connection
         assert connection is not None
         if not connection.xero_tenant_id:
-            raise Permanent(f"connection {connection.id} has no Xero tenant id",
-                            user_message="The Xero connection is not linked to a Xero organisation yet. Connect "
-                                         "it to Xero, then set the export status back to No.")
+            raise Permanent(
+                f"connection {connection.id} has no Xero tenant id",
+                user_message="The Xero connection is not linked to a Xero organisation yet. Connect "
+                "it to Xero, then set the export status back to No.",
+            )
         return self.services.xero.get(connection.id, connection.xero_tenant_id)
 
     # -- create or update -------------------------------------------------------------------------------------
     def _push(self, xero: XeroGateway) -> dict[str, Any]:
         invoice, connection = self.invoice, self._short_coded(xero)
         if self.customer is None:
-            raise Permanent("the invoice's customer row cannot be read",
-                            user_message="The invoice's customer could not be found in Dynamics.")
+            raise Permanent(
+                "the invoice's customer row cannot be read",
+                user_message="The invoice's customer could not be found in Dynamics.",
+            )
         existing = self._existing(xero)
         self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
         link = resolve_contact(xero, self.customer, connection)
         if link.patch is not None:
             self.patches.append(link.patch)
         known_codes = self._known_item_codes(xero)
-        plan = build_document(invoice, connection, contact_id=link.contact_id, org_url=self.services.org_url,
-                              known_item_codes=known_codes, existing=existing)
+        plan = build_document(
+            invoice,
+            connection,
+            contact_id=link.contact_id,
+            org_url=self.services.org_url,
+            known_item_codes=known_codes,
+            existing=existing,
+        )
         if isinstance(plan, NoChange):
             assert existing is not None
             self.patches.append(invoice_status_patch(invoice.id, existing))
@@ -167,10 +185,16 @@ class InvoiceSync:
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
         self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
         self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
-        self._write(SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes),
-                    xero_id=docs.document_id(saved))
-        return {"result": plan.action.name.lower(), "recovered": self.recovered, "xero_id": docs.document_id(saved),
-                "xero_number": docs.document_number(saved), "xero_status": docs.status_of(saved)}
+        self._write(
+            SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes), xero_id=docs.document_id(saved)
+        )
+        return {
+            "result": plan.action.name.lower(),
+            "recovered": self.recovered,
+            "xero_id": docs.document_id(saved),
+            "xero_number": docs.document_number(saved),
+            "xero_status": docs.status_of(saved),
+        }
 
     def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
         """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the
@@ -181,16 +205,20 @@ class InvoiceSync:
         short_code = xero.get_organisation().short_code
         if not short_code:
             return connection
-        self.patches.append(RowPatch(schema.CONNECTION_ENTITY_SET, connection.id,
-                                     {schema.CONNECTION_XERO_SHORT_CODE: short_code}))
+        self.patches.append(
+            RowPatch(schema.CONNECTION_ENTITY_SET, connection.id, {schema.CONNECTION_XERO_SHORT_CODE: short_code})
+        )
         self.connection = replace(connection, xero_short_code=short_code)
         return self.connection
 
     def _already_sent(self, plan: SendDocument, sent: str) -> bool:
         """An update asking exactly what the last write asked, on an invoice nobody asked to resend: a follow-up
         of events the last write already covered. Nothing is sent and no history row is added."""
-        return (plan.action is SyncAction.UPDATE and self.invoice.export_status is ExportStatus.YES
-                and self.services.records.last_sent(self.organization_id, self.invoice.id) == sent)
+        return (
+            plan.action is SyncAction.UPDATE
+            and self.invoice.export_status is ExportStatus.YES
+            and self.services.records.last_sent(self.organization_id, self.invoice.id) == sent
+        )
 
     def _existing(self, xero: XeroGateway) -> XeroDocument | None:
         """The Xero document of this invoice: by the id on the row, else the one Redis recorded."""
@@ -219,8 +247,9 @@ class InvoiceSync:
             return sender.update(plan.document, key)
         record = records.document(org, invoice_id)
         if record.create_outcome_unknown and record.create_started_at is not None:
-            found = find_document(xero, self.invoice, plan.document, since=record.create_started_at - LOOKUP_MARGIN,
-                                  contact_id=contact_id)
+            found = find_document(
+                xero, self.invoice, plan.document, since=record.create_started_at - LOOKUP_MARGIN, contact_id=contact_id
+            )
             if found is not None and not docs.is_gone(found):
                 log.info("found the document an earlier attempt created", extra={"invoice_id": invoice_id})
                 records.record_document(org, invoice_id, str(docs.document_id(found)))
@@ -237,18 +266,29 @@ class InvoiceSync:
         if records.is_cancelled(self.organization_id, self.invoice.id):
             raise Ignored("the cancellation was already carried out")
         existing = self._existing(xero)
-        result = cancel_in_xero(xero, records, self.organization_id, self.invoice.id, existing,
-                                create_credit_note=self._connection().create_credit_note,
-                                today=local_date(self.now, self._connection()))
+        result = cancel_in_xero(
+            xero,
+            records,
+            self.organization_id,
+            self.invoice.id,
+            existing,
+            create_credit_note=self._connection().create_credit_note,
+            today=local_date(self.now, self._connection()),
+        )
         decision = result.decision
         self.action = decision.history_action
         # A cancelled invoice is read-only in Dynamics: only its history row can be written.
-        self._write(decision.history_status, decision.details,
-                    xero_id=docs.document_id(existing) if existing is not None else None)
+        self._write(
+            decision.history_status,
+            decision.details,
+            xero_id=docs.document_id(existing) if existing is not None else None,
+        )
         records.mark_cancelled(self.organization_id, self.invoice.id)
-        return {"result": f"cancel:{decision.action.value}",
-                "xero_status": docs.status_of(result.document) if result.document is not None else None,
-                "credit_note_id": docs.document_id(result.credit_note) if result.credit_note else None}
+        return {
+            "result": f"cancel:{decision.action.value}",
+            "xero_status": docs.status_of(result.document) if result.document is not None else None,
+            "credit_note_id": docs.document_id(result.credit_note) if result.credit_note else None,
+        }
 
     # -- writing back -----------------------------------------------------------------------------------------
     def _connection(self) -> ConnectionSettings:
@@ -256,9 +296,15 @@ class InvoiceSync:
         return self.connection
 
     def _write(self, status: SyncStatus, details: str, *, xero_id: str | None = None) -> None:
-        outcome = Outcome(invoice_id=self.invoice.id, connection=self.connection, action=self.action,
-                          status=status, details=details, xero_invoice_id=xero_id or self.invoice.xero_invoice_id,
-                          patches=self.patches)
+        outcome = Outcome(
+            invoice_id=self.invoice.id,
+            connection=self.connection,
+            action=self.action,
+            status=status,
+            details=details,
+            xero_invoice_id=xero_id or self.invoice.xero_invoice_id,
+            patches=self.patches,
+        )
         write_outcome(self.services.dataverse, outcome, self.now)
         self.patches = []
 

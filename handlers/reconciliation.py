@@ -53,26 +53,44 @@ def handle(ctx: JobContext) -> dict[str, Any]:
 def connections_to_reconcile(services: Services) -> list[ConnectionSettings]:
     select = connection_query()["$select"]
     found = services.dataverse.query(
-        schema.CONNECTION_ENTITY_SET, select=select,
+        schema.CONNECTION_ENTITY_SET,
+        select=select,
         filter=f"{schema.CONNECTION_STATUS} eq {int(ConnectionStatus.CONNECTED)} "
-               f"and {schema.CONNECTION_XERO_TENANT_ID} ne null")
+        f"and {schema.CONNECTION_XERO_TENANT_ID} ne null",
+    )
     return [ConnectionSettings.from_row(row) for row in found]
 
 
-def reconcile_connection(ctx: JobContext, services: Services, connection: ConnectionSettings,
-                         now: datetime) -> dict[str, Any]:
+def reconcile_connection(
+    ctx: JobContext, services: Services, connection: ConnectionSettings, now: datetime
+) -> dict[str, Any]:
     assert connection.xero_tenant_id is not None  # selected for having one
-    window = reconcile_window(load_checkpoint(ctx.redis, connection.id), now,
-                              interval_seconds=ctx.settings.reconcile_interval_seconds,
-                              overlap_seconds=ctx.settings.reconcile_overlap_seconds)
+    window = reconcile_window(
+        load_checkpoint(ctx.redis, connection.id),
+        now,
+        interval_seconds=ctx.settings.reconcile_interval_seconds,
+        overlap_seconds=ctx.settings.reconcile_overlap_seconds,
+    )
     xero = services.xero.get(connection.id, connection.xero_tenant_id)
     xero_jobs = _queue_changed_xero_invoices(ctx, xero, connection, window)
     dynamics_jobs = _queue_unsynced_dynamics_invoices(ctx, services, connection, window)
     advance_checkpoint(ctx.redis, connection.id, window.until)
-    log.info("reconciliation pass done", extra={"connection_id": connection.id, "since": window.since.isoformat(),
-                                                "xero_invoices": xero_jobs, "dynamics_invoices": dynamics_jobs})
-    return {"connection_id": connection.id, "since": window.since.isoformat(), "until": window.until.isoformat(),
-            "xero_invoices": xero_jobs, "dynamics_invoices": dynamics_jobs}
+    log.info(
+        "reconciliation pass done",
+        extra={
+            "connection_id": connection.id,
+            "since": window.since.isoformat(),
+            "xero_invoices": xero_jobs,
+            "dynamics_invoices": dynamics_jobs,
+        },
+    )
+    return {
+        "connection_id": connection.id,
+        "since": window.since.isoformat(),
+        "until": window.until.isoformat(),
+        "xero_invoices": xero_jobs,
+        "dynamics_invoices": dynamics_jobs,
+    }
 
 
 class TooManyChanges(Retryable):
@@ -89,8 +107,9 @@ def _read_is_complete(count: int) -> bool:
     return count < MAX_LOOKUP_PAGES * PAGE_SIZE
 
 
-def _queue_changed_xero_invoices(ctx: JobContext, xero: XeroGateway, connection: ConnectionSettings,
-                                 window: ReconcileWindow) -> int:
+def _queue_changed_xero_invoices(
+    ctx: JobContext, xero: XeroGateway, connection: ConnectionSettings, window: ReconcileWindow
+) -> int:
     tenant_id = xero.tenant_id.lower()
     ids = changed_xero_invoice_ids(xero, window.since)
     complete = _read_is_complete(len(ids))
@@ -98,31 +117,46 @@ def _queue_changed_xero_invoices(ctx: JobContext, xero: XeroGateway, connection:
     received_at = redis_now(ctx.redis)
     note_waiting(ctx.redis, tenant_id, ids)
     for invoice_id in ids:
-        payload = {"tenant_id": tenant_id, "category": "INVOICE", "resource_id": invoice_id,
-                   "connection_id": connection.id, "event_type": "RECONCILE"}
-        ctx.jobs.submit_coalesced(QUEUE_XERO, "xero.invoice", payload,
-                                  scope=xero_resource_scope(tenant_id, "INVOICE", invoice_id),
-                                  trigger={**payload, "reconciliation_since": window.since.isoformat(),
-                                           RECEIVED_AT: received_at})
+        payload = {
+            "tenant_id": tenant_id,
+            "category": "INVOICE",
+            "resource_id": invoice_id,
+            "connection_id": connection.id,
+            "event_type": "RECONCILE",
+        }
+        ctx.jobs.submit_coalesced(
+            QUEUE_XERO,
+            "xero.invoice",
+            payload,
+            scope=xero_resource_scope(tenant_id, "INVOICE", invoice_id),
+            trigger={**payload, "reconciliation_since": window.since.isoformat(), RECEIVED_AT: received_at},
+        )
     if not complete:
         # What was read is queued; the rest is read again next pass, from the same checkpoint.
-        raise TooManyChanges(f"more than {len(ids)} invoices changed in Xero since {window.since.isoformat()}",
-                             user_message="Too many Xero changes for one reconciliation pass; the next pass "
-                                          "continues from the same point.")
+        raise TooManyChanges(
+            f"more than {len(ids)} invoices changed in Xero since {window.since.isoformat()}",
+            user_message="Too many Xero changes for one reconciliation pass; the next pass "
+            "continues from the same point.",
+        )
     return len(ids)
 
 
-def _queue_unsynced_dynamics_invoices(ctx: JobContext, services: Services, connection: ConnectionSettings,
-                                      window: ReconcileWindow) -> int:
-    found = services.dataverse.query("invoices", select=["invoiceid"],
-                                     filter=unsynced_invoices_filter(connection.id, window.since))
+def _queue_unsynced_dynamics_invoices(
+    ctx: JobContext, services: Services, connection: ConnectionSettings, window: ReconcileWindow
+) -> int:
+    found = services.dataverse.query(
+        "invoices", select=["invoiceid"], filter=unsynced_invoices_filter(connection.id, window.since)
+    )
     if not found:
         return 0
     organization_id = organisation_id(services.dataverse)
     for row in found:
         invoice_id = str(row["invoiceid"]).lower()
-        ctx.jobs.submit_coalesced(QUEUE_DATAVERSE, "invoice.sync",
-                                  {"organization_id": organization_id, "invoice_id": invoice_id},
-                                  scope=invoice_scope(organization_id, invoice_id),
-                                  trigger={"reconciliation_since": window.since.isoformat()})
+        ctx.jobs.submit_coalesced(
+            QUEUE_DATAVERSE,
+            "invoice.sync",
+            {"organization_id": organization_id, "invoice_id": invoice_id},
+            scope=invoice_scope(organization_id, invoice_id),
+            trigger={"reconciliation_since": window.since.isoformat()},
+        )
     return len(found)

@@ -84,8 +84,11 @@ def has_token(services: Services, connection_id: str) -> bool:
 def importable_connections(services: Services) -> tuple[list[XeroConnection], list[str]]:
     """Active connections with a Xero organisation and a stored token, and the ids of those without a token."""
     found, without_token = [], []
-    rows = services.dataverse.query(schema.CONNECTION_ENTITY_SET, select=_CONNECTION_SELECT,
-                                    filter=f"statecode eq 0 and {schema.CONNECTION_XERO_TENANT_ID} ne null")
+    rows = services.dataverse.query(
+        schema.CONNECTION_ENTITY_SET,
+        select=_CONNECTION_SELECT,
+        filter=f"statecode eq 0 and {schema.CONNECTION_XERO_TENANT_ID} ne null",
+    )
     for row in rows:
         connection = _as_connection(row)
         if connection is None:
@@ -102,8 +105,9 @@ def importable_connections(services: Services) -> tuple[list[XeroConnection], li
 # ---------------------------------------------------------------------------------------------------
 
 
-def import_reference_data(services: Services, connection: XeroConnection, *,
-                          now: datetime | None = None) -> dict[str, Any]:
+def import_reference_data(
+    services: Services, connection: XeroConnection, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Bring the connection's reference tables in line with its Xero organisation; the counts per table."""
     xero = services.xero.get(connection.connection_id, connection.tenant_id)
     categories, options = ref.wanted_tracking(xero.get_tracking_categories(include_archived=True))
@@ -116,23 +120,35 @@ def import_reference_data(services: Services, connection: XeroConnection, *,
     }
     plans: list[ref.TablePlan] = []
     for table in ref.IMPORT_ORDER:
-        existing = services.dataverse.query(table.entity_set, select=table.select(),
-                                            filter=table.connection_filter(connection.connection_id),
-                                            orderby="createdon asc")
+        existing = services.dataverse.query(
+            table.entity_set,
+            select=table.select(),
+            filter=table.connection_filter(connection.connection_id),
+            orderby="createdon asc",
+        )
         parents = plans[-1].row_ids if table.parent is not None else None  # options follow their categories
-        plans.append(ref.plan_table(table, wanted[table], existing, connection_id=connection.connection_id,
-                                    parent_row_ids=parents))
+        plans.append(
+            ref.plan_table(
+                table, wanted[table], existing, connection_id=connection.connection_id, parent_row_ids=parents
+            )
+        )
     _write(services, plans)
     changed = any(plan.writes for plan in plans)
     if changed:
         _record(services, connection, plans, now or datetime.now(UTC))
     result = {plan.table.label.replace(" ", "_"): plan.counts() for plan in plans}
-    totals = {what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated",
-                                                                             "unchanged")}
+    totals = {
+        what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated", "unchanged")
+    }
     # LogRecord reserves "created": the counts go under a key of their own.
     log.info("reference data imported", extra={"connection_id": connection.connection_id, "counts": totals})
-    return {"connection_id": connection.connection_id, "tenant_id": connection.tenant_id, "tables": result,
-            "totals": totals, "changed": changed}
+    return {
+        "connection_id": connection.connection_id,
+        "tenant_id": connection.tenant_id,
+        "tables": result,
+        "totals": totals,
+        "changed": changed,
+    }
 
 
 def _operations(plans: list[ref.TablePlan]) -> list[BatchOperation]:
@@ -151,7 +167,7 @@ def _write(services: Services, plans: list[ref.TablePlan]) -> None:
     # In order, so a category is written before the options that bind to it.
     for start in range(0, len(operations), MAX_BATCH_OPERATIONS):
         try:
-            services.dataverse.batch(operations[start:start + MAX_BATCH_OPERATIONS])
+            services.dataverse.batch(operations[start : start + MAX_BATCH_OPERATIONS])
         except RowNotFound as exc:
             # Someone deleted a row between our read and our write: the next attempt reads again.
             raise Retryable(f"a reference row disappeared during the import ({exc})") from exc
@@ -159,9 +175,14 @@ def _write(services: Services, plans: list[ref.TablePlan]) -> None:
 
 def _record(services: Services, connection: XeroConnection, plans: list[ref.TablePlan], now: datetime) -> None:
     """A Sync History row when something changed (a run that changes nothing leaves no trace in Dynamics)."""
-    row = history_row(invoice_id=None, connection_id=connection.connection_id, occurred_on=now,
-                      action=SyncAction.REFERENCE_DATA, status=SyncStatus.SUCCESS,
-                      details=f"Reference data imported from Xero. {ref.summary(plans)}.")
+    row = history_row(
+        invoice_id=None,
+        connection_id=connection.connection_id,
+        occurred_on=now,
+        action=SyncAction.REFERENCE_DATA,
+        status=SyncStatus.SUCCESS,
+        details=f"Reference data imported from Xero. {ref.summary(plans)}.",
+    )
     services.dataverse.create(row.entity_set, row.body)
 
 
@@ -186,9 +207,14 @@ def handle(ctx: JobContext) -> dict[str, Any]:
 
 def _record_failure(services: Services, connection: XeroConnection, exc: ConnectorError) -> None:
     """Say in Dynamics why the import stopped; a lost Xero authorisation also flags the connection row."""
-    row = history_row(invoice_id=None, connection_id=connection.connection_id, occurred_on=datetime.now(UTC),
-                      action=SyncAction.REFERENCE_DATA, status=SyncStatus.FAILED,
-                      details=f"Reference data could not be imported from Xero: {exc.user_message}")
+    row = history_row(
+        invoice_id=None,
+        connection_id=connection.connection_id,
+        occurred_on=datetime.now(UTC),
+        action=SyncAction.REFERENCE_DATA,
+        status=SyncStatus.FAILED,
+        details=f"Reference data could not be imported from Xero: {exc.user_message}",
+    )
     patches = [reconnect_patch(connection.connection_id, exc.user_message)] if isinstance(exc, ConnectionLost) else []
     try:
         write_patches(services.dataverse, patches)
@@ -201,8 +227,9 @@ def _record_failure(services: Services, connection: XeroConnection, exc: Connect
 def _queue_imports(ctx: JobContext, services: Services) -> dict[str, Any]:
     connections, without_token = importable_connections(services)
     queued = {
-        connection.connection_id: submit_import(ctx.jobs, connection.connection_id,
-                                                trigger={"kind": ctx.kind, "job_id": ctx.job_id}).job_id
+        connection.connection_id: submit_import(
+            ctx.jobs, connection.connection_id, trigger={"kind": ctx.kind, "job_id": ctx.job_id}
+        ).job_id
         for connection in connections
     }
     if without_token:

@@ -30,8 +30,12 @@ def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
     own = apply_to_dynamics(event, note)  # a credit note the connector created from a Dynamics credit note
     allocations = credit_allocations(note)
     told = _tell_invoices(event, note, note_id, allocations)
-    outcome: dict[str, Any] = {"result": "credit_note", "credit_note": own["result"], "allocations": len(allocations),
-                               "history_rows": told}
+    outcome: dict[str, Any] = {
+        "result": "credit_note",
+        "credit_note": own["result"],
+        "allocations": len(allocations),
+        "history_rows": told,
+    }
     contact_id = getattr(note.contact, "contact_id", None)
     if contact_id:
         outcome.update(queue_balance_refresh(event, str(contact_id)))
@@ -53,8 +57,9 @@ def _tell_invoices(event: XeroEventContext, note: Any, note_id: str, allocations
     operations = []
     for invoice in linked_invoices(event.dataverse, list(changed)):
         xero_id = (invoice.xero_invoice_id or "").lower()
-        note_row = HistoryNote(SyncAction.CREDIT_NOTE, SyncStatus.SUCCESS,
-                               credit_note_details(note, amounts.get(xero_id)))
+        note_row = HistoryNote(
+            SyncAction.CREDIT_NOTE, SyncStatus.SUCCESS, credit_note_details(note, amounts.get(xero_id))
+        )
         operations.append(history_operation(event, invoice.id, note_row, invoice.xero_invoice_id))
     if operations:
         event.dataverse.batch(operations)

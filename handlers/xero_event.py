@@ -35,8 +35,13 @@ NOT_CONNECTED = "this worker is not connected to Dataverse and Xero: the event w
 
 def handle(ctx: JobContext) -> dict[str, Any]:
     resource_id = ctx.payload["resource_id"]
-    receipt = {"handler": __name__, "kind": ctx.kind, "tenant_id": ctx.payload["tenant_id"],
-               "resource_id": resource_id, "events": len(ctx.triggers)}
+    receipt = {
+        "handler": __name__,
+        "kind": ctx.kind,
+        "tenant_id": ctx.payload["tenant_id"],
+        "resource_id": resource_id,
+        "events": len(ctx.triggers),
+    }
     services = services_for(ctx.redis)
     if services is None:
         log.warning("xero event received by a worker connected to neither Dataverse nor Xero", extra=receipt)

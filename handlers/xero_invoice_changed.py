@@ -64,5 +64,8 @@ def apply_to_dynamics(event: XeroEventContext, document: XeroDocument) -> dict[s
             else:
                 write_invoice(event, current.id, plan, xero_id)
                 results.append("paid" if plan.state_patch is not None else "updated")
-    return {"result": results[0] if len(results) == 1 else results, "invoice_ids": [i.id for i in linked],
-            "xero_status": docs.status_of(document)}
+    return {
+        "result": results[0] if len(results) == 1 else results,
+        "invoice_ids": [i.id for i in linked],
+        "xero_status": docs.status_of(document),
+    }

@@ -45,21 +45,22 @@ def get_document(xero: XeroGateway, document_id: str, *, credit_note: bool) -> X
     return xero.get_credit_note(document_id) if credit_note else xero.get_invoice(document_id)
 
 
-def find_document(xero: XeroGateway, invoice: Invoice, sent: XeroDocument, *, since: datetime,
-                  contact_id: str | None) -> XeroDocument | None:
+def find_document(
+    xero: XeroGateway, invoice: Invoice, sent: XeroDocument, *, since: datetime, contact_id: str | None
+) -> XeroDocument | None:
     """The document an earlier attempt may have created: by the number sent, else by reference and contact."""
     number = docs.document_number(sent)
     reference = sent.reference
     if isinstance(sent, CreditNote):
         if not (number or reference):
             return None
-        return xero.find_credit_note(modified_since=since, number=number, reference=reference,
-                                     contact_id=contact_id)
+        return xero.find_credit_note(modified_since=since, number=number, reference=reference, contact_id=contact_id)
     if number:
         return xero.find_invoice(number=number, invoice_type=invoice.xero_type.value)
     if reference:
-        return xero.find_invoice(reference=reference, contact_id=contact_id, modified_since=since,
-                                 invoice_type=invoice.xero_type.value)
+        return xero.find_invoice(
+            reference=reference, contact_id=contact_id, modified_since=since, invoice_type=invoice.xero_type.value
+        )
     return None
 
 

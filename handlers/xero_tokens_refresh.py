@@ -57,8 +57,12 @@ def periodic(environ: Mapping[str, str] | None = None) -> Periodic:
     default = int(next(s.default for s in SETTINGS if s.name == name) or 43200)
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     interval = int(raw) if raw.isdigit() and int(raw) > 0 else default
-    return Periodic(kind=KIND, queue=QUEUE_MAINTENANCE, interval_seconds=interval,
-                    description="Refresh every Xero connection's token before it expires from disuse")
+    return Periodic(
+        kind=KIND,
+        queue=QUEUE_MAINTENANCE,
+        interval_seconds=interval,
+        description="Refresh every Xero connection's token before it expires from disuse",
+    )
 
 
 def issued_at(tokens: TokenSet) -> float:
@@ -88,32 +92,45 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     return {"handler": __name__, **report.as_dict()}
 
 
-def refresh_connections(services: Services, *, older_than: float, now: float | None = None,
-                        endpoint: XeroTokenEndpoint | None = None) -> RefreshReport:
+def refresh_connections(
+    services: Services, *, older_than: float, now: float | None = None, endpoint: XeroTokenEndpoint | None = None
+) -> RefreshReport:
     """Refresh the token of every Connected row older than `older_than` seconds at `now`."""
     endpoint = endpoint or XeroTokenEndpoint(services.xero.settings)
     moment = time.time() if now is None else now
     report = RefreshReport()
     rows = services.dataverse.query(
-        schema.CONNECTION_ENTITY_SET, select=[schema.CONNECTION_ID, schema.CONNECTION_XERO_TENANT_ID],
-        filter=f"{schema.CONNECTION_STATUS} eq {int(ConnectionStatus.CONNECTED)}")
+        schema.CONNECTION_ENTITY_SET,
+        select=[schema.CONNECTION_ID, schema.CONNECTION_XERO_TENANT_ID],
+        filter=f"{schema.CONNECTION_STATUS} eq {int(ConnectionStatus.CONNECTED)}",
+    )
     for row in rows:
         connection_id = str(row[schema.CONNECTION_ID])
         try:
             outcome = _refresh_one(services, endpoint, connection_id, older_than, moment)
         except ConnectionLost as exc:
-            log.warning("xero token refresh refused; connection needs reconnecting",
-                        extra={"connection_id": connection_id, "detail": str(exc)})
-            services.dataverse.update(schema.CONNECTION_ENTITY_SET, connection_id,
-                                      reconnect_patch(_reason(exc), datetime.fromtimestamp(moment, UTC)))
-            record_history(services.dataverse, connection_id, SyncStatus.FAILED,
-                           f"Reconnect Xero: {_reason(exc)}. Invoices for this organisation wait until an "
-                           "administrator connects it again.")
+            log.warning(
+                "xero token refresh refused; connection needs reconnecting",
+                extra={"connection_id": connection_id, "detail": str(exc)},
+            )
+            services.dataverse.update(
+                schema.CONNECTION_ENTITY_SET,
+                connection_id,
+                reconnect_patch(_reason(exc), datetime.fromtimestamp(moment, UTC)),
+            )
+            record_history(
+                services.dataverse,
+                connection_id,
+                SyncStatus.FAILED,
+                f"Reconnect Xero: {_reason(exc)}. Invoices for this organisation wait until an "
+                "administrator connects it again.",
+            )
             report.reconnect.append(connection_id)
             continue
         except Retryable as exc:
-            log.warning("xero token refresh failed; will retry", extra={"connection_id": connection_id,
-                                                                         "detail": str(exc)})
+            log.warning(
+                "xero token refresh failed; will retry", extra={"connection_id": connection_id, "detail": str(exc)}
+            )
             report.retry.append(connection_id)
             continue
         getattr(report, outcome).append(connection_id)
@@ -121,8 +138,9 @@ def refresh_connections(services: Services, *, older_than: float, now: float | N
     return report
 
 
-def _refresh_one(services: Services, endpoint: XeroTokenEndpoint, connection_id: str, older_than: float,
-                 now: float) -> str:
+def _refresh_one(
+    services: Services, endpoint: XeroTokenEndpoint, connection_id: str, older_than: float, now: float
+) -> str:
     store = services.xero.tokens
     tokens = store.load(connection_id)
     if tokens is None:
@@ -134,8 +152,9 @@ def _refresh_one(services: Services, endpoint: XeroTokenEndpoint, connection_id:
     if now - issued_at(tokens) < older_than:
         return "fresh_enough"
     # The lock `TokenStore.fresh` uses: a worker refreshing this connection at the same moment waits for us.
-    lock = store.redis.lock(f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS,
-                            blocking_timeout=LOCK_TIMEOUT_SECONDS)
+    lock = store.redis.lock(
+        f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS
+    )
     if not lock.acquire():
         raise Retryable("another worker is still refreshing the Xero token")
     try:
@@ -151,5 +170,5 @@ def _refresh_one(services: Services, endpoint: XeroTokenEndpoint, connection_id:
 def _reason(exc: ConnectionLost) -> str:
     detail = str(exc)
     if "invalid_grant" in detail:
-        return ("Xero refused to renew the authorisation (invalid_grant): it was revoked in Xero or has expired")
+        return "Xero refused to renew the authorisation (invalid_grant): it was revoked in Xero or has expired"
     return detail

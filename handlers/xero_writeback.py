@@ -60,8 +60,9 @@ def load_event_context(ctx: JobContext, services: Services, connection_id: str) 
     if connection is None:
         raise Ignored(f"the Xero connection row {connection_id} no longer exists in Dynamics")
     tenant_id = connection.xero_tenant_id or ctx.payload["tenant_id"]
-    return XeroEventContext(ctx=ctx, services=services, connection=connection,
-                            xero=services.xero.get(connection.id, tenant_id))
+    return XeroEventContext(
+        ctx=ctx, services=services, connection=connection, xero=services.xero.get(connection.id, tenant_id)
+    )
 
 
 def organisation_id(dataverse: DataverseClient) -> str:
@@ -75,8 +76,9 @@ def organisation_id(dataverse: DataverseClient) -> str:
 def invoice_lock(event: XeroEventContext, invoice_id: str) -> Iterator[None]:
     """The invoice's own lock (the one its Dynamics -> Xero sync takes): one writer per invoice at a time."""
     scope = invoice_scope(organisation_id(event.dataverse), invoice_id)
-    lock = event.ctx.redis.lock(lock_key(scope), timeout=event.ctx.settings.job_timeout_seconds + 60,
-                                blocking_timeout=INVOICE_LOCK_WAIT_SECONDS)
+    lock = event.ctx.redis.lock(
+        lock_key(scope), timeout=event.ctx.settings.job_timeout_seconds + 60, blocking_timeout=INVOICE_LOCK_WAIT_SECONDS
+    )
     if not lock.acquire():
         raise Retryable(f"invoice {invoice_id} is being synced by another worker", retry_after=5)
     try:
@@ -99,18 +101,27 @@ def reread_invoice(dataverse: DataverseClient, invoice_id: str) -> LinkedInvoice
 def linked_customers(dataverse: DataverseClient, contact_id: str) -> list[LinkedCustomer]:
     customers = []
     for kind in CustomerKind:
-        found = dataverse.query(kind.entity_set, filter=linked_customer_filter(contact_id),
-                                select=list(linked_customer_columns(kind)))
+        found = dataverse.query(
+            kind.entity_set, filter=linked_customer_filter(contact_id), select=list(linked_customer_columns(kind))
+        )
         customers += [LinkedCustomer.from_row(row, kind) for row in found]
     return customers
 
 
 # -- writing -------------------------------------------------------------------------------------------------
-def history_operation(event: XeroEventContext, invoice_id: str, note: HistoryNote, xero_id: str | None
-                      ) -> BatchOperation:
-    row = history_row(invoice_id=invoice_id, connection_id=event.connection.id, occurred_on=event.now,
-                      action=note.action, status=note.status, details=note.details, xero_invoice_id=xero_id,
-                      time_zone=event.connection.zone)
+def history_operation(
+    event: XeroEventContext, invoice_id: str, note: HistoryNote, xero_id: str | None
+) -> BatchOperation:
+    row = history_row(
+        invoice_id=invoice_id,
+        connection_id=event.connection.id,
+        occurred_on=event.now,
+        action=note.action,
+        status=note.status,
+        details=note.details,
+        xero_invoice_id=xero_id,
+        time_zone=event.connection.zone,
+    )
     return BatchOperation.create(row.entity_set, row.body)
 
 
@@ -130,11 +141,20 @@ def queue_balance_refresh(event: XeroEventContext, contact_id: str) -> dict[str,
     """Ask for the contact's balances in a job of their own, coalesced per contact: a burst of payments by one
     customer then costs one contact read, not one per invoice (Xero allows 60 calls a minute per tenant)."""
     tenant_id = event.ctx.payload["tenant_id"]
-    payload = {"tenant_id": tenant_id, "category": "CONTACT", "resource_id": contact_id.lower(),
-               "connection_id": event.connection.id, "event_type": "UPDATE"}
-    result = event.ctx.jobs.submit_coalesced(QUEUE_XERO, "xero.contact", payload,
-                                             scope=xero_resource_scope(tenant_id, "CONTACT", contact_id),
-                                             trigger={"balances_after": event.ctx.kind, "job": event.ctx.job_id})
+    payload = {
+        "tenant_id": tenant_id,
+        "category": "CONTACT",
+        "resource_id": contact_id.lower(),
+        "connection_id": event.connection.id,
+        "event_type": "UPDATE",
+    }
+    result = event.ctx.jobs.submit_coalesced(
+        QUEUE_XERO,
+        "xero.contact",
+        payload,
+        scope=xero_resource_scope(tenant_id, "CONTACT", contact_id),
+        trigger={"balances_after": event.ctx.kind, "job": event.ctx.job_id},
+    )
     return {"balances_job": result.job_id, "balances_job_status": result.status}
 
 

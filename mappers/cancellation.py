@@ -65,30 +65,38 @@ def decide_cancellation(existing: XeroDocument | None, *, create_credit_note: bo
         return _nothing(f"The invoice was cancelled in Dynamics. It is already {word} in Xero, so nothing changed.")
     if not create_credit_note:
         return _nothing(
-            "The invoice was cancelled in Dynamics. Nothing was changed in Xero because \"Create credit note "
-            "automatically\" is off for this Xero connection: cancel or credit it in Xero yourself."
+            'The invoice was cancelled in Dynamics. Nothing was changed in Xero because "Create credit note '
+            'automatically" is off for this Xero connection: cancel or credit it in Xero yourself.'
         )
     if status in (docs.DRAFT, docs.SUBMITTED):
         kind = "credit note" if isinstance(existing, CreditNote) else "invoice"
         return CancellationDecision(
-            CancellationAction.DELETE, SyncAction.DELETE, SyncStatus.SUCCESS,
+            CancellationAction.DELETE,
+            SyncAction.DELETE,
+            SyncStatus.SUCCESS,
             f"The {kind} was cancelled in Dynamics, so the {status.lower()} {kind} was deleted in Xero.",
         )
     if isinstance(existing, CreditNote):
         return _credit_note_decision(existing)
     if status == docs.PAID or docs.amount_due(existing) <= 0:
         return CancellationDecision(
-            CancellationAction.NOTHING, SyncAction.CREDIT_NOTE, SyncStatus.INFORMATION,
+            CancellationAction.NOTHING,
+            SyncAction.CREDIT_NOTE,
+            SyncStatus.INFORMATION,
             f"{FULLY_PAID}, so nothing was changed there. Refund or credit the customer in Xero if needed.",
         )
     if docs.amount_paid(existing) > 0 or docs.amount_credited(existing) > 0:
         return CancellationDecision(
-            CancellationAction.CREDIT_ONLY, SyncAction.CREDIT_NOTE, SyncStatus.SUCCESS,
+            CancellationAction.CREDIT_ONLY,
+            SyncAction.CREDIT_NOTE,
+            SyncStatus.SUCCESS,
             "The invoice was cancelled in Dynamics. It is part paid in Xero, so a credit note for the full amount "
             "was created but not applied to the invoice: allocate or refund it in Xero.",
         )
     return CancellationDecision(
-        CancellationAction.CREDIT_AND_ALLOCATE, SyncAction.CREDIT_NOTE, SyncStatus.SUCCESS,
+        CancellationAction.CREDIT_AND_ALLOCATE,
+        SyncAction.CREDIT_NOTE,
+        SyncStatus.SUCCESS,
         "The invoice was cancelled in Dynamics, so a credit note for the full amount was created in Xero and "
         "applied to the invoice.",
     )
@@ -101,7 +109,9 @@ def _credit_note_decision(existing: CreditNote) -> CancellationDecision:
             "nothing was changed there."
         )
     return CancellationDecision(
-        CancellationAction.VOID, SyncAction.VOID, SyncStatus.SUCCESS,
+        CancellationAction.VOID,
+        SyncAction.VOID,
+        SyncStatus.SUCCESS,
         "The credit note was cancelled in Dynamics, so it was voided in Xero.",
     )
 
@@ -165,5 +175,6 @@ def _credit_line(line: LineItem) -> LineItem:
 def build_allocation(invoice: XeroInvoice, *, on: date) -> Allocations:
     """Apply the new credit note to the invoice for what is still due (the full amount when nothing was paid)."""
     amount: Decimal = docs.amount_due(invoice)
-    return Allocations(allocations=[Allocation(invoice=XeroInvoice(invoice_id=docs.document_id(invoice)),
-                                               amount=amount, date=on)])
+    return Allocations(
+        allocations=[Allocation(invoice=XeroInvoice(invoice_id=docs.document_id(invoice)), amount=amount, date=on)]
+    )

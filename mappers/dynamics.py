@@ -156,7 +156,8 @@ class ConnectionSettings:
             create_items=rows.flag(row, schema.CONNECTION_CREATE_ITEMS),
             default_invoice_status=rows.choice(
                 row, schema.CONNECTION_DEFAULT_INVOICE_STATUS, DefaultInvoiceStatus, DefaultInvoiceStatus.DRAFT
-            ) or DefaultInvoiceStatus.DRAFT,
+            )
+            or DefaultInvoiceStatus.DRAFT,
             default_sales_account_code=rows.text(row, schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE),
             default_purchase_account_code=rows.text(row, schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE),
             create_credit_note=rows.flag(row, schema.CONNECTION_CREATE_CREDIT_NOTE),
@@ -164,10 +165,12 @@ class ConnectionSettings:
             time_zone=str(rows.zone_or_utc(zone_name)),
             bundle_handling=rows.choice(
                 row, schema.CONNECTION_BUNDLE_HANDLING, BundleHandling, BundleHandling.HEADER_ONLY
-            ) or BundleHandling.HEADER_ONLY,
+            )
+            or BundleHandling.HEADER_ONLY,
             default_line_amount_types=rows.choice(
                 row, schema.CONNECTION_DEFAULT_LINE_AMOUNT_TYPES, LineAmountTypes, LineAmountTypes.EXCLUSIVE
-            ) or LineAmountTypes.EXCLUSIVE,
+            )
+            or LineAmountTypes.EXCLUSIVE,
             status=rows.choice(row, schema.CONNECTION_STATUS, ConnectionStatus, ConnectionStatus.DISCONNECTED)
             or ConnectionStatus.DISCONNECTED,
         )
@@ -469,11 +472,25 @@ def connection_query() -> dict[str, str]:
 def invoice_query() -> dict[str, str]:
     """`GET invoices(<id>)`: the header; lines come from `invoice_lines_query`."""
     select = [
-        "invoiceid", "invoicenumber", "name", "_customerid_value", "_pricelevelid_value",
-        "_transactioncurrencyid_value", "datedelivered", "duedate", "statecode", "statuscode", "totalamount",
-        schema.INVOICE_INVOICE_TYPE, schema.INVOICE_EXPORT_STATUS, schema.INVOICE_XERO_INVOICE_ID,
-        schema.INVOICE_XERO_NUMBER, schema.INVOICE_XERO_STATUS, schema.INVOICE_LINE_AMOUNT_TYPES,
-        rows.lookup_key(schema.INVOICE_CONNECTION), rows.lookup_key(schema.INVOICE_BRANDING_THEME),
+        "invoiceid",
+        "invoicenumber",
+        "name",
+        "_customerid_value",
+        "_pricelevelid_value",
+        "_transactioncurrencyid_value",
+        "datedelivered",
+        "duedate",
+        "statecode",
+        "statuscode",
+        "totalamount",
+        schema.INVOICE_INVOICE_TYPE,
+        schema.INVOICE_EXPORT_STATUS,
+        schema.INVOICE_XERO_INVOICE_ID,
+        schema.INVOICE_XERO_NUMBER,
+        schema.INVOICE_XERO_STATUS,
+        schema.INVOICE_LINE_AMOUNT_TYPES,
+        rows.lookup_key(schema.INVOICE_CONNECTION),
+        rows.lookup_key(schema.INVOICE_BRANDING_THEME),
     ]
     expand = [
         _expand("transactioncurrencyid", "isocurrencycode"),
@@ -488,8 +505,17 @@ def invoice_lines_query(invoice_id: str) -> dict[str, str]:
     Send it with `Prefer: odata.include-annotations="*"`: tracking category names come from annotations.
     """
     select = [
-        "invoicedetailid", "lineitemnumber", "sequencenumber", "_productid_value", "isproductoverridden",
-        "productdescription", "description", "quantity", "priceperunit", "manualdiscountamount", "tax",
+        "invoicedetailid",
+        "lineitemnumber",
+        "sequencenumber",
+        "_productid_value",
+        "isproductoverridden",
+        "productdescription",
+        "description",
+        "quantity",
+        "priceperunit",
+        "manualdiscountamount",
+        "tax",
         "producttypecode",
     ]
     expand = [
@@ -509,4 +535,3 @@ def customer_query(kind: CustomerKind) -> dict[str, str]:
     common = [kind.primary_id, "emailaddress1", schema.CUSTOMER_XERO_CONTACT_ID]
     own = ["name", "accountnumber"] if kind is CustomerKind.ACCOUNT else ["fullname", "firstname", "lastname"]
     return {"$select": ",".join([*common, *own])}
-

@@ -62,8 +62,9 @@ def check_eligibility(invoice: Invoice, connection: ConnectionSettings | None, t
         words = _STATE_WORDS.get(invoice.state, "it is not active")
         return Ineligible(f"The invoice was not sent to Xero because {words}. Only active invoices are sent.")
     if invoice.date_delivered is None:
-        return Ineligible("The invoice has no delivery date. Set the date delivered; it becomes the invoice date in "
-                          "Xero.")
+        return Ineligible(
+            "The invoice has no delivery date. Set the date delivered; it becomes the invoice date in Xero."
+        )
     local_today = local_date(today, connection)
     if invoice.date_delivered > local_today:
         return NotYet(run_on=invoice.date_delivered)

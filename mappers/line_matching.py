@@ -46,8 +46,10 @@ def pair_lines(wanted: Sequence[LineItem], existing: Sequence[LineItem]) -> Line
             if result[position] is not None:
                 continue
             found = first_free(
-                lambda candidate, line=line, strict=strict: _text(candidate) == _text(line)
-                and (not strict or (candidate.item_code or None) == (line.item_code or None))
+                lambda candidate, line=line, strict=strict: (
+                    _text(candidate) == _text(line)
+                    and (not strict or (candidate.item_code or None) == (line.item_code or None))
+                )
             )
             if found is not None:
                 result[position] = found

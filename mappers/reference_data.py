@@ -60,28 +60,49 @@ class ReferenceTable:
 _COMMON = (schema.REFERENCE_NAME, schema.REFERENCE_XERO_ID, schema.REFERENCE_STATUS, schema.REFERENCE_IS_ACTIVE)
 
 TAX_RATES = ReferenceTable(
-    "tax rates", schema.TAX_RATE_TABLE, schema.TAX_RATE_TAX_TYPE,
-    (schema.REFERENCE_NAME, schema.TAX_RATE_TAX_TYPE, schema.TAX_RATE_EFFECTIVE_RATE, schema.REFERENCE_STATUS,
-     schema.REFERENCE_IS_ACTIVE),
+    "tax rates",
+    schema.TAX_RATE_TABLE,
+    schema.TAX_RATE_TAX_TYPE,
+    (
+        schema.REFERENCE_NAME,
+        schema.TAX_RATE_TAX_TYPE,
+        schema.TAX_RATE_EFFECTIVE_RATE,
+        schema.REFERENCE_STATUS,
+        schema.REFERENCE_IS_ACTIVE,
+    ),
 )
 ACCOUNT_CODES = ReferenceTable(
-    "account codes", schema.ACCOUNT_CODE_TABLE, schema.REFERENCE_XERO_ID,
+    "account codes",
+    schema.ACCOUNT_CODE_TABLE,
+    schema.REFERENCE_XERO_ID,
     (*_COMMON, schema.ACCOUNT_CODE_CODE, schema.ACCOUNT_CODE_TYPE),
 )
 BRANDING_THEMES = ReferenceTable(
-    "branding themes", schema.BRANDING_THEME_TABLE, schema.REFERENCE_XERO_ID,
+    "branding themes",
+    schema.BRANDING_THEME_TABLE,
+    schema.REFERENCE_XERO_ID,
     (schema.REFERENCE_NAME, schema.REFERENCE_XERO_ID, schema.REFERENCE_IS_ACTIVE),  # themes have no status
 )
 TRACKING_CATEGORIES = ReferenceTable(
-    "tracking categories", schema.TRACKING_CATEGORY_TABLE, schema.REFERENCE_XERO_ID, _COMMON,
+    "tracking categories",
+    schema.TRACKING_CATEGORY_TABLE,
+    schema.REFERENCE_XERO_ID,
+    _COMMON,
 )
 TRACKING_OPTIONS = ReferenceTable(
-    "tracking options", schema.TRACKING_OPTION_TABLE, schema.REFERENCE_XERO_ID, _COMMON,
+    "tracking options",
+    schema.TRACKING_OPTION_TABLE,
+    schema.REFERENCE_XERO_ID,
+    _COMMON,
     parent=schema.lookup(schema.TRACKING_OPTION_TABLE.logical_name, schema.TRACKING_OPTION_CATEGORY),
 )
 # The order of the import: a tracking option binds to its category, so categories are written first.
 IMPORT_ORDER: tuple[ReferenceTable, ...] = (
-    TAX_RATES, ACCOUNT_CODES, BRANDING_THEMES, TRACKING_CATEGORIES, TRACKING_OPTIONS,
+    TAX_RATES,
+    ACCOUNT_CODES,
+    BRANDING_THEMES,
+    TRACKING_CATEGORIES,
+    TRACKING_OPTIONS,
 )
 _CONNECTION_LOOKUP = schema.lookup(schema.TAX_RATE_TABLE.logical_name, schema.REFERENCE_CONNECTION)
 
@@ -115,13 +136,20 @@ def wanted_tax_rates(tax_rates: Iterable[Any]) -> list[Wanted]:
         if not rate.tax_type:
             continue
         status = _status(rate.status)
-        found.append(Wanted(rate.tax_type, {
-            schema.REFERENCE_NAME: rate.name or rate.tax_type,
-            schema.TAX_RATE_TAX_TYPE: rate.tax_type,
-            schema.TAX_RATE_EFFECTIVE_RATE: None if rate.effective_rate is None else Decimal(str(rate.effective_rate)),
-            schema.REFERENCE_STATUS: status,
-            schema.REFERENCE_IS_ACTIVE: _is_active(status),
-        }))
+        found.append(
+            Wanted(
+                rate.tax_type,
+                {
+                    schema.REFERENCE_NAME: rate.name or rate.tax_type,
+                    schema.TAX_RATE_TAX_TYPE: rate.tax_type,
+                    schema.TAX_RATE_EFFECTIVE_RATE: None
+                    if rate.effective_rate is None
+                    else Decimal(str(rate.effective_rate)),
+                    schema.REFERENCE_STATUS: status,
+                    schema.REFERENCE_IS_ACTIVE: _is_active(status),
+                },
+            )
+        )
     return found
 
 
@@ -131,25 +159,34 @@ def wanted_accounts(accounts: Iterable[Any]) -> list[Wanted]:
         if not account.account_id:
             continue
         status = _status(account.status)
-        found.append(Wanted(str(account.account_id), {
-            schema.REFERENCE_NAME: account.name or account.code or str(account.account_id),
-            schema.REFERENCE_XERO_ID: str(account.account_id),
-            schema.ACCOUNT_CODE_CODE: account.code,
-            schema.ACCOUNT_CODE_TYPE: _status(account.type),
-            schema.REFERENCE_STATUS: status,
-            schema.REFERENCE_IS_ACTIVE: _is_active(status),
-        }))
+        found.append(
+            Wanted(
+                str(account.account_id),
+                {
+                    schema.REFERENCE_NAME: account.name or account.code or str(account.account_id),
+                    schema.REFERENCE_XERO_ID: str(account.account_id),
+                    schema.ACCOUNT_CODE_CODE: account.code,
+                    schema.ACCOUNT_CODE_TYPE: _status(account.type),
+                    schema.REFERENCE_STATUS: status,
+                    schema.REFERENCE_IS_ACTIVE: _is_active(status),
+                },
+            )
+        )
     return found
 
 
 def wanted_branding_themes(themes: Iterable[Any]) -> list[Wanted]:
     return [
-        Wanted(str(theme.branding_theme_id), {
-            schema.REFERENCE_NAME: theme.name or str(theme.branding_theme_id),
-            schema.REFERENCE_XERO_ID: str(theme.branding_theme_id),
-            schema.REFERENCE_IS_ACTIVE: True,
-        })
-        for theme in themes if theme.branding_theme_id
+        Wanted(
+            str(theme.branding_theme_id),
+            {
+                schema.REFERENCE_NAME: theme.name or str(theme.branding_theme_id),
+                schema.REFERENCE_XERO_ID: str(theme.branding_theme_id),
+                schema.REFERENCE_IS_ACTIVE: True,
+            },
+        )
+        for theme in themes
+        if theme.branding_theme_id
     ]
 
 
@@ -161,22 +198,33 @@ def wanted_tracking(categories: Iterable[Any]) -> tuple[list[Wanted], list[Wante
             continue
         category_key = str(category.tracking_category_id)
         category_status = _status(category.status)
-        wanted_categories.append(Wanted(category_key, {
-            schema.REFERENCE_NAME: category.name or category_key,
-            schema.REFERENCE_XERO_ID: category_key,
-            schema.REFERENCE_STATUS: category_status,
-            schema.REFERENCE_IS_ACTIVE: _is_active(category_status),
-        }))
+        wanted_categories.append(
+            Wanted(
+                category_key,
+                {
+                    schema.REFERENCE_NAME: category.name or category_key,
+                    schema.REFERENCE_XERO_ID: category_key,
+                    schema.REFERENCE_STATUS: category_status,
+                    schema.REFERENCE_IS_ACTIVE: _is_active(category_status),
+                },
+            )
+        )
         for option in category.options or ():
             if not option.tracking_option_id:
                 continue
             status = _status(option.status)
-            wanted_options.append(Wanted(str(option.tracking_option_id), {
-                schema.REFERENCE_NAME: option.name or str(option.tracking_option_id),
-                schema.REFERENCE_XERO_ID: str(option.tracking_option_id),
-                schema.REFERENCE_STATUS: status,
-                schema.REFERENCE_IS_ACTIVE: _is_active(status, category_status),
-            }, parent_key=category_key))
+            wanted_options.append(
+                Wanted(
+                    str(option.tracking_option_id),
+                    {
+                        schema.REFERENCE_NAME: option.name or str(option.tracking_option_id),
+                        schema.REFERENCE_XERO_ID: str(option.tracking_option_id),
+                        schema.REFERENCE_STATUS: status,
+                        schema.REFERENCE_IS_ACTIVE: _is_active(status, category_status),
+                    },
+                    parent_key=category_key,
+                )
+            )
     return wanted_categories, wanted_options
 
 
@@ -208,8 +256,12 @@ class TablePlan:
         return [*self.creates, *self.updates, *self.deactivations]
 
     def counts(self) -> dict[str, int]:
-        return {"created": len(self.creates), "updated": len(self.updates),
-                "deactivated": len(self.deactivations), "unchanged": self.unchanged}
+        return {
+            "created": len(self.creates),
+            "updated": len(self.updates),
+            "deactivated": len(self.deactivations),
+            "unchanged": self.unchanged,
+        }
 
 
 def new_row_id(connection_id: str, table: ReferenceTable, key: str) -> str:
@@ -277,8 +329,11 @@ def plan_table(
             plan.creates.append(RowWrite(row_id, body, create=True))
         else:
             row_id = str(row[table.primary_id]).lower()
-            changes = {name: _body_value(value) for name, value in values.items()
-                       if _normalise(table.table, name, row.get(name)) != value}
+            changes = {
+                name: _body_value(value)
+                for name, value in values.items()
+                if _normalise(table.table, name, row.get(name)) != value
+            }
             linked_to = (rows.text(row, table.parent.value_key) or "").lower() if table.parent else ""
             if table.parent is not None and parent_id and linked_to != parent_id:
                 changes.update(schema.bind(table.parent, parent_id))

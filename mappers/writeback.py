@@ -106,12 +106,16 @@ def invoice_success_patch(
 
 def invoice_status_patch(invoice_id: str, document: XeroDocument) -> RowPatch:
     """Only the Xero status and amounts (after a delete, void or credit), leaving the export columns alone."""
-    return RowPatch(_INVOICE_SET, invoice_id, {
-        schema.INVOICE_XERO_STATUS: docs.status_of(document) or None,
-        schema.INVOICE_AMOUNT_DUE: _number(docs.amount_due(document)),
-        schema.INVOICE_AMOUNT_PAID: _number(docs.amount_paid(document)),
-        schema.INVOICE_AMOUNT_CREDITED: _number(docs.amount_credited(document)),
-    })
+    return RowPatch(
+        _INVOICE_SET,
+        invoice_id,
+        {
+            schema.INVOICE_XERO_STATUS: docs.status_of(document) or None,
+            schema.INVOICE_AMOUNT_DUE: _number(docs.amount_due(document)),
+            schema.INVOICE_AMOUNT_PAID: _number(docs.amount_paid(document)),
+            schema.INVOICE_AMOUNT_CREDITED: _number(docs.amount_credited(document)),
+        },
+    )
 
 
 def invoice_failure_patch(invoice_id: str) -> RowPatch:
@@ -124,9 +128,7 @@ def customer_contact_patch(customer: CustomerRef, contact_id: str) -> RowPatch:
     return RowPatch(customer.kind.entity_set, customer.id, {schema.CUSTOMER_XERO_CONTACT_ID: contact_id})
 
 
-def line_tax_patches(
-    invoice: Invoice, line_ids: Sequence[str | None], document: XeroDocument
-) -> list[RowPatch]:
+def line_tax_patches(invoice: Invoice, line_ids: Sequence[str | None], document: XeroDocument) -> list[RowPatch]:
     """The tax Xero calculated, onto the Dynamics lines it came from, so Dynamics' totals match Xero's.
 
     `line_ids` is `SendDocument.line_ids` (Xero keeps the order lines were sent in). Lines whose tax already

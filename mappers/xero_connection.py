@@ -93,7 +93,7 @@ def disconnected_patch(at: datetime, by_whom: str = "an administrator") -> dict[
     return {
         schema.CONNECTION_STATUS: int(ConnectionStatus.DISCONNECTED),
         schema.CONNECTION_STATUS_MESSAGE: f"Disconnected from Xero by {by_whom} on {at:%Y-%m-%d %H:%M} UTC. "
-                                          f"{RECONNECT_HINT}",
+        f"{RECONNECT_HINT}",
     }
 
 

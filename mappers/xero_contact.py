@@ -32,8 +32,7 @@ def matching_contact(customer: Customer, candidates: Iterable[Contact]) -> Conta
             continue
         if not (customer.email or customer.account_number):
             return candidate
-        if _same(candidate.email_address, customer.email) or _same(candidate.account_number,
-                                                                    customer.account_number):
+        if _same(candidate.email_address, customer.email) or _same(candidate.account_number, customer.account_number):
             return candidate
     return None
 

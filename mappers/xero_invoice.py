@@ -187,9 +187,7 @@ def idempotency_key(document: XeroDocument | Sequence[XeroDocument], scope: str 
     return "xc-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def items_to_create(
-    invoice: Invoice, connection: ConnectionSettings, known_item_codes: Collection[str]
-) -> list[Item]:
+def items_to_create(invoice: Invoice, connection: ConnectionSettings, known_item_codes: Collection[str]) -> list[Item]:
     """Xero items to create before sending, when the connection allows it: one per unknown product code."""
     if not connection.create_items:
         return []
@@ -319,12 +317,20 @@ class _Header:
         """Only what Xero still accepts on a document with money allocated."""
         if self.document_type.is_credit_note:
             return CreditNote(
-                credit_note_id=document_id, reference=self.reference, credit_note_number=self.number,
-                branding_theme_id=self.branding_theme_id, line_items=list(lines),
+                credit_note_id=document_id,
+                reference=self.reference,
+                credit_note_number=self.number,
+                branding_theme_id=self.branding_theme_id,
+                line_items=list(lines),
             )
         return XeroInvoice(
-            invoice_id=document_id, reference=self.reference, due_date=self.due_date, invoice_number=self.number,
-            branding_theme_id=self.branding_theme_id, url=self.url, line_items=list(lines),
+            invoice_id=document_id,
+            reference=self.reference,
+            due_date=self.due_date,
+            invoice_number=self.number,
+            branding_theme_id=self.branding_theme_id,
+            url=self.url,
+            line_items=list(lines),
         )
 
 
@@ -369,8 +375,9 @@ def _check_approvable(
             user_message="The invoice has no due date. Xero needs one to submit or approve an invoice: set the "
             "due date and try again.",
         )
-    missing = [str(item.description or "(no description)") for item in lines
-               if _is_priced(item) and not item.account_code]
+    missing = [
+        str(item.description or "(no description)") for item in lines if _is_priced(item) and not item.account_code
+    ]
     if missing:
         raise Permanent(
             "account code missing",
@@ -435,8 +442,9 @@ def _restricted_update(
             money_changed = True
 
     notes = []
-    added = [wanted[pos].description or "(no description)" for pos, idx in enumerate(pairing.existing_for)
-             if idx is None]
+    added = [
+        wanted[pos].description or "(no description)" for pos, idx in enumerate(pairing.existing_for) if idx is None
+    ]
     if added:
         notes.append(f"New lines were not added: {', '.join(added)}.")
     if pairing.unpaired_existing:
@@ -444,8 +452,11 @@ def _restricted_update(
     if money_changed:
         notes.append("Changes to quantities, prices, discounts or tax were not sent.")
     if notes:
-        notes.insert(0, "The invoice has payments or credits in Xero, so only the reference, due date, number, "
-                        "branding theme and line descriptions, account codes and tracking were updated.")
+        notes.insert(
+            0,
+            "The invoice has payments or credits in Xero, so only the reference, due date, number, "
+            "branding theme and line descriptions, account codes and tracking were updated.",
+        )
     document = header.restricted_document(str(docs.document_id(existing)), lines)
     return SendDocument(SyncAction.UPDATE, document, tuple(line_ids), restricted=True, notes=tuple(notes))
 

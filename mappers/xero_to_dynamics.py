@@ -78,9 +78,16 @@ class LinkedInvoice:
 
 
 LINKED_INVOICE_COLUMNS: tuple[str, ...] = (
-    "invoiceid", "invoicenumber", "statecode", "statuscode", rows.lookup_key(schema.INVOICE_CONNECTION),
-    schema.INVOICE_XERO_INVOICE_ID, schema.INVOICE_XERO_STATUS, schema.INVOICE_AMOUNT_DUE,
-    schema.INVOICE_AMOUNT_PAID, schema.INVOICE_AMOUNT_CREDITED,
+    "invoiceid",
+    "invoicenumber",
+    "statecode",
+    "statuscode",
+    rows.lookup_key(schema.INVOICE_CONNECTION),
+    schema.INVOICE_XERO_INVOICE_ID,
+    schema.INVOICE_XERO_STATUS,
+    schema.INVOICE_AMOUNT_DUE,
+    schema.INVOICE_AMOUNT_PAID,
+    schema.INVOICE_AMOUNT_CREDITED,
 )
 
 
@@ -150,20 +157,27 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     status = docs.status_of(document)
     paid, due, credited = docs.amount_paid(document), docs.amount_due(document), docs.amount_credited(document)
     status_changed = (current.xero_status or "").upper() != status
-    amounts_changed = not (_same_money(current.amount_due, due) and _same_money(current.amount_paid, paid)
-                           and _same_money(current.amount_credited, credited))
+    amounts_changed = not (
+        _same_money(current.amount_due, due)
+        and _same_money(current.amount_paid, paid)
+        and _same_money(current.amount_credited, credited)
+    )
     fully_paid = status == docs.PAID
     needs_paid_state = fully_paid and current.state is not InvoiceState.PAID
     if not (status_changed or amounts_changed or needs_paid_state):
         return InvoiceWriteBack()
     if current.read_only:
-        return InvoiceWriteBack(skipped=f"the Dynamics invoice is {current.state.name.lower()} and read-only; "
-                                        f"Xero shows {status} with {due} due")
+        return InvoiceWriteBack(
+            skipped=f"the Dynamics invoice is {current.state.name.lower()} and read-only; "
+            f"Xero shows {status} with {due} due"
+        )
 
     patches = (invoice_status_patch(current.id, document),) if (status_changed or amounts_changed) else ()
-    state_patch = RowPatch(_INVOICE_SET, current.id, {"statecode": PAID_STATECODE,
-                                                      "statuscode": PAID_COMPLETE_STATUSCODE}) \
-        if needs_paid_state else None
+    state_patch = (
+        RowPatch(_INVOICE_SET, current.id, {"statecode": PAID_STATECODE, "statuscode": PAID_COMPLETE_STATUSCODE})
+        if needs_paid_state
+        else None
+    )
     # No new history when only the Paid state is missing: an earlier attempt wrote the amounts and told the
     # story, then failed before the state (a retry must not tell it twice).
     history = _history(current, document, status_changed=status_changed) if patches else None
@@ -179,22 +193,34 @@ def _history(current: LinkedInvoice, document: XeroDocument, *, status_changed: 
     if status == docs.PAID and (status_changed or current.state is not InvoiceState.PAID):
         credited = docs.amount_credited(document)
         settled = f"paid {_amount(paid, currency)}" + (f", credited {_amount(credited, currency)}" if credited else "")
-        return HistoryNote(SyncAction.PAYMENT, SyncStatus.SUCCESS,
-                           f"{what} is fully paid in Xero ({settled}). The Dynamics invoice is now Paid.")
+        return HistoryNote(
+            SyncAction.PAYMENT,
+            SyncStatus.SUCCESS,
+            f"{what} is fully paid in Xero ({settled}). The Dynamics invoice is now Paid.",
+        )
     if status in (docs.VOIDED, docs.DELETED) and status_changed:
         action = SyncAction.VOID if status == docs.VOIDED else SyncAction.DELETE
         return HistoryNote(action, SyncStatus.SUCCESS, f"{what} was {status.lower()} in Xero.")
     if received > 0:
-        return HistoryNote(SyncAction.PAYMENT, SyncStatus.SUCCESS,
-                           f"Part payment of {_amount(received, currency)} received in Xero for {what}; "
-                           f"{_amount(due, currency)} still due.")
+        return HistoryNote(
+            SyncAction.PAYMENT,
+            SyncStatus.SUCCESS,
+            f"Part payment of {_amount(received, currency)} received in Xero for {what}; "
+            f"{_amount(due, currency)} still due.",
+        )
     if received < 0:
-        return HistoryNote(SyncAction.PAYMENT, SyncStatus.SUCCESS,
-                           f"A payment of {_amount(-received, currency)} was removed in Xero from {what}; "
-                           f"{_amount(due, currency)} now due.")
+        return HistoryNote(
+            SyncAction.PAYMENT,
+            SyncStatus.SUCCESS,
+            f"A payment of {_amount(-received, currency)} was removed in Xero from {what}; "
+            f"{_amount(due, currency)} now due.",
+        )
     if status_changed and current.xero_status:
-        return HistoryNote(SyncAction.STATUS, SyncStatus.SUCCESS,
-                           f"{what} is now {status.capitalize()} in Xero (was {current.xero_status.capitalize()}).")
+        return HistoryNote(
+            SyncAction.STATUS,
+            SyncStatus.SUCCESS,
+            f"{what} is now {status.capitalize()} in Xero (was {current.xero_status.capitalize()}).",
+        )
     return None
 
 
@@ -224,8 +250,10 @@ def credit_allocations(note: CreditNote) -> list[CreditAllocation]:
 def credit_note_fingerprint(note: CreditNote) -> str:
     """Changes when anything a history row tells changes: status, total and each allocation."""
     parts = [docs.status_of(note), str(docs.money(note.total).quantize(CENT))]
-    parts += [f"{a.invoice_xero_id}={a.amount.quantize(CENT)}" for a in sorted(credit_allocations(note),
-                                                                               key=lambda a: a.invoice_xero_id)]
+    parts += [
+        f"{a.invoice_xero_id}={a.amount.quantize(CENT)}"
+        for a in sorted(credit_allocations(note), key=lambda a: a.invoice_xero_id)
+    ]
     return "|".join(parts)
 
 
@@ -272,9 +300,12 @@ class LinkedCustomer:
 
     @classmethod
     def from_row(cls, row: Row, kind: CustomerKind) -> LinkedCustomer:
-        return cls(kind=kind, id=str(row[kind.primary_id]),
-                   outstanding=rows.decimal(row, schema.CUSTOMER_OUTSTANDING),
-                   overdue=rows.decimal(row, schema.CUSTOMER_OVERDUE))
+        return cls(
+            kind=kind,
+            id=str(row[kind.primary_id]),
+            outstanding=rows.decimal(row, schema.CUSTOMER_OUTSTANDING),
+            overdue=rows.decimal(row, schema.CUSTOMER_OVERDUE),
+        )
 
 
 def linked_customer_columns(kind: CustomerKind) -> tuple[str, ...]:
@@ -289,10 +320,14 @@ def balance_patch(customer: LinkedCustomer, balance: Balance) -> RowPatch | None
     """The new balances, or None when the row already shows them."""
     if _same_money(customer.outstanding, balance.outstanding) and _same_money(customer.overdue, balance.overdue):
         return None
-    return RowPatch(customer.kind.entity_set, customer.id, {
-        schema.CUSTOMER_OUTSTANDING: float(balance.outstanding.quantize(CENT)),
-        schema.CUSTOMER_OVERDUE: float(balance.overdue.quantize(CENT)),
-    })
+    return RowPatch(
+        customer.kind.entity_set,
+        customer.id,
+        {
+            schema.CUSTOMER_OUTSTANDING: float(balance.outstanding.quantize(CENT)),
+            schema.CUSTOMER_OVERDUE: float(balance.overdue.quantize(CENT)),
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -312,8 +347,10 @@ def unsynced_invoices_filter(connection_id: str, modified_since: datetime) -> st
     connection = rows.lookup_key(schema.INVOICE_CONNECTION)
     connection_id = str(uuid.UUID(connection_id))  # a GUID goes into the filter unquoted: never anything else
     since = modified_since.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (f"{connection} eq {connection_id} and ({waiting} or {schema.INVOICE_EXPORT_STATUS} eq null) "
-            f"and modifiedon ge {since}")
+    return (
+        f"{connection} eq {connection_id} and ({waiting} or {schema.INVOICE_EXPORT_STATUS} eq null) "
+        f"and modifiedon ge {since}"
+    )
 
 
 @dataclass(frozen=True)
@@ -323,8 +360,9 @@ class ReconcileWindow:
     first_pass: bool = field(default=False)
 
 
-def reconcile_window(checkpoint: datetime | None, now: datetime, *, interval_seconds: int,
-                     overlap_seconds: int) -> ReconcileWindow:
+def reconcile_window(
+    checkpoint: datetime | None, now: datetime, *, interval_seconds: int, overlap_seconds: int
+) -> ReconcileWindow:
     """From the last checkpoint less the overlap (clocks and late commits), to now. Without a checkpoint the
     first pass looks back one period plus the overlap."""
     if checkpoint is None:

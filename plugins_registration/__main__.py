@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     dry_run(command("provision", help="create or upgrade the connector's tables and columns"))
 
     reg = command("register", help="register (or update) the webhook endpoint and its steps")
-    reg.add_argument("--url", required=True, help="the connector's webhook address, e.g. https://host/webhooks/dataverse")
+    reg.add_argument(
+        "--url", required=True, help="the connector's webhook address, e.g. https://host/webhooks/dataverse"
+    )
     reg.add_argument("--auth", required=True, choices=sorted(AUTH_CHOICES), help="how Dataverse sends the secret")
     reg.add_argument(
         "--header-name", default=DEFAULT_HEADER_NAME, help=f"header for --auth header (default {DEFAULT_HEADER_NAME})"

@@ -62,8 +62,9 @@ def attribute_metadata(col: Column) -> dict[str, Any]:
             body.update(Precision=col.precision, MinValue=col.min_value, MaxValue=col.max_value)
         case MoneyColumn():
             body = _common(col, "MoneyAttributeMetadata")
-            body.update(Precision=col.precision, PrecisionSource=2, MinValue=-922337203685477.0,
-                        MaxValue=922337203685477.0)
+            body.update(
+                Precision=col.precision, PrecisionSource=2, MinValue=-922337203685477.0, MaxValue=922337203685477.0
+            )
         case BooleanColumn():
             body = _common(col, "BooleanAttributeMetadata")
             body.update(

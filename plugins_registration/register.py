@@ -218,8 +218,10 @@ def _describe(changes: dict[str, Any]) -> str:
 def register(api: WebApi, spec: EndpointSpec, secret: SecretSource, report: ChangeReport) -> None:
     catalogue = MessageCatalogue(api)
     wanted = desired_steps()
-    ids = {step.name: (catalogue.message_id(step.message), catalogue.filter_id(step.message, step.table))
-           for step in wanted}
+    ids = {
+        step.name: (catalogue.message_id(step.message), catalogue.filter_id(step.message, step.table))
+        for step in wanted
+    }
 
     endpoints = find_endpoints(api)
     if not endpoints:

@@ -32,8 +32,10 @@ def ensure_solution(api: WebApi, report: ChangeReport) -> str | None:
     found = publishers.get("value") or []
     publisher_id = str(found[0]["publisherid"]) if found else None
     if publisher_id is None:
-        report.change(f"create publisher '{PUBLISHER_UNIQUE_NAME}' (prefix {PUBLISHER_PREFIX}, "
-                      f"choice values from {CHOICE_VALUE_BASE})")
+        report.change(
+            f"create publisher '{PUBLISHER_UNIQUE_NAME}' (prefix {PUBLISHER_PREFIX}, "
+            f"choice values from {CHOICE_VALUE_BASE})"
+        )
         if not report.dry_run:
             publisher_id = api.post(
                 "publishers",

@@ -54,10 +54,15 @@ class SalesPerson:
     def __init__(self, dataverse_url: str) -> None:
         self.api = f"{dataverse_url}/api/data/v9.2/"
         self.session = requests.Session()
-        self.session.headers.update({
-            "Authorization": f"Bearer {seed.SANDBOX_PERSON_TOKEN}", "Accept": "application/json",
-            "OData-Version": "4.0", "OData-MaxVersion": "4.0", "Prefer": "return=representation",
-        })
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {seed.SANDBOX_PERSON_TOKEN}",
+                "Accept": "application/json",
+                "OData-Version": "4.0",
+                "OData-MaxVersion": "4.0",
+                "Prefer": "return=representation",
+            }
+        )
 
     def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.session.post(self.api + entity_set, json=body, timeout=10)
@@ -65,8 +70,9 @@ class SalesPerson:
         return response.json()
 
     def update(self, entity_set: str, row_id: str, body: dict[str, Any]) -> None:
-        self.session.patch(f"{self.api}{entity_set}({row_id})", json=body, headers={"If-Match": "*"},
-                           timeout=10).raise_for_status()
+        self.session.patch(
+            f"{self.api}{entity_set}({row_id})", json=body, headers={"If-Match": "*"}, timeout=10
+        ).raise_for_status()
 
 
 def _jobs_for(redis: Redis, invoice_id: str) -> list[Job]:
@@ -82,8 +88,11 @@ def _wait_for_quiet(stack: LocalStack, redis: Redis, invoice_id: str) -> None:
     A job waiting in the queue keeps the invoice's pending pointer, a running one holds its lock: with the queue
     empty and neither key present, nothing is left to do.
     """
-    requests.post(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait", params={"timeout": TIMEOUT_SECONDS},
-                  timeout=TIMEOUT_SECONDS + 5)
+    requests.post(
+        f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait",
+        params={"timeout": TIMEOUT_SECONDS},
+        timeout=TIMEOUT_SECONDS + 5,
+    )
     scope = invoice_scope(seed.ORGANIZATION_ID, invoice_id)
     queue = Queue("dataverse", connection=redis)
     deadline = time.monotonic() + TIMEOUT_SECONDS
@@ -92,8 +101,11 @@ def _wait_for_quiet(stack: LocalStack, redis: Redis, invoice_id: str) -> None:
             break
         time.sleep(0.05)
     # The connector's own write-back fires webhooks too (which it ignores): let them arrive before counting.
-    requests.post(f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait", params={"timeout": TIMEOUT_SECONDS},
-                  timeout=TIMEOUT_SECONDS + 5)
+    requests.post(
+        f"{stack.env['DATAVERSE_URL']}/_sandbox/webhooks/wait",
+        params={"timeout": TIMEOUT_SECONDS},
+        timeout=TIMEOUT_SECONDS + 5,
+    )
 
 
 def tell_story(stack: LocalStack) -> None:
@@ -101,27 +113,48 @@ def tell_story(stack: LocalStack) -> None:
     sam = SalesPerson(stack.env["DATAVERSE_URL"])
     timeline = Timeline()
 
-    invoice = sam.create("invoices", {
-        "name": "Consulting for Contoso, November",
-        "customerid_account@odata.bind": f"/accounts({seed.ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({seed.PRICE_LIST_ID})",
-        "transactioncurrencyid@odata.bind": f"/transactioncurrencies({seed.GBP_CURRENCY_ID})",
-        "datedelivered": dt.date.today().isoformat(),
-        "duedate": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
-        INVOICE_INVOICE_TYPE: int(InvoiceType.SALES_INVOICE),
-    })
+    invoice = sam.create(
+        "invoices",
+        {
+            "name": "Consulting for Contoso, November",
+            "customerid_account@odata.bind": f"/accounts({seed.ACCOUNT_IDS[0]})",
+            "pricelevelid@odata.bind": f"/pricelevels({seed.PRICE_LIST_ID})",
+            "transactioncurrencyid@odata.bind": f"/transactioncurrencies({seed.GBP_CURRENCY_ID})",
+            "datedelivered": dt.date.today().isoformat(),
+            "duedate": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            INVOICE_INVOICE_TYPE: int(InvoiceType.SALES_INVOICE),
+        },
+    )
     invoice_id = invoice["invoiceid"]
     timeline.say("Dynamics", f"Sam creates invoice {invoice['invoicenumber']} for Contoso Ltd")
-    sam.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})",
-                                  "productid@odata.bind": f"/products({seed.PRODUCT_IDS[2]})",
-                                  "uomid@odata.bind": f"/uoms({seed.UNIT_ID})", "quantity": 8})
+    sam.create(
+        "invoicedetails",
+        {
+            "invoiceid@odata.bind": f"/invoices({invoice_id})",
+            "productid@odata.bind": f"/products({seed.PRODUCT_IDS[2]})",
+            "uomid@odata.bind": f"/uoms({seed.UNIT_ID})",
+            "quantity": 8,
+        },
+    )
     timeline.say("Dynamics", "Sam adds 8 consulting hours")
-    sam.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})", "isproductoverridden": True,
-                                  "productdescription": "Travel", "quantity": 1, "priceperunit": 120})
+    sam.create(
+        "invoicedetails",
+        {
+            "invoiceid@odata.bind": f"/invoices({invoice_id})",
+            "isproductoverridden": True,
+            "productdescription": "Travel",
+            "quantity": 1,
+            "priceperunit": 120,
+        },
+    )
     timeline.say("Dynamics", "Sam adds a write-in line for travel")
-    sam.update("invoices", invoice_id, {
-        f"{INVOICE_CONNECTION_NAV}@odata.bind": f"/xc_connections({stack.env['SANDBOX_CONNECTION_ID']})",
-    })
+    sam.update(
+        "invoices",
+        invoice_id,
+        {
+            f"{INVOICE_CONNECTION_NAV}@odata.bind": f"/xc_connections({stack.env['SANDBOX_CONNECTION_ID']})",
+        },
+    )
     timeline.say("Dynamics", "Sam sets the Xero connection: the invoice is ready for Xero")
 
     _wait_for_quiet(stack, redis, invoice_id)
@@ -129,13 +162,17 @@ def tell_story(stack: LocalStack) -> None:
     mine = [d for d in deliveries if d["recordid"] == invoice_id or d["entity"] == "invoicedetail"]
     accepted = sum(1 for d in mine if d["attempts"] and d["attempts"][-1] == 202)
     own = sum(1 for d in mine if d["attempts"] and d["attempts"][-1] == 200)
-    timeline.say("Dataverse", f"{len(mine)} webhooks fired for the invoice and its lines: {accepted} accepted "
-                              f"as work, {own} ignored (the connector's own write-back)")
+    timeline.say(
+        "Dataverse",
+        f"{len(mine)} webhooks fired for the invoice and its lines: {accepted} accepted "
+        f"as work, {own} ignored (the connector's own write-back)",
+    )
     for job in _jobs_for(redis, invoice_id):
         result = job.return_value() or {}
         events = result.get("events", "?")
-        timeline.say("connector", f"job {job.id[:22]}… queued ({events} event(s) joined it)",
-                     job.enqueued_at.timestamp())
+        timeline.say(
+            "connector", f"job {job.id[:22]}… queued ({events} event(s) joined it)", job.enqueued_at.timestamp()
+        )
         done = f"job done by {result.get('handler', '?')}: {result.get('outcome', job.get_status())}"
         if result.get("result"):
             done += f" ({result['result']} in Xero)"
@@ -151,8 +188,13 @@ def tell_story(stack: LocalStack) -> None:
 def show_outcome(stack: LocalStack, invoice_id: str) -> str | None:
     """The invoice as Xero holds it, and what came back onto the Dynamics row and its history; its Xero id."""
     connector = requests.Session()
-    connector.headers.update({"Authorization": f"Bearer {stack.env['DATAVERSE_TOKEN']}",
-                              "Accept": "application/json", "Prefer": 'odata.include-annotations="*"'})
+    connector.headers.update(
+        {
+            "Authorization": f"Bearer {stack.env['DATAVERSE_TOKEN']}",
+            "Accept": "application/json",
+            "Prefer": 'odata.include-annotations="*"',
+        }
+    )
     api = f"{stack.env['DATAVERSE_URL']}/api/data/v9.2/"
     row = connector.get(f"{api}invoices({invoice_id})", timeout=10).json()
     xero_id = row.get(schema.INVOICE_XERO_INVOICE_ID)
@@ -166,17 +208,28 @@ def show_outcome(stack: LocalStack, invoice_id: str) -> str | None:
         print("The invoice did not reach Xero; see its Sync History in Dynamics.", flush=True)
         return None
     xero = found[0]
-    lines = ", ".join(f"{line['Description']} {float(line['Quantity']):g} x {float(line['UnitAmount']):.2f}"
-                      for line in xero["LineItems"])
-    print(f"In Xero:     invoice {xero['InvoiceNumber']} for {xero['Contact']['Name']}, {xero['Status']}, "
-          f"total {float(xero['Total']):.2f} {xero['CurrencyCode']} ({lines})")
+    lines = ", ".join(
+        f"{line['Description']} {float(line['Quantity']):g} x {float(line['UnitAmount']):.2f}"
+        for line in xero["LineItems"]
+    )
+    print(
+        f"In Xero:     invoice {xero['InvoiceNumber']} for {xero['Contact']['Name']}, {xero['Status']}, "
+        f"total {float(xero['Total']):.2f} {xero['CurrencyCode']} ({lines})"
+    )
     export = ExportStatus(row[schema.INVOICE_EXPORT_STATUS]).name.replace("_", " ").capitalize()
-    print(f"In Dynamics: Xero number {row[schema.INVOICE_XERO_NUMBER]}, Xero status {row[schema.INVOICE_XERO_STATUS]},"
-          f" export status {export}, amount due {row[schema.INVOICE_AMOUNT_DUE]:.2f}")
+    print(
+        f"In Dynamics: Xero number {row[schema.INVOICE_XERO_NUMBER]}, Xero status {row[schema.INVOICE_XERO_STATUS]},"
+        f" export status {export}, amount due {row[schema.INVOICE_AMOUNT_DUE]:.2f}"
+    )
     print(f"             link {row[schema.INVOICE_XERO_LINK]}")
-    history = connector.get(f"{api}{schema.SYNC_HISTORY_ENTITY_SET}", timeout=10, params={
-        "$filter": f"_{schema.SYNC_HISTORY_INVOICE}_value eq {invoice_id}",
-        "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc"}).json()["value"]
+    history = connector.get(
+        f"{api}{schema.SYNC_HISTORY_ENTITY_SET}",
+        timeout=10,
+        params={
+            "$filter": f"_{schema.SYNC_HISTORY_INVOICE}_value eq {invoice_id}",
+            "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc",
+        },
+    ).json()["value"]
     for entry in history:
         status = entry.get(f"{schema.SYNC_HISTORY_STATUS}@OData.Community.Display.V1.FormattedValue", "")
         print(f"             Sync History: {status} - {entry[schema.SYNC_HISTORY_DETAILS]}", flush=True)
@@ -186,8 +239,13 @@ def show_outcome(stack: LocalStack, invoice_id: str) -> str | None:
 class FinanceUser:
     """Acts in the sandbox Xero as the finance team would: approves invoices and records payments."""
 
-    SCOPES = ("offline_access", "accounting.invoices", "accounting.payments", "accounting.contacts",
-              "accounting.settings")
+    SCOPES = (
+        "offline_access",
+        "accounting.invoices",
+        "accounting.payments",
+        "accounting.contacts",
+        "accounting.settings",
+    )
 
     def __init__(self, xero_url: str) -> None:
         admin = SandboxAdmin(xero_url)
@@ -197,19 +255,34 @@ class FinanceUser:
             admin.close()
         self.api = f"{xero_url}/api.xro/2.0"
         self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID,
-                                     "Accept": "application/json"})
+        self.session.headers.update(
+            {"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID, "Accept": "application/json"}
+        )
 
     def approve(self, invoice_id: str) -> None:
-        self.session.post(f"{self.api}/Invoices/{invoice_id}", timeout=10,
-                          json={"Invoices": [{"InvoiceID": invoice_id, "Status": "AUTHORISED"}]}).raise_for_status()
+        self.session.post(
+            f"{self.api}/Invoices/{invoice_id}",
+            timeout=10,
+            json={"Invoices": [{"InvoiceID": invoice_id, "Status": "AUTHORISED"}]},
+        ).raise_for_status()
 
     def pay_in_full(self, invoice_id: str) -> float:
         invoice = self.session.get(f"{self.api}/Invoices/{invoice_id}", timeout=10).json()["Invoices"][0]
         amount = float(invoice["AmountDue"])
-        self.session.put(f"{self.api}/Payments", timeout=10, json={"Payments": [{
-            "Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Amount": amount,
-            "Date": dt.date.today().isoformat()}]}).raise_for_status()
+        self.session.put(
+            f"{self.api}/Payments",
+            timeout=10,
+            json={
+                "Payments": [
+                    {
+                        "Invoice": {"InvoiceID": invoice_id},
+                        "Account": {"Code": "090"},
+                        "Amount": amount,
+                        "Date": dt.date.today().isoformat(),
+                    }
+                ]
+            },
+        ).raise_for_status()
         return amount
 
 
@@ -255,13 +328,18 @@ def pay_in_xero(stack: LocalStack, invoice_id: str, xero_id: str) -> None:
         time.sleep(0.05)
     for job in Job.fetch_many(xero_queue.finished_job_registry.get_job_ids(), connection=redis):
         if job and job.args[1].get("resource_id") == xero_id and job.ended_at and job.ended_at.timestamp() >= paid_at:
-            timeline.say("connector", f"Xero's signed webhook accepted: job {job.id[:20]}… queued",
-                         job.enqueued_at.timestamp())
+            timeline.say(
+                "connector", f"Xero's signed webhook accepted: job {job.id[:20]}… queued", job.enqueued_at.timestamp()
+            )
             timeline.say("worker", "job done: amounts and state written to Dynamics", job.ended_at.timestamp())
     if row.get("statecode") == 2:
         due, paid = row.get(schema.INVOICE_AMOUNT_DUE), row.get(schema.INVOICE_AMOUNT_PAID)
-        timeline.say("Dynamics", f"invoice is Paid (Xero status {row.get(schema.INVOICE_XERO_STATUS)}, "
-                                 f"amount due {due:.2f}, paid {paid:.2f})", seen_at)
+        timeline.say(
+            "Dynamics",
+            f"invoice is Paid (Xero status {row.get(schema.INVOICE_XERO_STATUS)}, "
+            f"amount due {due:.2f}, paid {paid:.2f})",
+            seen_at,
+        )
         timeline.print()
         elapsed_ms = (seen_at - paid_at) * 1000
         print(f"\nPaid in Xero -> Paid in Dynamics in {elapsed_ms:.0f} ms, with no polling.", flush=True)

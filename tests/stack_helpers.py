@@ -44,14 +44,16 @@ class DataverseApi:
         self.session.headers.update({**ODATA, "Authorization": f"Bearer {token}"})
 
     def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.session.post(self.api_url + entity_set, json=body,
-                                     headers={"Prefer": "return=representation"}, timeout=10)
+        response = self.session.post(
+            self.api_url + entity_set, json=body, headers={"Prefer": "return=representation"}, timeout=10
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
     def update(self, entity_set: str, row_id: str, body: dict[str, Any]) -> None:
-        response = self.session.patch(f"{self.api_url}{entity_set}({row_id})", json=body,
-                                      headers={"If-Match": "*"}, timeout=10)
+        response = self.session.patch(
+            f"{self.api_url}{entity_set}({row_id})", json=body, headers={"If-Match": "*"}, timeout=10
+        )
         assert response.status_code == 204, response.text
 
     def delete(self, entity_set: str, row_id: str) -> None:
@@ -86,9 +88,15 @@ def provision_sandbox(dataverse: RunningDataverse) -> None:
 def xero_env(xero: RunningSandbox, keys: str) -> dict[str, str]:
     """The connector's settings for sandbox Xero as its app, with tokens encrypted under `keys`."""
     url = xero.url.rstrip("/")
-    return {"XERO_CLIENT_ID": xero.settings.client_id, "XERO_CLIENT_SECRET": xero.settings.client_secret,
-            "TOKEN_ENCRYPTION_KEYS": keys, "XERO_API_URL": url, "XERO_IDENTITY_URL": url, "XERO_LOGIN_URL": url,
-            "XERO_REQUEST_TIMEOUT_SECONDS": "10"}
+    return {
+        "XERO_CLIENT_ID": xero.settings.client_id,
+        "XERO_CLIENT_SECRET": xero.settings.client_secret,
+        "TOKEN_ENCRYPTION_KEYS": keys,
+        "XERO_API_URL": url,
+        "XERO_IDENTITY_URL": url,
+        "XERO_LOGIN_URL": url,
+        "XERO_REQUEST_TIMEOUT_SECONDS": "10",
+    }
 
 
 @dataclass
@@ -106,8 +114,9 @@ def store_token(tokens: TokenStore, xero: SandboxAdmin, connection_id: str, tena
 
 
 @contextmanager
-def worker_stack(dataverse: RunningDataverse, xero: RunningSandbox, redis_url: str,
-                 monkeypatch: pytest.MonkeyPatch, **extra_env: str) -> Iterator[Stack]:
+def worker_stack(
+    dataverse: RunningDataverse, xero: RunningSandbox, redis_url: str, monkeypatch: pytest.MonkeyPatch, **extra_env: str
+) -> Iterator[Stack]:
     """A provisioned sandbox Dataverse and the worker's environment for both sandboxes (plus `extra_env`).
 
     The cached environment and services are dropped on the way in and out, so jobs read this one afresh.
@@ -115,9 +124,12 @@ def worker_stack(dataverse: RunningDataverse, xero: RunningSandbox, redis_url: s
     provision_sandbox(dataverse)
     keys = Fernet.generate_key().decode()
     env = {
-        **settings_env(redis_url), "DATAVERSE_URL": dataverse.url.rstrip("/"),
-        "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN, "DATAVERSE_RETRY_BUDGET_SECONDS": "2",
-        **xero_env(xero, keys), **extra_env,
+        **settings_env(redis_url),
+        "DATAVERSE_URL": dataverse.url.rstrip("/"),
+        "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN,
+        "DATAVERSE_RETRY_BUDGET_SECONDS": "2",
+        **xero_env(xero, keys),
+        **extra_env,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

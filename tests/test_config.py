@@ -15,8 +15,15 @@ def test_defaults_and_parsing():
 
 def test_every_problem_is_reported_at_once_without_echoing_secrets():
     with pytest.raises(ConfigError) as info:
-        load_settings({"DATAVERSE_WEBHOOK_SECRETS": " , ", "MAX_WEBHOOK_BYTES": "-3", "CONNECTOR_USER_ID": "bob",
-                       "LOG_LEVEL": "chatty", "DATAVERSE_WEBHOOK_HEADER": "two words"})
+        load_settings(
+            {
+                "DATAVERSE_WEBHOOK_SECRETS": " , ",
+                "MAX_WEBHOOK_BYTES": "-3",
+                "CONNECTOR_USER_ID": "bob",
+                "LOG_LEVEL": "chatty",
+                "DATAVERSE_WEBHOOK_HEADER": "two words",
+            }
+        )
     problems = info.value.problems
     assert any(p.startswith("REDIS_URL is required") for p in problems)
     assert any(p.startswith("DATAVERSE_WEBHOOK_SECRETS") for p in problems)

@@ -28,8 +28,9 @@ def work(jobs):
 
 
 def probe(jobs, **payload):
-    return jobs.submit_coalesced("dataverse", "probe", {"invoice_id": INVOICE, **payload}, scope=SCOPE,
-                                 trigger={"event": 1})
+    return jobs.submit_coalesced(
+        "dataverse", "probe", {"invoice_id": INVOICE, **payload}, scope=SCOPE, trigger={"event": 1}
+    )
 
 
 def fetch(jobs, job_id) -> Job:
@@ -37,15 +38,22 @@ def fetch(jobs, job_id) -> Job:
 
 
 def test_each_kind_reaches_its_handler_module(jobs):
-    sync = jobs.submit_coalesced("dataverse", "invoice.sync", {"organization_id": ORG, "invoice_id": INVOICE},
-                                 scope=SCOPE, trigger={"e": 1})
-    delete = jobs.submit("dataverse", "invoice.delete", {"organization_id": ORG, "invoice_id": INVOICE,
-                                                         "pre_image": {"xc_xeroinvoiceid": "x"}}, lock_scope=SCOPE)
+    sync = jobs.submit_coalesced(
+        "dataverse", "invoice.sync", {"organization_id": ORG, "invoice_id": INVOICE}, scope=SCOPE, trigger={"e": 1}
+    )
+    delete = jobs.submit(
+        "dataverse",
+        "invoice.delete",
+        {"organization_id": ORG, "invoice_id": INVOICE, "pre_image": {"xc_xeroinvoiceid": "x"}},
+        lock_scope=SCOPE,
+    )
     line = jobs.submit("dataverse", "invoicedetail.resolve_parent", {"organization_id": ORG, "line_id": "l1"})
     connection = jobs.submit("maintenance", "connection.changed", {"organization_id": ORG, "connection_id": "c1"})
     work(jobs)
-    results = {job_id: fetch(jobs, job_id).return_value() for job_id in
-               (sync.job_id, delete.job_id, line.job_id, connection.job_id)}
+    results = {
+        job_id: fetch(jobs, job_id).return_value()
+        for job_id in (sync.job_id, delete.job_id, line.job_id, connection.job_id)
+    }
     assert results[sync.job_id]["handler"] == "handlers.invoice_sync"
     assert results[sync.job_id]["events"] == 1
     assert results[delete.job_id]["handler"] == "handlers.invoice_delete"
@@ -135,9 +143,12 @@ def test_an_unknown_kind_fails_clearly(jobs):
 
 
 def test_xero_event_kinds_reach_their_handlers(jobs):
-    submitted = {kind: jobs.submit("xero", kind, {"tenant_id": "t1", "resource_id": "r1"}).job_id
-                 for kind in ("xero.invoice", "xero.creditnote", "xero.contact")}
+    submitted = {
+        kind: jobs.submit("xero", kind, {"tenant_id": "t1", "resource_id": "r1"}).job_id
+        for kind in ("xero.invoice", "xero.creditnote", "xero.contact")
+    }
     work(jobs)
     results = {kind: fetch(jobs, job_id).return_value() for kind, job_id in submitted.items()}
     assert {kind: (r["handler"], r["kind"]) for kind, r in results.items()} == {
-        kind: ("handlers.xero_event", kind) for kind in submitted}
+        kind: ("handlers.xero_event", kind) for kind in submitted
+    }

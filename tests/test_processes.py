@@ -34,13 +34,24 @@ def wait_for(predicate, timeout: float = 40.0, interval: float = 0.1):
 @pytest.fixture
 def stack(redis_url, tmp_path) -> Iterator[dict]:
     port = free_port()
-    env = {**os.environ, **settings_env(redis_url), "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-           "MAX_WEBHOOK_BYTES": str(64 * 1024)}
+    env = {
+        **os.environ,
+        **settings_env(redis_url),
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "MAX_WEBHOOK_BYTES": str(64 * 1024),
+    }
     logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("web", "worker")}
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                           env=env, stdout=logs["web"], stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, stdout=logs["worker"],
-                              stderr=subprocess.STDOUT)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=logs["web"],
+        stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
 
     def healthy():
@@ -65,10 +76,13 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
 
 
 def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis_conn):
-    response = requests.post(f"{stack['url']}/webhooks/dataverse", params={"code": SECRET},
-                             data=dataverse_body("invoice_create_with_post_image"),
-                             headers={"Content-Type": "application/json", "x-ms-correlation-request-id": "e2e-1"},
-                             timeout=5)
+    response = requests.post(
+        f"{stack['url']}/webhooks/dataverse",
+        params={"code": SECRET},
+        data=dataverse_body("invoice_create_with_post_image"),
+        headers={"Content-Type": "application/json", "x-ms-correlation-request-id": "e2e-1"},
+        timeout=5,
+    )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
     job = wait_for(lambda: (j := Job.fetch(job_id, connection=redis_conn)).get_status() == JobStatus.FINISHED and j)

@@ -85,8 +85,14 @@ def test_hand_over_moves_the_pending_pointer_and_the_triggers(jobs, redis_conn):
     sync(jobs, 2)
     jobs.queue("dataverse").pop_job_id()
     Job.fetch(first.job_id, connection=redis_conn).set_status(JobStatus.STARTED)
-    follow_up = jobs.hand_over("dataverse", "invoice.sync", PAYLOAD, scope=SCOPE, from_job_id=first.job_id,
-                               run_at=datetime.now(UTC) + timedelta(seconds=5))
+    follow_up = jobs.hand_over(
+        "dataverse",
+        "invoice.sync",
+        PAYLOAD,
+        scope=SCOPE,
+        from_job_id=first.job_id,
+        run_at=datetime.now(UTC) + timedelta(seconds=5),
+    )
     assert redis_conn.get(pending_key(SCOPE)).decode() == follow_up
     assert sync(jobs, 3).job_id == follow_up
     assert [t["n"] for t in jobs.take_triggers(follow_up)] == [1, 2, 3]
@@ -97,8 +103,14 @@ def test_hand_over_joins_a_job_already_pending(jobs, redis_conn):
     jobs.queue("dataverse").pop_job_id()
     start(jobs, redis_conn, first.job_id)
     newer = sync(jobs)
-    handed = jobs.hand_over("dataverse", "invoice.sync", PAYLOAD, scope=SCOPE, from_job_id=first.job_id,
-                            run_at=datetime.now(UTC) + timedelta(seconds=5))
+    handed = jobs.hand_over(
+        "dataverse",
+        "invoice.sync",
+        PAYLOAD,
+        scope=SCOPE,
+        from_job_id=first.job_id,
+        run_at=datetime.now(UTC) + timedelta(seconds=5),
+    )
     assert handed == newer.job_id
 
 

@@ -14,8 +14,15 @@ from app.launcher import LocalStack
 from sandbox.demo import tell_story
 from sandbox.xero.admin_client import SandboxAdmin
 
-NOT_CONFIGURED = ("REDIS_URL", "DATAVERSE_URL", "DATAVERSE_TOKEN", "DATAVERSE_WEBHOOK_SECRETS", "XERO_CLIENT_ID",
-                  "CONNECTOR_USER_ID", "BIND")
+NOT_CONFIGURED = (
+    "REDIS_URL",
+    "DATAVERSE_URL",
+    "DATAVERSE_TOKEN",
+    "DATAVERSE_WEBHOOK_SECRETS",
+    "XERO_CLIENT_ID",
+    "CONNECTOR_USER_ID",
+    "BIND",
+)
 
 
 def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path, capsys):

@@ -9,10 +9,19 @@ from tests.test_dispatch import jobs  # noqa: F401 - the fixture is reused
 
 
 def test_due_ticks_queue_one_run_of_each_kind(jobs, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(schedule, "PERIODIC", [
-        schedule.Periodic(kind="probe", queue=QUEUE_MAINTENANCE, description="a test job", interval_seconds=60,
-                          payload={"value": "nightly"}),
-    ])
+    monkeypatch.setattr(
+        schedule,
+        "PERIODIC",
+        [
+            schedule.Periodic(
+                kind="probe",
+                queue=QUEUE_MAINTENANCE,
+                description="a test job",
+                interval_seconds=60,
+                payload={"value": "nightly"},
+            ),
+        ],
+    )
     scheduler = build_scheduler(jobs.settings.redis_url)
     assert [job.name for job in scheduler.get_jobs()] == ["probe"]
 

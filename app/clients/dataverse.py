@@ -162,26 +162,51 @@ class DataverseClient:
         body = self.request("GET", "WhoAmI").json()
         return WhoAmI(str(body["UserId"]), str(body["BusinessUnitId"]), str(body["OrganizationId"]))
 
-    def get(self, entity_set: str, row_id: str, *, select: str | Sequence[str] | None = None,
-            expand: str | Sequence[str] | None = None, formatted_values: bool = False) -> dict[str, Any]:
+    def get(
+        self,
+        entity_set: str,
+        row_id: str,
+        *,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        formatted_values: bool = False,
+    ) -> dict[str, Any]:
         """One row; `RowNotFound` if it does not exist. `formatted_values` adds Dataverse's annotations."""
-        response = self.request("GET", row_path(entity_set, row_id), params=query_options(select=select, expand=expand),
-                                headers=_prefer(annotations=formatted_values))
+        response = self.request(
+            "GET",
+            row_path(entity_set, row_id),
+            params=query_options(select=select, expand=expand),
+            headers=_prefer(annotations=formatted_values),
+        )
         return dict(response.json())
 
-    def get_optional(self, entity_set: str, row_id: str, *, select: str | Sequence[str] | None = None,
-                     expand: str | Sequence[str] | None = None, formatted_values: bool = False
-                     ) -> dict[str, Any] | None:
+    def get_optional(
+        self,
+        entity_set: str,
+        row_id: str,
+        *,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        formatted_values: bool = False,
+    ) -> dict[str, Any] | None:
         """Like `get`, but None when the row does not exist."""
         try:
             return self.get(entity_set, row_id, select=select, expand=expand, formatted_values=formatted_values)
         except RowNotFound:
             return None
 
-    def iter_query(self, entity_set: str, *, filter: str | None = None, select: str | Sequence[str] | None = None,
-                   expand: str | Sequence[str] | None = None, orderby: str | Sequence[str] | None = None,
-                   top: int | None = None, page_size: int | None = None, formatted_values: bool = False
-                   ) -> Iterator[dict[str, Any]]:
+    def iter_query(
+        self,
+        entity_set: str,
+        *,
+        filter: str | None = None,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        orderby: str | Sequence[str] | None = None,
+        top: int | None = None,
+        page_size: int | None = None,
+        formatted_values: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         """Rows of a collection, page by page, following `@odata.nextLink` (each page is its own call)."""
         headers = _prefer(annotations=formatted_values, page_size=page_size)
         params = query_options(select=select, expand=expand, filter=filter, orderby=orderby, top=top)
@@ -193,26 +218,62 @@ class DataverseClient:
                 return
             page = self.request("GET", next_link, headers=headers).json()
 
-    def query(self, entity_set: str, *, filter: str | None = None, select: str | Sequence[str] | None = None,
-              expand: str | Sequence[str] | None = None, orderby: str | Sequence[str] | None = None,
-              top: int | None = None, page_size: int | None = None, formatted_values: bool = False
-              ) -> list[dict[str, Any]]:
+    def query(
+        self,
+        entity_set: str,
+        *,
+        filter: str | None = None,
+        select: str | Sequence[str] | None = None,
+        expand: str | Sequence[str] | None = None,
+        orderby: str | Sequence[str] | None = None,
+        top: int | None = None,
+        page_size: int | None = None,
+        formatted_values: bool = False,
+    ) -> list[dict[str, Any]]:
         """Every row matching, across all pages. Build string literals in `filter` with `odata_literal`."""
-        return list(self.iter_query(entity_set, filter=filter, select=select, expand=expand, orderby=orderby,
-                                    top=top, page_size=page_size, formatted_values=formatted_values))
+        return list(
+            self.iter_query(
+                entity_set,
+                filter=filter,
+                select=select,
+                expand=expand,
+                orderby=orderby,
+                top=top,
+                page_size=page_size,
+                formatted_values=formatted_values,
+            )
+        )
 
     # ---- writes --------------------------------------------------------------------------------------------
 
     @overload
-    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: Literal[False] = False,
-               *, select: str | Sequence[str] | None = None) -> str: ...
+    def create(
+        self,
+        entity_set: str,
+        body: Mapping[str, Any],
+        return_representation: Literal[False] = False,
+        *,
+        select: str | Sequence[str] | None = None,
+    ) -> str: ...
 
     @overload
-    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: Literal[True],
-               *, select: str | Sequence[str] | None = None) -> dict[str, Any]: ...
+    def create(
+        self,
+        entity_set: str,
+        body: Mapping[str, Any],
+        return_representation: Literal[True],
+        *,
+        select: str | Sequence[str] | None = None,
+    ) -> dict[str, Any]: ...
 
-    def create(self, entity_set: str, body: Mapping[str, Any], return_representation: bool = False,
-               *, select: str | Sequence[str] | None = None) -> str | dict[str, Any]:
+    def create(
+        self,
+        entity_set: str,
+        body: Mapping[str, Any],
+        return_representation: bool = False,
+        *,
+        select: str | Sequence[str] | None = None,
+    ) -> str | dict[str, Any]:
         """Creates a row; returns its id, or the created row (its `select`ed columns) when asked.
 
         Not retried after a gateway error or a lost connection (the row may exist already): that raises
@@ -220,14 +281,14 @@ class DataverseClient:
         """
         headers = {"Prefer": "return=representation"} if return_representation else {}
         params = query_options(select=select) if return_representation else None
-        response = self.request("POST", checked_entity_set(entity_set), json_body=body, headers=headers,
-                                params=params)
+        response = self.request("POST", checked_entity_set(entity_set), json_body=body, headers=headers, params=params)
         if return_representation:
             return dict(response.json())
         found = split_row_path(urlsplit(response.headers.get("OData-EntityId", "")).path.rsplit("/", 1)[-1])
         if found[1] is None:
-            raise DataverseUnavailable(f"Dataverse created a row in {entity_set} without saying its id",
-                                       outcome_unknown=True)
+            raise DataverseUnavailable(
+                f"Dataverse created a row in {entity_set} without saying its id", outcome_unknown=True
+            )
         return found[1]
 
     def update(self, entity_set: str, row_id: str, body: Mapping[str, Any], *, etag: str | None = None) -> None:
@@ -267,7 +328,7 @@ class DataverseClient:
             return self._send_batch(ops, atomic=True)
         results: list[BatchResult] = []
         for start in range(0, len(ops), MAX_BATCH_OPERATIONS):
-            results += self._send_batch(ops[start:start + MAX_BATCH_OPERATIONS], atomic=False)
+            results += self._send_batch(ops[start : start + MAX_BATCH_OPERATIONS], atomic=False)
         return results
 
     def _send_batch(self, ops: list[BatchOperation], *, atomic: bool) -> list[BatchResult]:
@@ -281,8 +342,9 @@ class DataverseClient:
         try:
             inner = parse_batch_response(response.headers.get("Content-Type", ""), response.content)
         except ValueError as exc:
-            raise DataverseUnavailable(f"Dataverse's answer to a $batch of {len(ops)} could not be read ({exc})",
-                                       outcome_unknown=True) from None
+            raise DataverseUnavailable(
+                f"Dataverse's answer to a $batch of {len(ops)} could not be read ({exc})", outcome_unknown=True
+            ) from None
         return change_set_results(ops, inner) if atomic else independent_results(ops, inner)
 
     # ---- plumbing ------------------------------------------------------------------------------------------
@@ -304,8 +366,11 @@ class DataverseClient:
         """
         method = method.upper()
         url = self._url(path)
-        shown = path.split("?", 1)[0] if not path.startswith(("http://", "https://")) else \
-            urlsplit(path).path.removeprefix(API_PATH)
+        shown = (
+            path.split("?", 1)[0]
+            if not path.startswith(("http://", "https://"))
+            else urlsplit(path).path.removeprefix(API_PATH)
+        )
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         payload = data
@@ -318,24 +383,31 @@ class DataverseClient:
             budget.begin_attempt()
             all_headers["Authorization"] = f"Bearer {self._token_source()}"
             try:
-                response = self._session.request(method, url, params=params, data=payload, headers=all_headers,
-                                                  timeout=self.timeout)
+                response = self._session.request(
+                    method, url, params=params, data=payload, headers=all_headers, timeout=self.timeout
+                )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 reason = connection_problem(exc)
                 if not (idempotent or _never_sent(exc)):
-                    raise DataverseUnavailable(f"{method} {shown} to Dataverse at {self.org_url} failed ({reason}); "
-                                               "whether it was applied is unknown", outcome_unknown=True) from None
+                    raise DataverseUnavailable(
+                        f"{method} {shown} to Dataverse at {self.org_url} failed ({reason}); "
+                        "whether it was applied is unknown",
+                        outcome_unknown=True,
+                    ) from None
                 wait = budget.next_wait(None)
                 if wait is None:
                     raise DataverseUnavailable(
                         f"Cannot reach Dataverse at {self.org_url} for {method} {shown} ({reason}) after "
-                        f"{budget.attempts} attempts", retry_after=budget.suggested_retry_after(None)) from None
+                        f"{budget.attempts} attempts",
+                        retry_after=budget.suggested_retry_after(None),
+                    ) from None
                 log.warning("Dataverse %s %s failed (%s); retrying in %.1f s", method, shown, reason, wait)
                 budget.pause(wait)
                 continue
             except requests.exceptions.RequestException as exc:
-                raise DataverseNotConfigured(f"Cannot call Dataverse at {self.org_url} ({type(exc).__name__}); "
-                                             "check DATAVERSE_URL") from None
+                raise DataverseNotConfigured(
+                    f"Cannot call Dataverse at {self.org_url} ({type(exc).__name__}); check DATAVERSE_URL"
+                ) from None
             status = response.status_code
             if status < 400:
                 return response
@@ -347,9 +419,15 @@ class DataverseClient:
                     budget.pause(wait)
                     continue
             entity_set, row_id = split_row_path(shown)
-            error = error_for_status(status, response.content, method=method, path=shown,
-                                     retry_after=budget.suggested_retry_after(server_wait), entity_set=entity_set,
-                                     row_id=row_id)
+            error = error_for_status(
+                status,
+                response.content,
+                method=method,
+                path=shown,
+                retry_after=budget.suggested_retry_after(server_wait),
+                entity_set=entity_set,
+                row_id=row_id,
+            )
             if isinstance(error, DataverseUnavailable) and not idempotent and status not in RETRY_ON_ANY_METHOD:
                 error.outcome_unknown = True
             raise error
@@ -365,6 +443,7 @@ class DataverseClient:
 
 
 # ---- configuration -----------------------------------------------------------------------------------------
+
 
 def normalise_org_url(raw: str) -> str:
     """`https://org.crm.dynamics.com/` or `.../api/data/v9.2/` -> `https://org.crm.dynamics.com`."""
@@ -382,17 +461,22 @@ def normalise_org_url(raw: str) -> str:
 MSAL_SETTINGS = ("DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID", "DATAVERSE_CLIENT_SECRET")
 
 
-def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.Session | None = None,
-                              sleep: Callable[[float], None] = time.sleep,
-                              token_cache: TokenCacheStore | None = None) -> DataverseClient:
+def dataverse_client_from_env(
+    environ: Mapping[str, str],
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    token_cache: TokenCacheStore | None = None,
+) -> DataverseClient:
     """A client configured from the environment: a static token when `DATAVERSE_TOKEN` is set, else MSAL.
 
     `token_cache` (for MSAL only) shares tokens between processes, e.g. `RedisTokenCache`.
     """
     raw_url = environ.get("DATAVERSE_URL", "").strip()
     if not raw_url:
-        raise DataverseNotConfigured("DATAVERSE_URL is not set (the organisation's address, like "
-                                     "https://org.crm.dynamics.com)")
+        raise DataverseNotConfigured(
+            "DATAVERSE_URL is not set (the organisation's address, like https://org.crm.dynamics.com)"
+        )
     org_url = normalise_org_url(raw_url)
     retry = RetryPolicy()
     budget_text = environ.get("DATAVERSE_RETRY_BUDGET_SECONDS", "").strip()
@@ -402,8 +486,9 @@ def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.S
         except ValueError:
             budget = -1.0
         if budget < 0:
-            raise DataverseNotConfigured(f"DATAVERSE_RETRY_BUDGET_SECONDS must be a number of seconds, 0 or more "
-                                         f"(got {budget_text!r})")
+            raise DataverseNotConfigured(
+                f"DATAVERSE_RETRY_BUDGET_SECONDS must be a number of seconds, 0 or more (got {budget_text!r})"
+            )
         retry = RetryPolicy(budget_seconds=budget)
     token = environ.get("DATAVERSE_TOKEN", "").strip()
     if token:
@@ -421,6 +506,7 @@ def dataverse_client_from_env(environ: Mapping[str, str], *, session: requests.S
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
+
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:
     """True when the connection was never established, so Dataverse cannot have run the request."""

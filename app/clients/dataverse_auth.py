@@ -79,8 +79,7 @@ _applications: dict[tuple[str, str, str], MsalApplication] = {}
 _applications_lock = threading.Lock()
 
 
-def msal_application(authority: str, client_id: str, client_secret: str, http_client: Any = None
-                     ) -> MsalApplication:
+def msal_application(authority: str, client_id: str, client_secret: str, http_client: Any = None) -> MsalApplication:
     """The process-wide ConfidentialClientApplication for these credentials (created on first use).
 
     Keyed by a digest of the secret, so a rotated secret gets a new application and the old one is dropped.
@@ -96,8 +95,12 @@ def msal_application(authority: str, client_id: str, client_secret: str, http_cl
             cache = msal.SerializableTokenCache()
             options: dict[str, Any] = {"http_client": http_client} if http_client is not None else {}
             client = msal.ConfidentialClientApplication(
-                client_id, client_credential=client_secret, authority=authority, timeout=MSAL_TIMEOUT_SECONDS,
-                token_cache=cache, **options
+                client_id,
+                client_credential=client_secret,
+                authority=authority,
+                timeout=MSAL_TIMEOUT_SECONDS,
+                token_cache=cache,
+                **options,
             )
             application = MsalApplication(client, cache)
             _applications[key] = application
@@ -113,8 +116,16 @@ def forget_msal_applications() -> None:
 class MsalTokenSource:
     """Client-credentials tokens for `<org_url>/.default` from Microsoft Entra ID, cached by msal."""
 
-    def __init__(self, org_url: str, tenant_id: str, client_id: str, client_secret: str, *,
-                 shared_cache: TokenCacheStore | None = None, http_client: Any = None) -> None:
+    def __init__(
+        self,
+        org_url: str,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        shared_cache: TokenCacheStore | None = None,
+        http_client: Any = None,
+    ) -> None:
         self.authority = f"{AUTHORITY_BASE}/{tenant_id}"
         self.scopes = [f"{org_url.rstrip('/')}/.default"]
         self.tenant_id = tenant_id
@@ -169,8 +180,9 @@ class MsalTokenSource:
             return str(result["access_token"])
         error = str((result or {}).get("error") or "unknown_error")
         description = _first_line(str((result or {}).get("error_description") or ""))
-        message = (f"Microsoft sign-in failed for client {self.client_id} in tenant {self.tenant_id}: "
-                   f"{error}: {description}").rstrip(": ")
+        message = (
+            f"Microsoft sign-in failed for client {self.client_id} in tenant {self.tenant_id}: {error}: {description}"
+        ).rstrip(": ")
         if error in TRANSIENT_SIGN_IN_ERRORS:
             raise DataverseUnavailable(message)
         raise SignInFailed(message + " (check DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET)")

@@ -48,8 +48,7 @@ class BatchOperation:
         return cls("POST", checked_entity_set(entity_set), body)
 
     @classmethod
-    def update(cls, entity_set: str, row_id: str, body: Mapping[str, Any], etag: str | None = None
-               ) -> BatchOperation:
+    def update(cls, entity_set: str, row_id: str, body: Mapping[str, Any], etag: str | None = None) -> BatchOperation:
         """Update only: 404 if the row is gone; with `etag`, 412 if it changed since it was read."""
         return cls("PATCH", row_path(entity_set, row_id), body, {"If-Match": etag or "*"})
 
@@ -119,8 +118,9 @@ def build_batch(operations: Sequence[BatchOperation], api_url: str, atomic: bool
     chunks: list[bytes] = []
     if atomic:
         changeset_boundary = f"changeset_{uuid.uuid4()}"
-        chunks.append(f"--{batch_boundary}\r\nContent-Type: multipart/mixed; boundary={changeset_boundary}\r\n\r\n"
-                      .encode())
+        chunks.append(
+            f"--{batch_boundary}\r\nContent-Type: multipart/mixed; boundary={changeset_boundary}\r\n\r\n".encode()
+        )
         for position, operation in enumerate(operations, start=1):
             chunks.append(f"--{changeset_boundary}\r\n".encode())
             chunks.append(_http_part(operation, api_url, content_id=str(position)))
@@ -203,6 +203,7 @@ def failed_operation(response: InnerResponse, operations: Sequence[BatchOperatio
 
 # ---- results -----------------------------------------------------------------------------------------
 
+
 def change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) -> list[BatchResult]:
     """Results of an atomic batch in the operations' order; raises the failing operation's error instead."""
     failures = [response for response in inner if response.status >= 400]
@@ -211,17 +212,25 @@ def change_set_results(ops: list[BatchOperation], inner: list[InnerResponse]) ->
         index, description = failed_operation(failing, ops)
         entity_set, row_id = split_row_path(ops[index].path) if index is not None else (None, None)
         method = ops[index].method if index is not None else "POST"
-        error = error_for_status(failing.status, failing.body, method=method, path="$batch", operation=description,
-                                 retry_after=parse_retry_after(failing.headers.get("Retry-After")),
-                                 entity_set=entity_set, row_id=row_id)
+        error = error_for_status(
+            failing.status,
+            failing.body,
+            method=method,
+            path="$batch",
+            operation=description,
+            retry_after=parse_retry_after(failing.headers.get("Retry-After")),
+            entity_set=entity_set,
+            row_id=row_id,
+        )
         raise _in_change_set(error)
     by_id = {response.content_id: response for response in inner if response.content_id}
     results = []
     for position, op in enumerate(ops, start=1):
         response = by_id.get(str(position)) or (inner[position - 1] if len(inner) == len(ops) else None)
         if response is None:
-            raise DataverseUnavailable(f"Dataverse's $batch answer has no response for {op.describe()}",
-                                       outcome_unknown=True)
+            raise DataverseUnavailable(
+                f"Dataverse's $batch answer has no response for {op.describe()}", outcome_unknown=True
+            )
         results.append(BatchResult(op, response.status, response.headers, response.json()))
     return results
 
@@ -237,21 +246,28 @@ def independent_results(ops: list[BatchOperation], inner: list[InnerResponse]) -
     results = []
     for position, op in enumerate(ops):
         if position >= len(inner):
-            missing = DataverseUnavailable(f"Dataverse did not run {op.describe()} in the $batch",
-                                           operation=f"operation {position + 1} of {len(ops)}")
+            missing = DataverseUnavailable(
+                f"Dataverse did not run {op.describe()} in the $batch",
+                operation=f"operation {position + 1} of {len(ops)}",
+            )
             results.append(BatchResult(op, 0, {}, None, missing))
             continue
         response = inner[position]
         error: ConnectorError | None = None
         if response.status >= 400:
             entity_set, row_id = split_row_path(op.path)
-            error = error_for_status(response.status, response.body, method=op.method, path="$batch",
-                                     operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
-                                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                                     entity_set=entity_set, row_id=row_id)
+            error = error_for_status(
+                response.status,
+                response.body,
+                method=op.method,
+                path="$batch",
+                operation=f"operation {position + 1} of {len(ops)} ({op.describe()})",
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                entity_set=entity_set,
+                row_id=row_id,
+            )
         results.append(BatchResult(op, response.status, response.headers, response.json(), error))
     return results
-
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

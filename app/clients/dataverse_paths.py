@@ -48,11 +48,21 @@ def option_list(value: str | Sequence[str] | None) -> str | None:
     return ",".join(value) or None
 
 
-def query_options(*, select: str | Sequence[str] | None = None, expand: str | Sequence[str] | None = None,
-                  filter: str | None = None, orderby: str | Sequence[str] | None = None,
-                  top: int | None = None) -> dict[str, str]:
-    options = {"$select": option_list(select), "$expand": option_list(expand), "$filter": filter or None,
-               "$orderby": option_list(orderby), "$top": str(top) if top is not None else None}
+def query_options(
+    *,
+    select: str | Sequence[str] | None = None,
+    expand: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    orderby: str | Sequence[str] | None = None,
+    top: int | None = None,
+) -> dict[str, str]:
+    options = {
+        "$select": option_list(select),
+        "$expand": option_list(expand),
+        "$filter": filter or None,
+        "$orderby": option_list(orderby),
+        "$top": str(top) if top is not None else None,
+    }
     return {name: value for name, value in options.items() if value is not None}
 
 

@@ -32,8 +32,14 @@ class RedisTokenCache:
     processes renewing at once both hold valid tokens and the last write simply wins.
     """
 
-    def __init__(self, connection: Redis, cipher: MultiFernet, *, prefix: str = KEY_PREFIX,
-                 ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        connection: Redis,
+        cipher: MultiFernet,
+        *,
+        prefix: str = KEY_PREFIX,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
         self._redis = connection
         self._cipher = cipher
         self._prefix = prefix

@@ -138,7 +138,7 @@ def _same(a: str | None, b: str | None) -> bool:
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
-        yield list(values[start:start + size])
+        yield list(values[start : start + size])
 
 
 def _messages(errors: Iterable[Any] | None) -> tuple[str, ...]:
@@ -148,8 +148,16 @@ def _messages(errors: Iterable[Any] | None) -> tuple[str, ...]:
 class XeroGateway:
     """Everything the connector does in one Xero organisation (`tenant_id`) through one connection's tokens."""
 
-    def __init__(self, connection_id: str, tenant_id: str, *, settings: XeroSettings, tokens: TokenStore,
-                 limiter: TenantLimiter, token_endpoint: XeroTokenEndpoint | None = None) -> None:
+    def __init__(
+        self,
+        connection_id: str,
+        tenant_id: str,
+        *,
+        settings: XeroSettings,
+        tokens: TokenStore,
+        limiter: TenantLimiter,
+        token_endpoint: XeroTokenEndpoint | None = None,
+    ) -> None:
         self.connection_id = connection_id
         self.tenant_id = tenant_id
         self.settings = settings
@@ -173,8 +181,15 @@ class XeroGateway:
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
-                log.warning("xero call failed", extra={"tenant_id": self.tenant_id, "action": action,
-                                                       "error": type(error).__name__, "detail": str(error)})
+                log.warning(
+                    "xero call failed",
+                    extra={
+                        "tenant_id": self.tenant_id,
+                        "action": action,
+                        "error": type(error).__name__,
+                        "detail": str(error),
+                    },
+                )
                 raise error from exc
 
     def _pages(self, action: str, method: Callable[..., Any], collection: str, **filters: Any) -> Iterator[Any]:
@@ -202,26 +217,35 @@ class XeroGateway:
 
     def get_tracking_categories(self, *, include_archived: bool = False) -> list[TrackingCategory]:
         """Active categories (and their options); with include_archived, archived ones too, marked as such."""
-        answer = self._call("read the tracking categories", False, self.accounting.get_tracking_categories,
-                            include_archived=include_archived)
+        answer = self._call(
+            "read the tracking categories",
+            False,
+            self.accounting.get_tracking_categories,
+            include_archived=include_archived,
+        )
         return list(answer.tracking_categories or [])
 
     # -- contacts ----------------------------------------------------------------------------------------
-    def find_contact(self, name: str, *, email: str | None = None, account_number: str | None = None
-                     ) -> Contact | None:
+    def find_contact(self, name: str, *, email: str | None = None, account_number: str | None = None) -> Contact | None:
         """The Xero contact with this name (compared without case or extra spaces) that agrees on the email
         or account number; one with neither set also counts, as it cannot disagree. None when there is none.
 
         Names are unique in a Xero organisation, so a same-named contact with a different email or account
         number is a different party: None is returned and creating it will fail with Xero's own message.
         """
-        found = [c for c in self._pages("look up the contact", self.accounting.get_contacts, "contacts",
-                                        search_term=" ".join(name.split())) if _same(c.name, name)]
+        found = [
+            c
+            for c in self._pages(
+                "look up the contact", self.accounting.get_contacts, "contacts", search_term=" ".join(name.split())
+            )
+            if _same(c.name, name)
+        ]
         if not (email or account_number):
             return found[0] if found else None
         for contact in found:
             if (account_number and _same(contact.account_number, account_number)) or (
-                    email and _same(contact.email_address, email)):
+                email and _same(contact.email_address, email)
+            ):
                 return contact
         return next((c for c in found if not (c.email_address or c.account_number)), None)
 
@@ -231,8 +255,13 @@ class XeroGateway:
 
     def create_contact(self, contact: Contact, *, idempotency_key: str | None = None) -> Contact:
         body = Contacts(contacts=[contact])
-        answer = self._call("create the contact", True, self.accounting.create_contacts, body,
-                            idempotency_key=_key(idempotency_key, "contact", body))
+        answer = self._call(
+            "create the contact",
+            True,
+            self.accounting.create_contacts,
+            body,
+            idempotency_key=_key(idempotency_key, "contact", body),
+        )
         return answer.contacts[0]
 
     # -- items ---------------------------------------------------------------------------------------------
@@ -243,24 +272,36 @@ class XeroGateway:
         for chunk in _chunks(wanted, CODES_PER_READ):
             quoted = [c for c in chunk if '"' not in c]
             where = " OR ".join(f'Code=="{c}"' for c in quoted) if len(quoted) == len(chunk) else None
-            answer = self._call("read the items", False, self.accounting.get_items,
-                                **({"where": where} if where else {}))
+            answer = self._call(
+                "read the items", False, self.accounting.get_items, **({"where": where} if where else {})
+            )
             by_code = {(item.code or "").casefold(): item for item in answer.items or []}
             found.update({code: by_code[code.casefold()] for code in chunk if code.casefold() in by_code})
         return found
 
     def create_item(self, item: Item, *, idempotency_key: str | None = None) -> Item:
         body = Items(items=[item])
-        answer = self._call("create the item", True, self.accounting.create_items, body,
-                            idempotency_key=_key(idempotency_key, "item", body))
+        answer = self._call(
+            "create the item",
+            True,
+            self.accounting.create_items,
+            body,
+            idempotency_key=_key(idempotency_key, "item", body),
+        )
         return answer.items[0]
 
     # -- invoices --------------------------------------------------------------------------------------------
     def create_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """Create one invoice or bill (PUT: never updates an existing one)."""
         body = Invoices(invoices=[invoice])
-        answer = self._call("create the invoice", True, self.accounting.create_invoices, body, unitdp=UNIT_DP,
-                            idempotency_key=_key(idempotency_key, "invoice-create", body))
+        answer = self._call(
+            "create the invoice",
+            True,
+            self.accounting.create_invoices,
+            body,
+            unitdp=UNIT_DP,
+            idempotency_key=_key(idempotency_key, "invoice-create", body),
+        )
         return answer.invoices[0]
 
     def update_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
@@ -268,8 +309,15 @@ class XeroGateway:
         if not invoice.invoice_id:
             raise ValueError("update_invoice needs invoice.invoice_id")
         body = Invoices(invoices=[invoice])
-        answer = self._call("update the invoice", True, self.accounting.update_invoice, invoice.invoice_id, body,
-                            unitdp=UNIT_DP, idempotency_key=_key(idempotency_key, "invoice-update", body))
+        answer = self._call(
+            "update the invoice",
+            True,
+            self.accounting.update_invoice,
+            invoice.invoice_id,
+            body,
+            unitdp=UNIT_DP,
+            idempotency_key=_key(idempotency_key, "invoice-update", body),
+        )
         return answer.invoices[0]
 
     def save_invoices(self, invoices: Sequence[Invoice], *, idempotency_key: str | None = None) -> list[BatchItem]:
@@ -283,9 +331,15 @@ class XeroGateway:
         if len(invoices) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} invoices per call, got {len(invoices)}")
         body = Invoices(invoices=list(invoices))
-        answer = self._call("save the invoices", True, self.accounting.update_or_create_invoices, body,
-                            summarize_errors=False, unitdp=UNIT_DP,
-                            idempotency_key=_key(idempotency_key, "invoice-batch", body))
+        answer = self._call(
+            "save the invoices",
+            True,
+            self.accounting.update_or_create_invoices,
+            body,
+            summarize_errors=False,
+            unitdp=UNIT_DP,
+            idempotency_key=_key(idempotency_key, "invoice-batch", body),
+        )
         returned = list(answer.invoices or [])
         items = []
         for position, sent in enumerate(invoices):
@@ -294,15 +348,22 @@ class XeroGateway:
             failed = got is None or got.status_attribute_string == "ERROR" or bool(got.has_errors) or bool(errors)
             if failed and not errors:
                 errors = ("Xero did not return this invoice",)
-            items.append(BatchItem(sent=sent, invoice=None if failed else got, errors=errors,
-                                   warnings=_messages(getattr(got, "warnings", None))))
+            items.append(
+                BatchItem(
+                    sent=sent,
+                    invoice=None if failed else got,
+                    errors=errors,
+                    warnings=_messages(getattr(got, "warnings", None)),
+                )
+            )
         return items
 
     def invoices_modified_since(self, since: datetime) -> Iterator[Invoice]:
         """Invoices Xero changed since `since` (If-Modified-Since), page by page; at most
         MAX_LOOKUP_PAGES pages, so a caller that got that many full pages must assume more are left."""
-        return self._pages("read the invoices changed in Xero", self.accounting.get_invoices, "invoices",
-                           if_modified_since=since)
+        return self._pages(
+            "read the invoices changed in Xero", self.accounting.get_invoices, "invoices", if_modified_since=since
+        )
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         return self._call("read the invoice", False, self.accounting.get_invoice, invoice_id).invoices[0]
@@ -313,14 +374,21 @@ class XeroGateway:
         found: dict[str, Invoice] = {}
         for chunk in _chunks(wanted, IDS_PER_READ):
             # page=1 makes Xero include line items, which it leaves out of unpaged lists.
-            answer = self._call("read the invoices", False, self.accounting.get_invoices, i_ds=chunk, page=1,
-                                page_size=PAGE_SIZE)
+            answer = self._call(
+                "read the invoices", False, self.accounting.get_invoices, i_ds=chunk, page=1, page_size=PAGE_SIZE
+            )
             found.update({str(inv.invoice_id).lower(): inv for inv in answer.invoices or []})
         return [found[i.lower()] for i in wanted if i.lower() in found]
 
-    def find_invoice(self, *, number: str | None = None, reference: str | None = None,
-                     contact_id: str | None = None, invoice_type: str | None = None,
-                     modified_since: datetime | None = None) -> Invoice | None:
+    def find_invoice(
+        self,
+        *,
+        number: str | None = None,
+        reference: str | None = None,
+        contact_id: str | None = None,
+        invoice_type: str | None = None,
+        modified_since: datetime | None = None,
+    ) -> Invoice | None:
         """The invoice already in Xero for this number or reference: the lookup before re-creating anything
         whose earlier outcome is unknown. A live one (not DELETED/VOIDED) is preferred, then the latest.
 
@@ -338,7 +406,8 @@ class XeroGateway:
         if modified_since is not None:
             filters["if_modified_since"] = modified_since
         matches = [
-            inv for inv in self._pages("look up the invoice", self.accounting.get_invoices, "invoices", **filters)
+            inv
+            for inv in self._pages("look up the invoice", self.accounting.get_invoices, "invoices", **filters)
             if (not number or _same(inv.invoice_number, number))
             and (not reference or (inv.reference or "") == reference)
             and (not invoice_type or inv.type == invoice_type)
@@ -356,15 +425,27 @@ class XeroGateway:
 
     def _set_status(self, invoice_id: str, status: str, action: str, idempotency_key: str | None) -> Invoice:
         body = Invoices(invoices=[Invoice(invoice_id=invoice_id, status=status)])
-        answer = self._call(action, True, self.accounting.update_invoice, invoice_id, body,
-                            idempotency_key=_key(idempotency_key, f"invoice-{status.lower()}", body))
+        answer = self._call(
+            action,
+            True,
+            self.accounting.update_invoice,
+            invoice_id,
+            body,
+            idempotency_key=_key(idempotency_key, f"invoice-{status.lower()}", body),
+        )
         return answer.invoices[0]
 
     # -- credit notes -----------------------------------------------------------------------------------------
     def create_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         body = CreditNotes(credit_notes=[credit_note])
-        answer = self._call("create the credit note", True, self.accounting.create_credit_notes, body,
-                            unitdp=UNIT_DP, idempotency_key=_key(idempotency_key, "credit-note", body))
+        answer = self._call(
+            "create the credit note",
+            True,
+            self.accounting.create_credit_notes,
+            body,
+            unitdp=UNIT_DP,
+            idempotency_key=_key(idempotency_key, "credit-note", body),
+        )
         return answer.credit_notes[0]
 
     def update_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
@@ -372,37 +453,60 @@ class XeroGateway:
         if not credit_note.credit_note_id:
             raise ValueError("update_credit_note needs credit_note.credit_note_id")
         body = CreditNotes(credit_notes=[credit_note])
-        answer = self._call("update the credit note", True, self.accounting.update_credit_note,
-                            credit_note.credit_note_id, body, unitdp=UNIT_DP,
-                            idempotency_key=_key(idempotency_key, "credit-note-update", body))
+        answer = self._call(
+            "update the credit note",
+            True,
+            self.accounting.update_credit_note,
+            credit_note.credit_note_id,
+            body,
+            unitdp=UNIT_DP,
+            idempotency_key=_key(idempotency_key, "credit-note-update", body),
+        )
         return answer.credit_notes[0]
 
     def get_credit_note(self, credit_note_id: str) -> CreditNote:
         answer = self._call("read the credit note", False, self.accounting.get_credit_note, credit_note_id)
         return answer.credit_notes[0]
 
-    def find_credit_note(self, *, modified_since: datetime, number: str | None = None,
-                         reference: str | None = None, contact_id: str | None = None) -> CreditNote | None:
+    def find_credit_note(
+        self,
+        *,
+        modified_since: datetime,
+        number: str | None = None,
+        reference: str | None = None,
+        contact_id: str | None = None,
+    ) -> CreditNote | None:
         """The credit note changed since `modified_since` with this number and/or reference (and contact):
         the lookup before re-creating a credit note whose outcome is unknown."""
         if not (number or reference):
             raise ValueError("find_credit_note needs a number or a reference")
         matches = [
-            note for note in self._pages("look up the credit note", self.accounting.get_credit_notes,
-                                         "credit_notes", if_modified_since=modified_since)
+            note
+            for note in self._pages(
+                "look up the credit note",
+                self.accounting.get_credit_notes,
+                "credit_notes",
+                if_modified_since=modified_since,
+            )
             if (not number or _same(note.credit_note_number, number))
             and (not reference or (note.reference or "") == reference)
             and (not contact_id or str(getattr(note.contact, "contact_id", "")).lower() == contact_id.lower())
         ]
         return _best(matches)
 
-    def allocate_credit_note(self, credit_note_id: str, invoice_id: str, amount: Decimal, on: date, *,
-                             idempotency_key: str | None = None) -> Allocation:
+    def allocate_credit_note(
+        self, credit_note_id: str, invoice_id: str, amount: Decimal, on: date, *, idempotency_key: str | None = None
+    ) -> Allocation:
         """Allocate `amount` of an AUTHORISED credit note to an invoice."""
         body = Allocations(allocations=[Allocation(invoice=Invoice(invoice_id=invoice_id), amount=amount, date=on)])
-        answer = self._call("allocate the credit note", True, self.accounting.create_credit_note_allocation,
-                            credit_note_id, body,
-                            idempotency_key=_key(idempotency_key, f"allocation-{credit_note_id}", body))
+        answer = self._call(
+            "allocate the credit note",
+            True,
+            self.accounting.create_credit_note_allocation,
+            credit_note_id,
+            body,
+            idempotency_key=_key(idempotency_key, f"allocation-{credit_note_id}", body),
+        )
         return answer.allocations[0]
 
 
@@ -432,6 +536,7 @@ class XeroGateways:
         with self._lock:
             key = (connection_id, tenant_id.lower())
             if key not in self._gateways:
-                self._gateways[key] = XeroGateway(connection_id, tenant_id, settings=self.settings,
-                                                  tokens=self.tokens, limiter=self.limiter)
+                self._gateways[key] = XeroGateway(
+                    connection_id, tenant_id, settings=self.settings, tokens=self.tokens, limiter=self.limiter
+                )
             return self._gateways[key]

@@ -41,13 +41,22 @@ class XeroTokenEndpoint:
             return self.refresh(current.refresh_token)
         if self.settings.custom_connection:
             return self.client_credentials()
-        raise ConnectionLost("stored Xero token has no refresh token and this is not a custom connection",
-                             user_message="Reconnect Xero: the stored authorisation cannot be renewed.")
+        raise ConnectionLost(
+            "stored Xero token has no refresh token and this is not a custom connection",
+            user_message="Reconnect Xero: the stored authorisation cannot be renewed.",
+        )
 
     def authorization_url(self, redirect_uri: str, state: str) -> str:
         """Where an admin consents to the connection (the first step of connecting Xero)."""
-        query = urlencode({"response_type": "code", "client_id": self.settings.client_id,
-                           "redirect_uri": redirect_uri, "scope": " ".join(self.settings.scopes), "state": state})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.settings.client_id,
+                "redirect_uri": redirect_uri,
+                "scope": " ".join(self.settings.scopes),
+                "state": state,
+            }
+        )
         return f"{self.settings.authorize_url}?{query}"
 
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
@@ -58,9 +67,11 @@ class XeroTokenEndpoint:
         """The organisations this consent covers (`tenantId`, `tenantName`, …): store the chosen `tenantId`,
         never assume the first."""
         try:
-            response = self.http.get(f"{self.settings.api_url}/connections", timeout=self.settings.request_timeout,
-                                     headers={"Authorization": f"Bearer {tokens.access_token}",
-                                              "Accept": "application/json"})
+            response = self.http.get(
+                f"{self.settings.api_url}/connections",
+                timeout=self.settings.request_timeout,
+                headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"},
+            )
         except requests.RequestException as exc:
             raise Retryable(f"Xero's connections list could not be reached ({type(exc).__name__})") from None
         if response.status_code in {401, 403}:
@@ -79,11 +90,18 @@ class XeroTokenEndpoint:
     def _grant(self, form: dict[str, str]) -> TokenSet:
         settings = self.settings
         try:
-            response = self.http.post(settings.token_url, data=form, auth=(settings.client_id, settings.client_secret),
-                                      headers={"Accept": "application/json"}, timeout=settings.request_timeout)
+            response = self.http.post(
+                settings.token_url,
+                data=form,
+                auth=(settings.client_id, settings.client_secret),
+                headers={"Accept": "application/json"},
+                timeout=settings.request_timeout,
+            )
         except requests.RequestException as exc:
-            raise Retryable(f"Xero's token endpoint could not be reached ({type(exc).__name__})",
-                            user_message="Xero's sign-in service could not be reached; the sync will retry.") from None
+            raise Retryable(
+                f"Xero's token endpoint could not be reached ({type(exc).__name__})",
+                user_message="Xero's sign-in service could not be reached; the sync will retry.",
+            ) from None
         body = _json(response)
         if response.status_code == 200 and body.get("access_token"):
             return TokenSet.from_oauth_response(body)
@@ -93,16 +111,22 @@ class XeroTokenEndpoint:
             raise reconnect(f"Xero refused the {grant} grant: invalid_grant")
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = response.headers.get("Retry-After")
-            raise Retryable(f"Xero's token endpoint answered {response.status_code}",
-                            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-                            user_message="Xero's sign-in service is busy; the sync will retry.")
+            raise Retryable(
+                f"Xero's token endpoint answered {response.status_code}",
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                user_message="Xero's sign-in service is busy; the sync will retry.",
+            )
         if error in {"invalid_client", "unauthorized_client"}:
             # Reconnecting would not help: the app's own credentials are wrong.
-            raise Permanent(f"Xero refused the app's credentials ({error})",
-                            user_message="Xero refused the connector's app credentials; ask your administrator "
-                                         "to check the Xero client id and secret.")
-        raise Permanent(f"Xero's token endpoint answered {response.status_code} {error}".strip(),
-                        user_message="Xero's sign-in service refused the connector's request.")
+            raise Permanent(
+                f"Xero refused the app's credentials ({error})",
+                user_message="Xero refused the connector's app credentials; ask your administrator "
+                "to check the Xero client id and secret.",
+            )
+        raise Permanent(
+            f"Xero's token endpoint answered {response.status_code} {error}".strip(),
+            user_message="Xero's sign-in service refused the connector's request.",
+        )
 
 
 class XeroTokenSource:

@@ -58,10 +58,13 @@ def validation_messages(body: Any) -> tuple[str, ...]:
     """Xero's validation messages from a 400 body ({"Elements":[{"ValidationErrors":[{"Message":…}]}]})."""
     if not isinstance(body, Mapping):
         return ()
-    messages = [str(error["Message"])
-                for element in body.get("Elements") or [] if isinstance(element, Mapping)
-                for error in element.get("ValidationErrors") or []
-                if isinstance(error, Mapping) and error.get("Message")]
+    messages = [
+        str(error["Message"])
+        for element in body.get("Elements") or []
+        if isinstance(element, Mapping)
+        for error in element.get("ValidationErrors") or []
+        if isinstance(error, Mapping) and error.get("Message")
+    ]
     if not messages and body.get("Message"):
         messages.append(str(body["Message"]))
     return tuple(dict.fromkeys(messages))  # Xero repeats a message per element; say it once
@@ -69,8 +72,9 @@ def validation_messages(body: Any) -> tuple[str, ...]:
 
 def validation_error(action: str, messages: tuple[str, ...]) -> XeroValidationError:
     said = "; ".join(messages) or "no reason given"
-    return XeroValidationError(f"Xero refused to {action}: {said}", messages=messages,
-                               user_message=f"Xero refused to {action}: {said}")
+    return XeroValidationError(
+        f"Xero refused to {action}: {said}", messages=messages, user_message=f"Xero refused to {action}: {said}"
+    )
 
 
 def tenant_pause_seconds(error: BaseException) -> float | None:
@@ -90,21 +94,28 @@ def classify(error: BaseException, *, action: str, write: bool, now: datetime | 
     if isinstance(error, RateLimitException):
         return _rate_limited(error, action, now or datetime.now(UTC))
     if isinstance(error, NotFoundException):
-        return NotFound(f"Xero answered 404 to {action}",
-                        user_message=f"Could not {action}: the record no longer exists in Xero.")
+        return NotFound(
+            f"Xero answered 404 to {action}", user_message=f"Could not {action}: the record no longer exists in Xero."
+        )
     if isinstance(error, ApiSSLException):
-        return Retryable(f"TLS failure reaching Xero to {action}: {error.reason}",
-                         user_message="Xero could not be reached securely; the sync will retry.")
+        return Retryable(
+            f"TLS failure reaching Xero to {action}: {error.reason}",
+            user_message="Xero could not be reached securely; the sync will retry.",
+        )
     if isinstance(error, ApiException):
         return _by_status(error, action, write)
     if isinstance(error, urllib3.exceptions.HTTPError):
         return _transport(error, action, write)
     if write:
         # Something unexpected after the request went out (an unreadable answer): it may have taken effect.
-        return OutcomeUnknown(f"unexpected failure to {action}: {error!r}",
-                              user_message=f"Xero's answer to '{action}' was unreadable; checking before retrying.")
-    return Permanent(f"unexpected failure to {action}: {error!r}",
-                     user_message=f"Could not {action}: Xero sent an answer the connector cannot read.")
+        return OutcomeUnknown(
+            f"unexpected failure to {action}: {error!r}",
+            user_message=f"Xero's answer to '{action}' was unreadable; checking before retrying.",
+        )
+    return Permanent(
+        f"unexpected failure to {action}: {error!r}",
+        user_message=f"Could not {action}: Xero sent an answer the connector cannot read.",
+    )
 
 
 def _problem(error: ApiException) -> str:
@@ -126,10 +137,16 @@ def _rate_limited(error: RateLimitException, action: str, now: datetime) -> Conn
     wait = _retry_after(error) or DEFAULT_RETRY_AFTER_SECONDS
     if problem == "day":
         resume = now + timedelta(seconds=wait)
-        return Deferred(f"Xero daily limit reached ({action})", run_at=resume,
-                        user_message=f"Xero's daily limit was reached; the sync resumes at {resume:%H:%M} UTC.")
-    return Retryable(f"Xero rate limit ({problem}) while trying to {action}", retry_after=wait,
-                     user_message="Xero asked the connector to slow down; the sync will retry shortly.")
+        return Deferred(
+            f"Xero daily limit reached ({action})",
+            run_at=resume,
+            user_message=f"Xero's daily limit was reached; the sync resumes at {resume:%H:%M} UTC.",
+        )
+    return Retryable(
+        f"Xero rate limit ({problem}) while trying to {action}",
+        retry_after=wait,
+        user_message="Xero asked the connector to slow down; the sync will retry shortly.",
+    )
 
 
 def _body(error: ApiException) -> Any:
@@ -153,21 +170,29 @@ def _by_status(error: ApiException, action: str, write: bool) -> ConnectorError:
     if status == 403:
         return reconnect(f"Xero answered 403 to {action}: the organisation is no longer connected")
     if status == 503:
-        return Retryable(f"Xero unavailable (503) while trying to {action}", retry_after=_retry_after(error),
-                         user_message="Xero is temporarily unavailable; the sync will retry.")
+        return Retryable(
+            f"Xero unavailable (503) while trying to {action}",
+            retry_after=_retry_after(error),
+            user_message="Xero is temporarily unavailable; the sync will retry.",
+        )
     if status >= 500:
         kind = OutcomeUnknown if write else Retryable
-        return kind(f"Xero failed ({status}) while trying to {action}", retry_after=_retry_after(error),
-                    user_message=f"Xero had a problem ({status}); the sync will retry.")
-    return Permanent(f"Xero answered {status} to {action}",
-                     user_message=f"Xero refused to {action} (HTTP {status}).")
+        return kind(
+            f"Xero failed ({status}) while trying to {action}",
+            retry_after=_retry_after(error),
+            user_message=f"Xero had a problem ({status}); the sync will retry.",
+        )
+    return Permanent(f"Xero answered {status} to {action}", user_message=f"Xero refused to {action} (HTTP {status}).")
 
 
 def _transport(error: urllib3.exceptions.HTTPError, action: str, write: bool) -> ConnectorError:
     never_sent = isinstance(error, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError)
     if write and not never_sent:
-        return OutcomeUnknown(f"no answer from Xero to {action} ({type(error).__name__}); it may have been done",
-                              user_message="Xero did not answer in time; checking whether it was done before "
-                                           "retrying.")
-    return Retryable(f"could not reach Xero to {action} ({type(error).__name__})",
-                     user_message="Xero could not be reached; the sync will retry.")
+        return OutcomeUnknown(
+            f"no answer from Xero to {action} ({type(error).__name__}); it may have been done",
+            user_message="Xero did not answer in time; checking whether it was done before retrying.",
+        )
+    return Retryable(
+        f"could not reach Xero to {action} ({type(error).__name__})",
+        user_message="Xero could not be reached; the sync will retry.",
+    )

@@ -79,16 +79,27 @@ class TenantLimiter:
         while True:
             code, wait_ms = self._take(
                 keys=self._keys(tenant_id),
-                args=[int(time.time() * 1000), slot, limits.concurrent, limits.per_minute, limits.per_day,
-                      limits.minute_seconds, limits.day_seconds, limits.slot_ttl_seconds],
+                args=[
+                    int(time.time() * 1000),
+                    slot,
+                    limits.concurrent,
+                    limits.per_minute,
+                    limits.per_day,
+                    limits.minute_seconds,
+                    limits.day_seconds,
+                    limits.slot_ttl_seconds,
+                ],
             )
             if code == 0:
                 return
             wait = max(int(wait_ms), 1) / 1000
             if code == 4:
                 resume = datetime.fromtimestamp(time.time() + wait, tz=UTC)
-                raise Deferred(f"Xero daily call limit reached for tenant {tenant_id}", run_at=resume,
-                               user_message=f"Xero's daily limit was reached; the sync resumes at {resume:%H:%M} UTC.")
+                raise Deferred(
+                    f"Xero daily call limit reached for tenant {tenant_id}",
+                    run_at=resume,
+                    user_message=f"Xero's daily limit was reached; the sync resumes at {resume:%H:%M} UTC.",
+                )
             if time.monotonic() + wait > deadline:
                 reason = {1: "paused after a 429", 2: "5 calls already in flight", 3: "minute limit reached"}[code]
                 raise Retryable(f"Xero tenant {tenant_id} busy: {reason}", retry_after=wait)

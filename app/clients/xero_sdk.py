@@ -39,7 +39,8 @@ def build_sdk(settings: XeroSettings, tokens: XeroTokenSource) -> XeroSdk:
     configuration = Configuration()
     # Never the shared default's token: each connection gets its own object.
     configuration.oauth2_token = OAuth2Token(client_id=settings.client_id, client_secret=settings.client_secret)
-    api_client = ApiClient(configuration, oauth2_token_getter=tokens.sdk_token,
-                           oauth2_token_saver=tokens.save_sdk_token)
+    api_client = ApiClient(
+        configuration, oauth2_token_getter=tokens.sdk_token, oauth2_token_saver=tokens.save_sdk_token
+    )
     api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     return XeroSdk(api_client=api_client, accounting=AccountingApi(api_client, base_url=settings.accounting_url))

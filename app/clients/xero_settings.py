@@ -28,8 +28,13 @@ from app.clients.xero_tokens import token_cipher
 from app.config import ConfigError
 
 # Apps created from March 2026 must ask for granular scopes; `accounting.invoices` covers credit notes and items.
-GRANULAR_SCOPES = ("offline_access", "accounting.invoices", "accounting.payments.read", "accounting.contacts",
-                   "accounting.settings")
+GRANULAR_SCOPES = (
+    "offline_access",
+    "accounting.invoices",
+    "accounting.payments.read",
+    "accounting.contacts",
+    "accounting.settings",
+)
 # Older apps keep the broad scopes until September 2027.
 BROAD_SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings")
 
@@ -117,9 +122,11 @@ class XeroSettings:
             login_url=url("XERO_LOGIN_URL", cls.login_url),
             scopes=_scopes(text("XERO_SCOPES", "granular"), custom in _TRUE, problems),
             custom_connection=custom in _TRUE,
-            limits=XeroLimits(concurrent=int(positive("XERO_CONCURRENT_LIMIT", 5)),
-                              per_minute=int(positive("XERO_MINUTE_LIMIT", 60)),
-                              per_day=int(positive("XERO_DAY_LIMIT", 5000))),
+            limits=XeroLimits(
+                concurrent=int(positive("XERO_CONCURRENT_LIMIT", 5)),
+                per_minute=int(positive("XERO_MINUTE_LIMIT", 60)),
+                per_day=int(positive("XERO_DAY_LIMIT", 5000)),
+            ),
             limit_wait_seconds=float(positive("XERO_LIMIT_WAIT_SECONDS", 2.0, float)),
             request_timeout_seconds=float(positive("XERO_REQUEST_TIMEOUT_SECONDS", 30.0, float)),
         )

@@ -100,12 +100,15 @@ class TokenStore:
         """A token set good for a while: refreshed under the connection's lock when it is about to expire."""
         tokens = self.load(connection_id)
         if tokens is None:
-            raise ConnectionLost(f"no Xero token stored for connection {connection_id}",
-                                 user_message="Xero is not connected for this organisation: connect it first.")
+            raise ConnectionLost(
+                f"no Xero token stored for connection {connection_id}",
+                user_message="Xero is not connected for this organisation: connect it first.",
+            )
         if not tokens.expires_soon():
             return tokens
-        lock = self.redis.lock(f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS,
-                               blocking_timeout=LOCK_TIMEOUT_SECONDS)
+        lock = self.redis.lock(
+            f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS
+        )
         if not lock.acquire():
             raise Retryable("another worker is still refreshing the Xero token", retry_after=5)
         try:

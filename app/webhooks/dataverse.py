@@ -69,8 +69,15 @@ def receive_dataverse_event() -> tuple[Response, int]:
         return _unavailable()
     route = route_event(event, own_user)
     if isinstance(route, Ignore):
-        log.info("dataverse event ignored", extra={"entity": event.entity, "dv_message": event.message,
-                                                   "record_id": event.record_id, "reason": route.reason})
+        log.info(
+            "dataverse event ignored",
+            extra={
+                "entity": event.entity,
+                "dv_message": event.message,
+                "record_id": event.record_id,
+                "reason": route.reason,
+            },
+        )
         return jsonify({"status": "ignored", "reason": route.reason}), 200
 
     try:
@@ -86,9 +93,16 @@ def receive_dataverse_event() -> tuple[Response, int]:
         log.exception("queue unavailable; asking Dataverse to retry")
         return _unavailable()
 
-    log.info("dataverse event accepted", extra={"entity": event.entity, "dv_message": event.message,
-                                                "record_id": event.record_id, "job_id": result.job_id,
-                                                "status": result.status})
+    log.info(
+        "dataverse event accepted",
+        extra={
+            "entity": event.entity,
+            "dv_message": event.message,
+            "record_id": event.record_id,
+            "job_id": result.job_id,
+            "status": result.status,
+        },
+    )
     return jsonify({"status": result.status, "job_id": result.job_id}), 202
 
 
@@ -108,24 +122,42 @@ def _delivery_key(event: DataverseEvent) -> str | None:
 def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id: str) -> EnqueueResult:
     org = event.organization_id
     trigger = {
-        "message": event.message, "entity": event.entity, "record_id": event.record_id,
-        "operation_id": event.operation_id, "correlation_id": correlation_id,
-        "initiating_user_id": event.initiating_user_id, "received_at": time.time(),
+        "message": event.message,
+        "entity": event.entity,
+        "record_id": event.record_id,
+        "operation_id": event.operation_id,
+        "correlation_id": correlation_id,
+        "initiating_user_id": event.initiating_user_id,
+        "received_at": time.time(),
     }
     base = {"organization_id": org, "correlation_id": correlation_id}
     match route:
         case SyncInvoice(invoice_id):
-            return jobs.submit_coalesced(QUEUE_DATAVERSE, "invoice.sync", {**base, "invoice_id": invoice_id},
-                                         scope=invoice_scope(org, invoice_id), trigger=trigger)
+            return jobs.submit_coalesced(
+                QUEUE_DATAVERSE,
+                "invoice.sync",
+                {**base, "invoice_id": invoice_id},
+                scope=invoice_scope(org, invoice_id),
+                trigger=trigger,
+            )
         case DeleteInvoice(invoice_id, pre_image):
             payload = {**base, "invoice_id": invoice_id, "pre_image": pre_image, "trimmed": event.trimmed}
-            return jobs.submit(QUEUE_DATAVERSE, "invoice.delete", payload, trigger=trigger,
-                               lock_scope=invoice_scope(org, invoice_id))
+            return jobs.submit(
+                QUEUE_DATAVERSE, "invoice.delete", payload, trigger=trigger, lock_scope=invoice_scope(org, invoice_id)
+            )
         case ResolveLineParent(line_id, deleted):
-            return jobs.submit(QUEUE_DATAVERSE, "invoicedetail.resolve_parent",
-                               {**base, "line_id": line_id, "deleted": deleted}, trigger=trigger)
+            return jobs.submit(
+                QUEUE_DATAVERSE,
+                "invoicedetail.resolve_parent",
+                {**base, "line_id": line_id, "deleted": deleted},
+                trigger=trigger,
+            )
         case ConnectionChanged(connection_id, deleted):
-            return jobs.submit_coalesced(QUEUE_MAINTENANCE, "connection.changed",
-                                         {**base, "connection_id": connection_id, "deleted": deleted},
-                                         scope=f"connection:{org}:{connection_id}", trigger=trigger)
+            return jobs.submit_coalesced(
+                QUEUE_MAINTENANCE,
+                "connection.changed",
+                {**base, "connection_id": connection_id, "deleted": deleted},
+                scope=f"connection:{org}:{connection_id}",
+                trigger=trigger,
+            )
     raise AssertionError(f"unrouted {route!r}")  # pragma: no cover - the match above is exhaustive

@@ -112,7 +112,11 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
     if kind == "xero.invoice":
         note_waiting(jobs.redis, tenant_id, [resource_id])  # another job's batch read may take it along
     # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
-    result = jobs.submit_coalesced(QUEUE_XERO, kind, payload, scope=scope,
-                                   trigger={**payload, "event_date_utc": event.get("eventDateUtc"),
-                                            RECEIVED_AT: received_at})
+    result = jobs.submit_coalesced(
+        QUEUE_XERO,
+        kind,
+        payload,
+        scope=scope,
+        trigger={**payload, "event_date_utc": event.get("eventDateUtc"), RECEIVED_AT: received_at},
+    )
     log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})

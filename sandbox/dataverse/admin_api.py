@@ -28,8 +28,13 @@ def admin_budget() -> Response:
         if budget is not None and (not isinstance(budget, int) or budget < 0):
             raise bad_request("budget must be a non-negative integer or null.")
         sandbox.budget.configure(budget, body.get("window_seconds"), body.get("retry_after_seconds"))
-    return respond({"budget": sandbox.budget.budget, "window_seconds": sandbox.budget.window_seconds,
-                    "retry_after_seconds": sandbox.budget.retry_after_seconds})
+    return respond(
+        {
+            "budget": sandbox.budget.budget,
+            "window_seconds": sandbox.budget.window_seconds,
+            "retry_after_seconds": sandbox.budget.retry_after_seconds,
+        }
+    )
 
 
 @admin.get("/webhooks/deliveries")
@@ -64,8 +69,10 @@ def admin_add_user() -> Response:
     with sandbox.store.lock:
         if sandbox.store.get("systemuser", user_id) is not None:
             raise bad_request("A user with that systemuserid already exists.")
-        sandbox.records.insert_system("systemuser", {
-            "systemuserid": user_id, "firstname": body.get("firstname"), "lastname": lastname, "accessmode": 0})
+        sandbox.records.insert_system(
+            "systemuser",
+            {"systemuserid": user_id, "firstname": body.get("firstname"), "lastname": lastname, "accessmode": 0},
+        )
     sandbox.tokens[token] = user_id
     if body.get("admin"):
         sandbox.admins.add(user_id)

@@ -19,9 +19,19 @@ from sandbox.dataverse.errors import bad_request
 from sandbox.dataverse.store import Store
 
 MAX_REQUESTS = 1000
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified", 400: "Bad Request",
-            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 412: "Precondition Failed",
-            429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    304: "Not Modified",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    412: "Precondition Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 @dataclass
@@ -76,7 +86,8 @@ def parse_batch(content_type: str, body: bytes) -> list[Part]:
     if not content_type.startswith("multipart/mixed") or "boundary=" not in content_type:
         raise bad_request("A $batch request must be multipart/mixed with a boundary.")
     message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     parts: list[Part] = []
     for sub in message.get_payload() or []:
         if not isinstance(sub, Message):
@@ -136,8 +147,9 @@ def _resolve_references(request: InnerRequest, locations: dict[str, str]) -> Inn
     return InnerRequest(request.method, url, request.headers, body, request.content_id)
 
 
-def run_batch(parts: list[Part], execute: Callable[[InnerRequest], InnerResponse], store: Store,
-              continue_on_error: bool) -> list[InnerResponse | list[InnerResponse]]:
+def run_batch(
+    parts: list[Part], execute: Callable[[InnerRequest], InnerResponse], store: Store, continue_on_error: bool
+) -> list[InnerResponse | list[InnerResponse]]:
     results: list[InnerResponse | list[InnerResponse]] = []
     for part in parts:
         if part.request is not None:
@@ -152,8 +164,13 @@ def run_batch(parts: list[Part], execute: Callable[[InnerRequest], InnerResponse
             with store.transaction():
                 for request in part.changeset:
                     if request.method == "GET":
-                        raise ChangeSetFailed(InnerResponse(400, {"Content-Type": "application/json"}, json.dumps(
-                            bad_request("GET is not allowed inside a change set.").body()).encode()))
+                        raise ChangeSetFailed(
+                            InnerResponse(
+                                400,
+                                {"Content-Type": "application/json"},
+                                json.dumps(bad_request("GET is not allowed inside a change set.").body()).encode(),
+                            )
+                        )
                     response = execute(_resolve_references(request, locations))
                     response.content_id = request.content_id
                     if response.status >= 400:

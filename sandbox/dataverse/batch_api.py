@@ -22,10 +22,16 @@ def handle_batch(ctx: WriteContext) -> Response:
         parts_of_url = urlsplit(inner.url)
         path = parts_of_url.path if parts_of_url.path.startswith("/") else API_PREFIX + parts_of_url.path
         headers = {**inner.headers, "Authorization": authorization}
-        response = client.open(path, method=inner.method, query_string=parts_of_url.query, headers=headers,
-                               data=inner.body, environ_base={INTERNAL: True}, base_url=host_url)
-        kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "server",
-                                                                              "date")}
+        response = client.open(
+            path,
+            method=inner.method,
+            query_string=parts_of_url.query,
+            headers=headers,
+            data=inner.body,
+            environ_base={INTERNAL: True},
+            base_url=host_url,
+        )
+        kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "server", "date")}
         return InnerResponse(response.status_code, kept, response.get_data())
 
     results = run_batch(parts, execute, sandbox.store, "odata.continue-on-error" in prefer())

@@ -58,8 +58,9 @@ class ContextBuilder:
         self.name_of = name_of
         self.currency_symbol = currency_symbol
 
-    def entity(self, row: Row, record_id: str, names: list[str] | None, typed: bool,
-               with_lookup_names: bool = True) -> dict[str, Any]:
+    def entity(
+        self, row: Row, record_id: str, names: list[str] | None, typed: bool, with_lookup_names: bool = True
+    ) -> dict[str, Any]:
         """An Entity with the non-null columns of `row` (or only `names`, when given)."""
         attributes: list[tuple[str, Any]] = []
         formatted_values: list[tuple[str, Any]] = []
@@ -75,11 +76,18 @@ class ContextBuilder:
             if text is not None:
                 formatted_values.append((name, text))
         body: dict[str, Any] = {"__type": f"Entity:{CONTRACTS}"} if typed else {}
-        body.update({
-            "Attributes": kv(attributes), "EntityState": None, "FormattedValues": kv(formatted_values),
-            "Id": record_id, "KeyAttributes": [], "LogicalName": self.table.logical_name,
-            "RelatedEntities": [], "RowVersion": None,
-        })
+        body.update(
+            {
+                "Attributes": kv(attributes),
+                "EntityState": None,
+                "FormattedValues": kv(formatted_values),
+                "Id": record_id,
+                "KeyAttributes": [],
+                "LogicalName": self.table.logical_name,
+                "RelatedEntities": [],
+                "RowVersion": None,
+            }
+        )
         return body
 
     def target(self, event: ChangeEvent) -> dict[str, Any]:
@@ -95,8 +103,16 @@ class ContextBuilder:
         return self.entity(row, record_id, names, typed=False)
 
 
-def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, images: list[Row],
-                  operation_id: str, created_on: datetime, organization: dict[str, str]) -> dict[str, Any]:
+def build_context(
+    *,
+    event: ChangeEvent,
+    builder: ContextBuilder,
+    step: Row,
+    images: list[Row],
+    operation_id: str,
+    created_on: datetime,
+    organization: dict[str, str],
+) -> dict[str, Any]:
     table = builder.table
     is_async = step.get("mode") == 1
     pre_images: list[tuple[str, Any]] = []
@@ -108,8 +124,12 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
         if image["imagetype"] in (1, 2) and event.post is not None:
             post_images.append((alias, builder.image(event.post, event.record_id, image.get("attributes"))))
     if is_async and event.post is not None:
-        post_images.append(("AsynchronousStepPrimaryName", builder.image(
-            event.post, event.record_id, f"{table.primary_name},{table.primary_id}")))
+        post_images.append(
+            (
+                "AsynchronousStepPrimaryName",
+                builder.image(event.post, event.record_id, f"{table.primary_name},{table.primary_id}"),
+            )
+        )
     input_parameters = kv([("Target", builder.target(event))])
     output_parameters = kv([("id", event.record_id)]) if event.message == "Create" else []
     shared = kv([("tag", event.tag)]) if event.tag else []
@@ -138,33 +158,53 @@ def build_context(*, event: ChangeEvent, builder: ContextBuilder, step: Row, ima
     parent = None
     if is_async:
         parent = common(30, 0, parent=True)
-        parent.update({
-            "OwningExtension": {"Id": EMPTY_GUID, "KeyAttributes": [], "LogicalName": None, "Name": None,
-                                "RowVersion": None},
-            "ParentContext": None, "PostEntityImages": [], "PreEntityImages": [],
-            "PrimaryEntityId": event.record_id, "PrimaryEntityName": event.table, "RequestId": None,
-            "SecondaryEntityName": "none", "SharedVariables": shared, "Stage": 30,
-            "UserAzureActiveDirectoryObjectId": EMPTY_GUID, "UserId": event.user_id,
-        })
+        parent.update(
+            {
+                "OwningExtension": {
+                    "Id": EMPTY_GUID,
+                    "KeyAttributes": [],
+                    "LogicalName": None,
+                    "Name": None,
+                    "RowVersion": None,
+                },
+                "ParentContext": None,
+                "PostEntityImages": [],
+                "PreEntityImages": [],
+                "PrimaryEntityId": event.record_id,
+                "PrimaryEntityName": event.table,
+                "RequestId": None,
+                "SecondaryEntityName": "none",
+                "SharedVariables": shared,
+                "Stage": 30,
+                "UserAzureActiveDirectoryObjectId": EMPTY_GUID,
+                "UserId": event.user_id,
+            }
+        )
     stage = int(step.get("stage") or 40)
     context = common(stage, 1 if is_async else 0, parent=False)
     impersonating = step.get("impersonatinguserid")
-    context.update({
-        "OwningExtension": {"Id": step["sdkmessageprocessingstepid"], "KeyAttributes": [],
-                            "LogicalName": "sdkmessageprocessingstep", "Name": step.get("name"),
-                            "RowVersion": None},
-        "ParentContext": parent,
-        "PostEntityImages": kv(post_images),
-        "PreEntityImages": kv(pre_images),
-        "PrimaryEntityId": event.record_id,
-        "PrimaryEntityName": event.table,
-        "RequestId": None,
-        "SecondaryEntityName": "none",
-        "SharedVariables": shared,
-        "Stage": stage,
-        "UserAzureActiveDirectoryObjectId": EMPTY_GUID,
-        "UserId": impersonating.id if isinstance(impersonating, Ref) else event.user_id,
-    })
+    context.update(
+        {
+            "OwningExtension": {
+                "Id": step["sdkmessageprocessingstepid"],
+                "KeyAttributes": [],
+                "LogicalName": "sdkmessageprocessingstep",
+                "Name": step.get("name"),
+                "RowVersion": None,
+            },
+            "ParentContext": parent,
+            "PostEntityImages": kv(post_images),
+            "PreEntityImages": kv(pre_images),
+            "PrimaryEntityId": event.record_id,
+            "PrimaryEntityName": event.table,
+            "RequestId": None,
+            "SecondaryEntityName": "none",
+            "SharedVariables": shared,
+            "Stage": stage,
+            "UserAzureActiveDirectoryObjectId": EMPTY_GUID,
+            "UserId": impersonating.id if isinstance(impersonating, Ref) else event.user_id,
+        }
+    )
     return context
 
 

@@ -25,17 +25,20 @@ def render_csdl(schema: Schema) -> str:
             lines.append(f"<Property Name={quoteattr(col.web_name)} Type={quoteattr(edm)} />")
         for nav in table.navigations.values():
             target = schema.tables.get(nav.target)
-            lines.append(f"<NavigationProperty Name={quoteattr(nav.name)} Type=\"mscrm.{nav.target}\">")
+            lines.append(f'<NavigationProperty Name={quoteattr(nav.name)} Type="mscrm.{nav.target}">')
             if target is not None:
-                lines.append(f"<ReferentialConstraint Property=\"_{nav.column}_value\" "
-                             f"ReferencedProperty={quoteattr(target.primary_id)} />")
+                lines.append(
+                    f'<ReferentialConstraint Property="_{nav.column}_value" '
+                    f"ReferencedProperty={quoteattr(target.primary_id)} />"
+                )
             lines.append("</NavigationProperty>")
         for coll in table.collections.values():
-            lines.append(f"<NavigationProperty Name={quoteattr(coll.name)} Type=\"Collection(mscrm.{coll.table})\" />")
+            lines.append(f'<NavigationProperty Name={quoteattr(coll.name)} Type="Collection(mscrm.{coll.table})" />')
         lines.append("</EntityType>")
     lines.append('<EntityContainer Name="System">')
     for table in schema.tables.values():
-        lines.append(f"<EntitySet Name={quoteattr(table.entity_set)} "
-                     f"EntityType=\"Microsoft.Dynamics.CRM.{table.logical_name}\" />")
+        lines.append(
+            f'<EntitySet Name={quoteattr(table.entity_set)} EntityType="Microsoft.Dynamics.CRM.{table.logical_name}" />'
+        )
     lines += ["</EntityContainer>", "</Schema>", "</edmx:DataServices>", "</edmx:Edmx>"]
     return "\n".join(lines)

@@ -68,10 +68,18 @@ class Delivery:
     def summary(self) -> dict[str, Any]:
         parts = urlsplit(self.url)
         return {
-            "asyncoperationid": self.asyncoperation_id, "stepid": self.step_id, "stepname": self.step_name,
-            "message": self.message, "entity": self.entity, "recordid": self.record_id,
-            "url": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), "status": self.status,
-            "attempts": list(self.attempts), "error": self.error, "size": len(self.body), "trimmed": self.trimmed,
+            "asyncoperationid": self.asyncoperation_id,
+            "stepid": self.step_id,
+            "stepname": self.step_name,
+            "message": self.message,
+            "entity": self.entity,
+            "recordid": self.record_id,
+            "url": urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
+            "status": self.status,
+            "attempts": list(self.attempts),
+            "error": self.error,
+            "size": len(self.body),
+            "trimmed": self.trimmed,
         }
 
 
@@ -118,8 +126,12 @@ class WebhookDispatcher:
                 with self._idle:
                     self.deliveries.append(delivery)
                 if not self._send(delivery):
-                    raise DataverseError(400, PLUGIN_FAILED, f"The synchronous webhook step '{delivery.step_name}' "
-                                         f"failed, so the operation was rolled back. {delivery.error}")
+                    raise DataverseError(
+                        400,
+                        PLUGIN_FAILED,
+                        f"The synchronous webhook step '{delivery.step_name}' "
+                        f"failed, so the operation was rolled back. {delivery.error}",
+                    )
 
     def matching_steps(self, event: ChangeEvent, mode: int) -> list[Row]:
         store = self.records.store
@@ -149,15 +161,26 @@ class WebhookDispatcher:
         table = store.schema.tables[event.table]
         step_id = step["sdkmessageprocessingstepid"]
         step_ref = Ref("sdkmessageprocessingstep", step_id)
-        images = [i for i in store.table_rows("sdkmessageprocessingstepimage").values()
-                  if i.get("sdkmessageprocessingstepid") == step_ref]
+        images = [
+            i
+            for i in store.table_rows("sdkmessageprocessingstepimage").values()
+            if i.get("sdkmessageprocessingstepid") == step_ref
+        ]
         endpoint = store.get("serviceendpoint", step["eventhandler"].id)
         assert endpoint is not None
         builder = ContextBuilder(table, self.reader.name_of, self.reader.currency_symbol)
         context = build_context(
-            event=event, builder=builder, step=step, images=images, operation_id=operation_id, created_on=utcnow(),
-            organization={"business_unit_id": BUSINESS_UNIT_ID, "organization_id": ORGANIZATION_ID,
-                          "organization_name": self.settings.organization_name},
+            event=event,
+            builder=builder,
+            step=step,
+            images=images,
+            operation_id=operation_id,
+            created_on=utcnow(),
+            organization={
+                "business_unit_id": BUSINESS_UNIT_ID,
+                "organization_id": ORGANIZATION_ID,
+                "organization_name": self.settings.organization_name,
+            },
         )
         body, trimmed = render(context, self.settings.webhook_size_limit_bytes)
         headers = {
@@ -170,24 +193,42 @@ class WebhookDispatcher:
         if trimmed:
             headers["x-ms-dynamics-msg-size-exceeded"] = "true"
         return Delivery(
-            asyncoperation_id=operation_id if asynchronous else "", step_id=step_id,
-            step_name=step.get("name") or "", message=event.message, entity=event.table,
-            record_id=event.record_id, url=endpoint["url"], authtype=endpoint["authtype"],
-            authvalue=endpoint["authvalue"], body=body, headers=headers, trimmed=trimmed,
+            asyncoperation_id=operation_id if asynchronous else "",
+            step_id=step_id,
+            step_name=step.get("name") or "",
+            message=event.message,
+            entity=event.table,
+            record_id=event.record_id,
+            url=endpoint["url"],
+            authtype=endpoint["authtype"],
+            authvalue=endpoint["authvalue"],
+            body=body,
+            headers=headers,
+            trimmed=trimmed,
             auto_delete=bool(step.get("asyncautodelete")),
         )
 
     def _plan(self, event: ChangeEvent, step: Row) -> None:
         operation_id = str(uuid.uuid4())
         delivery = self._prepare(event, step, operation_id, asynchronous=True)
-        self.records.insert_system("asyncoperation", {
-            "asyncoperationid": operation_id, "name": step.get("name"), "operationtype": SYSTEM_EVENT,
-            "statecode": READY, "statuscode": WAITING_FOR_RESOURCES,
-            "owningextensionid": Ref("sdkmessageprocessingstep", delivery.step_id),
-            "regardingobjectid": Ref(event.table, event.record_id), "primaryentitytype": event.table,
-            "messagename": event.message, "correlationid": event.correlation_id, "depth": event.depth,
-            "retrycount": 0,
-        }, user_id=event.user_id)
+        self.records.insert_system(
+            "asyncoperation",
+            {
+                "asyncoperationid": operation_id,
+                "name": step.get("name"),
+                "operationtype": SYSTEM_EVENT,
+                "statecode": READY,
+                "statuscode": WAITING_FOR_RESOURCES,
+                "owningextensionid": Ref("sdkmessageprocessingstep", delivery.step_id),
+                "regardingobjectid": Ref(event.table, event.record_id),
+                "primaryentitytype": event.table,
+                "messagename": event.message,
+                "correlationid": event.correlation_id,
+                "depth": event.depth,
+                "retrycount": 0,
+            },
+            user_id=event.user_id,
+        )
         with self._idle:
             self._pending += 1
             self.deliveries.append(delivery)
@@ -246,9 +287,17 @@ class WebhookDispatcher:
                 return
             self._set_job(delivery, {"statecode": COMPLETED, "statuscode": SUCCEEDED, "completedon": utcnow()})
             return
-        self._set_job(delivery, {"statecode": COMPLETED, "statuscode": FAILED, "completedon": utcnow(),
-                                 "message": delivery.error, "friendlymessage": delivery.error,
-                                 "errorcode": -2147220891})
+        self._set_job(
+            delivery,
+            {
+                "statecode": COMPLETED,
+                "statuscode": FAILED,
+                "completedon": utcnow(),
+                "message": delivery.error,
+                "friendlymessage": delivery.error,
+                "errorcode": -2147220891,
+            },
+        )
 
     def _set_job(self, delivery: Delivery, values: Row) -> None:
         with self.records.store.lock:

@@ -27,17 +27,25 @@ if TYPE_CHECKING:
     from sandbox.dataverse.records import Records, WriteContext
 
 ACTIVE, PAID, CANCELED = 0, 2, 3
-TOTAL_COLUMNS = ("totallineitemamount", "totallineitemdiscountamount", "totaldiscountamount",
-                 "totalamountlessfreight", "totaltax", "totalamount")
+TOTAL_COLUMNS = (
+    "totallineitemamount",
+    "totallineitemdiscountamount",
+    "totaldiscountamount",
+    "totalamountlessfreight",
+    "totaltax",
+    "totalamount",
+)
 _HEADER_AMOUNT_INPUTS = frozenset({"discountamount", "discountpercentage", "freightamount"})
-_LINE_AMOUNT_INPUTS = frozenset({"quantity", "priceperunit", "manualdiscountamount", "tax", "productid",
-                                 "ispriceoverridden"})
+_LINE_AMOUNT_INPUTS = frozenset(
+    {"quantity", "priceperunit", "manualdiscountamount", "tax", "productid", "ispriceoverridden"}
+)
 _number_rng = random.Random()
 
 
 def read_only_error() -> Exception:
-    return bad_request("This invoice has been paid or canceled and cannot be modified. Reactivate it first.",
-                       READ_ONLY_RECORD)
+    return bad_request(
+        "This invoice has been paid or canceled and cannot be modified. Reactivate it first.", READ_ONLY_RECORD
+    )
 
 
 def next_invoice_number(records: Records) -> str:
@@ -59,16 +67,24 @@ def _line_amounts(row: Row) -> None:
 def _invoice_totals(records: Records, invoice: Row) -> dict[str, Decimal]:
     ref = Ref("invoice", invoice["invoiceid"])
     lines = [line for line in records.store.table_rows("invoicedetail").values() if line.get("invoiceid") == ref]
-    line_total = sum((money(x["baseamount"]) - money(x.get("manualdiscountamount"))
-                      - money(x.get("volumediscountamount")) for x in lines), Decimal("0"))
+    line_total = sum(
+        (
+            money(x["baseamount"]) - money(x.get("manualdiscountamount")) - money(x.get("volumediscountamount"))
+            for x in lines
+        ),
+        Decimal("0"),
+    )
     line_discounts = sum((money(x.get("manualdiscountamount")) for x in lines), Decimal("0"))
     tax = sum((money(x.get("tax")) for x in lines), Decimal("0"))
     percent = invoice.get("discountpercentage") or Decimal("0")
     discount = money(invoice.get("discountamount")) + line_total * percent / Decimal("100")
     less_freight = line_total - discount
     totals = {
-        "totallineitemamount": line_total, "totallineitemdiscountamount": line_discounts,
-        "totaldiscountamount": discount, "totalamountlessfreight": less_freight, "totaltax": tax,
+        "totallineitemamount": line_total,
+        "totallineitemdiscountamount": line_discounts,
+        "totaldiscountamount": discount,
+        "totalamountlessfreight": less_freight,
+        "totaltax": tax,
         "totalamount": less_freight + money(invoice.get("freightamount")) + tax,
     }
     return {k: round_money(v) for k, v in totals.items()}
@@ -88,17 +104,20 @@ def before_create(records: Records, table: Table, row: Row) -> None:
         if invoice["statecode"] != ACTIVE:
             raise read_only_error()
         if row.get("productid") is not None and row.get("isproductoverridden"):
-            raise bad_request("A write-in product (isproductoverridden true) cannot also name an existing "
-                              "product.", INVALID_ARGUMENT)
+            raise bad_request(
+                "A write-in product (isproductoverridden true) cannot also name an existing product.", INVALID_ARGUMENT
+            )
         if row.get("productid") is None and not row.get("productdescription"):
-            raise bad_request("Either productid or productdescription (a write-in product) must be given.",
-                              INVALID_ARGUMENT)
+            raise bad_request(
+                "Either productid or productdescription (a write-in product) must be given.", INVALID_ARGUMENT
+            )
         row["isproductoverridden"] = row.get("productid") is None
         row["transactioncurrencyid"] = invoice.get("transactioncurrencyid")
         if row.get("sequencenumber") is None:
             ref = Ref("invoice", invoice["invoiceid"])
             row["sequencenumber"] = 1 + sum(
-                1 for x in records.store.table_rows("invoicedetail").values() if x.get("invoiceid") == ref)
+                1 for x in records.store.table_rows("invoicedetail").values() if x.get("invoiceid") == ref
+            )
         _prepare_line(records, row)
     elif table.logical_name in ("contact", "systemuser"):
         _full_name(row)
@@ -110,8 +129,14 @@ def _default_currency(records: Records, row: Row) -> None:
         if price_list is not None:
             row["transactioncurrencyid"] = records.store.get("pricelevel", price_list.id)["transactioncurrencyid"]
         else:
-            base = next((r for r in records.store.table_rows("transactioncurrency").values()
-                         if r.get("exchangerate") == Decimal("1")), None)
+            base = next(
+                (
+                    r
+                    for r in records.store.table_rows("transactioncurrency").values()
+                    if r.get("exchangerate") == Decimal("1")
+                ),
+                None,
+            )
             row["transactioncurrencyid"] = Ref("transactioncurrency", base["transactioncurrencyid"]) if base else None
     currency = row.get("transactioncurrencyid")
     if currency is not None:

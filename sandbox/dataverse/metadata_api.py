@@ -14,8 +14,16 @@ from sandbox.dataverse.schema import Table
 from sandbox.dataverse.values import is_guid, normalise_guid
 from sandbox.dataverse.web import NAMED_KEY, SEGMENT, base_url, current_sandbox, json_body, no_content, respond
 
-METADATA_NAMES = frozenset({"EntityDefinitions", "RelationshipDefinitions", "InsertOptionValue", "PublishXml",
-                            "PublishAllXml", "AddSolutionComponent"})
+METADATA_NAMES = frozenset(
+    {
+        "EntityDefinitions",
+        "RelationshipDefinitions",
+        "InsertOptionValue",
+        "PublishXml",
+        "PublishAllXml",
+        "AddSolutionComponent",
+    }
+)
 
 
 def solution_target() -> solutions.SolutionTarget:
@@ -72,13 +80,21 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
             # The action names its solution in the body; the name must exist like the header's.
             solutions.target(sandbox.records, body.get("SolutionUniqueName") or None)
             value = metadata.insert_option_value(sandbox.records, body)
-            return respond({"@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM."
-                            "InsertOptionValueResponse", "NewOptionValue": value})
+            return respond(
+                {
+                    "@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM.InsertOptionValueResponse",
+                    "NewOptionValue": value,
+                }
+            )
         if name == "AddSolutionComponent" and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvWriteSolution")
             component_id = solutions.add_solution_component(sandbox.records, json_body())
-            return respond({"@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM."
-                            "AddSolutionComponentResponse", "id": component_id})
+            return respond(
+                {
+                    "@odata.context": f"{base_url()}$metadata#Microsoft.Dynamics.CRM.AddSolutionComponentResponse",
+                    "id": component_id,
+                }
+            )
         if name == "RelationshipDefinitions":
             return relationships(ctx, key, rest)
         if name != "EntityDefinitions":
@@ -111,8 +127,9 @@ def attributes(ctx: WriteContext, table: Table, rest: list[str]) -> Response:
         if request.method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvCreateAttribute")
             col = metadata.create_attribute(sandbox.records, table, json_body(), solution_target())
-            return no_content({"OData-EntityId": f"{base_url()}EntityDefinitions({table.metadata_id})/"
-                                                 f"Attributes({col.metadata_id})"})
+            return no_content(
+                {"OData-EntityId": f"{base_url()}EntityDefinitions({table.metadata_id})/Attributes({col.metadata_id})"}
+            )
         items = [metadata.attribute_metadata(table, c) for c in table.columns.values()]
         if cast:
             items = [i for i in items if i["@odata.type"] == f"#Microsoft.Dynamics.CRM.{cast}"]
@@ -125,8 +142,7 @@ def attributes(ctx: WriteContext, table: Table, rest: list[str]) -> Response:
     else:
         raise bad_request(f"Invalid key '{key}' for Attributes.")
     if col is None:
-        raise DataverseError(404, "0x80040217", f"Could not find attribute with key {key} on "
-                                                f"{table.logical_name}.")
+        raise DataverseError(404, "0x80040217", f"Could not find attribute with key {key} on {table.logical_name}.")
     if request.method == "PUT":
         metadata.require_admin(sandbox.records, ctx, "prvWriteAttribute")
         where = solution_target()
@@ -138,8 +154,12 @@ def attributes(ctx: WriteContext, table: Table, rest: list[str]) -> Response:
     body = metadata.attribute_metadata(table, col)
     if cast and body["@odata.type"] != f"#Microsoft.Dynamics.CRM.{cast}":
         raise bad_request(f"The attribute {col.logical_name} is not a {cast}.")
-    return respond({"@odata.context": f"{base_url()}$metadata#EntityDefinitions('{table.logical_name}')/"
-                                      "Attributes/$entity", **pick(body)})
+    return respond(
+        {
+            "@odata.context": f"{base_url()}$metadata#EntityDefinitions('{table.logical_name}')/Attributes/$entity",
+            **pick(body),
+        }
+    )
 
 
 def relationships(ctx: WriteContext, key: str | None, rest: list[str]) -> Response:
@@ -163,5 +183,9 @@ def relationships(ctx: WriteContext, key: str | None, rest: list[str]) -> Respon
         raise DataverseError(404, "0x80040217", f"Could not find relationship with key {key}.")
     if request.method != "GET" or rest:
         raise DataverseError(405, "0x80060888", "Only GET is supported on a relationship definition here.")
-    return respond({"@odata.context": f"{base_url()}$metadata#RelationshipDefinitions/$entity",
-                    **pick(metadata.relationship_metadata(rel))})
+    return respond(
+        {
+            "@odata.context": f"{base_url()}$metadata#RelationshipDefinitions/$entity",
+            **pick(metadata.relationship_metadata(rel)),
+        }
+    )

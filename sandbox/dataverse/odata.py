@@ -151,7 +151,7 @@ class _Parser:
 
     def function(self, name: str) -> Node:
         if name.startswith(_CRM):
-            return self.crm_function(name[len(_CRM):])
+            return self.crm_function(name[len(_CRM) :])
         if name not in _FUNCTIONS:
             raise bad_request(f"An unknown function with name '{name}' was found.")
         self.expect("(")
@@ -160,7 +160,6 @@ class _Parser:
         arg = self.operand()
         self.expect(")")
         return ("func", name, prop, arg)
-
 
     def crm_function(self, name: str) -> Node:
         """Dataverse's own query functions, e.g. Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=[...])."""
@@ -249,8 +248,7 @@ def evaluate(node: Node, item: Mapping[str, Any]) -> Any:
         if value is None or arg is None:
             return False
         value, arg = str(value).casefold(), str(arg).casefold()
-        return {"contains": arg in value, "startswith": value.startswith(arg), "endswith": value.endswith(arg)}[
-            node[1]]
+        return {"contains": arg in value, "startswith": value.startswith(arg), "endswith": value.endswith(arg)}[node[1]]
     if tag == "cmp":
         _, op, left, right = node
         lit = right[1] if right[0] == "lit" else left[1] if left[0] == "lit" else None

@@ -19,8 +19,9 @@ class DataverseSandbox:
         self.settings = settings
         self.tokens: dict[str, str] = dict(DEFAULT_TOKENS)
         self.admins: set[str] = set(ADMIN_USERS)
-        self.budget = RequestBudget(settings.request_budget, settings.budget_window_seconds,
-                                    settings.retry_after_seconds)
+        self.budget = RequestBudget(
+            settings.request_budget, settings.budget_window_seconds, settings.retry_after_seconds
+        )
         self._build()
         self.dispatcher = WebhookDispatcher(self.records, self.reader, settings)
         self.store.on_commit = self.dispatcher.on_commit

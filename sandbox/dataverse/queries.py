@@ -56,8 +56,9 @@ class Reader:
                 return nav.name
         return None
 
-    def represent(self, table: Table, row: Row, select: list[str] | None = None,
-                  annotations: bool = False) -> dict[str, Any]:
+    def represent(
+        self, table: Table, row: Row, select: list[str] | None = None, annotations: bool = False
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"@odata.etag": etag_of(row)}
         symbol = self.currency_symbol(row) if annotations else ""
         for col in self.columns_for(table, select):
@@ -78,6 +79,7 @@ class Reader:
             col = table.by_web_name(name)
             if col is None or not col.valid_for_read:
                 raise no_such_property(name, table.logical_name)
+
         return known
 
     def matching(self, table: Table, rows: list[Row], options: QueryOptions) -> list[Row]:
@@ -94,15 +96,16 @@ class Reader:
             rows = rows[: options.top]
         return rows
 
-    def query(self, table: Table, options: QueryOptions, page_size: int, annotations: bool,
-              base_rows: list[Row] | None = None) -> Page:
+    def query(
+        self, table: Table, options: QueryOptions, page_size: int, annotations: bool, base_rows: list[Row] | None = None
+    ) -> Page:
         with self.store.lock:
             self.validate(table, options)
             rows = list(self.store.table_rows(table.logical_name).values()) if base_rows is None else base_rows
             if not options.orderby:
                 rows = sorted(rows, key=lambda r: (r["createdon"], r["versionnumber"]))
             rows = self.matching(table, rows, options)
-            window = rows[options.skiptoken: options.skiptoken + page_size]
+            window = rows[options.skiptoken : options.skiptoken + page_size]
             items = [self.with_expansions(table, r, options, annotations) for r in window]
             more = options.skiptoken + page_size < len(rows)
             return Page(items, len(rows), options.skiptoken + page_size if more else None)
@@ -133,18 +136,22 @@ class Reader:
                 nav = table.navigations[name]
                 ref = row.get(nav.column)
                 target = self.store.schema.tables[nav.target]
-                related = self.store.get(nav.target, ref.id) if isinstance(ref, Ref) and ref.table == nav.target \
-                    else None
+                related = (
+                    self.store.get(nav.target, ref.id) if isinstance(ref, Ref) and ref.table == nav.target else None
+                )
                 out[name] = None if related is None else self.represent(target, related, nested.select, annotations)
             elif name in table.collections:
                 coll = table.collections[name]
                 child_table = self.store.schema.tables[coll.table]
                 me = Ref(table.logical_name, row[table.primary_id])
-                children = sorted((c for c in self.store.table_rows(coll.table).values()
-                                   if c.get(coll.column) == me), key=lambda r: (r["createdon"], r["versionnumber"]))
+                children = sorted(
+                    (c for c in self.store.table_rows(coll.table).values() if c.get(coll.column) == me),
+                    key=lambda r: (r["createdon"], r["versionnumber"]),
+                )
                 children = self.matching(child_table, children, nested)
                 out[name] = [self.represent(child_table, c, nested.select, annotations) for c in children]
             else:
                 raise bad_request(
-                    f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+                    f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'."
+                )
         return out

@@ -72,8 +72,7 @@ class Records:
         target = self.schema.tables.get(target_table)
         if match is None or target is None or match.group(1) != target.entity_set:
             raise bad_request(
-                f"The URL '{value}' in the '{nav}{BIND_SUFFIX}' annotation does not address a "
-                f"'{target_table}' record.",
+                f"The URL '{value}' in the '{nav}{BIND_SUFFIX}' annotation does not address a '{target_table}' record.",
             )
         key = match.group(2).strip("'")
         if not is_guid(key):
@@ -104,8 +103,7 @@ class Records:
                     continue  # Dataverse ignores columns that are not valid for this operation.
                 ref = None if raw is None else self.resolve_bind(nav.target, raw, nav_name)
                 if nav.column in values and values[nav.column] is not None and ref is not None:
-                    raise bad_request(f"More than one value was given for the lookup '{nav.column}'.",
-                                      INVALID_ARGUMENT)
+                    raise bad_request(f"More than one value was given for the lookup '{nav.column}'.", INVALID_ARGUMENT)
                 if ref is not None or nav.column not in values:
                     values[nav.column] = ref
                 continue
@@ -162,8 +160,7 @@ class Records:
                     self.insert(child_table, child_values, ctx, None)
             return self.store.get(table.logical_name, row[table.primary_id]) or row
 
-    def insert(self, table: Table, values: Row, ctx: WriteContext, record_id: str | None,
-               emit: bool = True) -> Row:
+    def insert(self, table: Table, values: Row, ctx: WriteContext, record_id: str | None, emit: bool = True) -> Row:
         record_id = record_id or values.get(table.primary_id) or new_id()
         rows = self.store.table_rows(table.logical_name)
         if record_id in rows:
@@ -193,11 +190,22 @@ class Records:
         with self.store.transaction():
             rows[record_id] = row
             if emit:
-                self.store.emit(ChangeEvent(
-                    "Create", table.logical_name, record_id, target=dict(row), pre=None, post=dict(row),
-                    user_id=ctx.user_id, correlation_id=ctx.correlation_id, depth=ctx.depth,
-                    tag=ctx.tag, bypassed_modes=ctx.bypassed_modes, changed_by_caller=frozenset(values),
-                ))
+                self.store.emit(
+                    ChangeEvent(
+                        "Create",
+                        table.logical_name,
+                        record_id,
+                        target=dict(row),
+                        pre=None,
+                        post=dict(row),
+                        user_id=ctx.user_id,
+                        correlation_id=ctx.correlation_id,
+                        depth=ctx.depth,
+                        tag=ctx.tag,
+                        bypassed_modes=ctx.bypassed_modes,
+                        changed_by_caller=frozenset(values),
+                    )
+                )
             invoices.after_write(self, table, None, row, ctx)
         return row
 
@@ -215,8 +223,15 @@ class Records:
 
     # ---- update / upsert --------------------------------------------------------------------------------
 
-    def upsert(self, table: Table, record_id: str, body: Any, ctx: WriteContext,
-               if_match: str | None = None, if_none_match: str | None = None) -> tuple[Row, bool]:
+    def upsert(
+        self,
+        table: Table,
+        record_id: str,
+        body: Any,
+        ctx: WriteContext,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[Row, bool]:
         """PATCH semantics: update when the row exists, create it (with this id) when it does not."""
         with self.store.transaction():
             existing = self.store.get(table.logical_name, record_id)
@@ -228,8 +243,9 @@ class Records:
                 raise DataverseError(412, DUPLICATE, "A record with matching key values already exists.")
             if if_match not in (None, "*") and if_match != etag_of(existing):
                 raise DataverseError(
-                    412, CONCURRENCY, "The version of the existing record doesn't match the RowVersion property "
-                    "provided.",
+                    412,
+                    CONCURRENCY,
+                    "The version of the existing record doesn't match the RowVersion property provided.",
                 )
             self.check_write(table, "Write", ctx)
             values, _ = self.parse_body(table, body, creating=False)
@@ -251,8 +267,9 @@ class Records:
                 self.set_state(table, record_id, state_part, ctx)
             return self.store.get(table.logical_name, record_id) or current
 
-    def apply(self, table: Table, record_id: str, changes: Row, ctx: WriteContext, emit: bool = True,
-              depth: int | None = None) -> Row:
+    def apply(
+        self, table: Table, record_id: str, changes: Row, ctx: WriteContext, emit: bool = True, depth: int | None = None
+    ) -> Row:
         rows = self.store.table_rows(table.logical_name)
         pre = rows[record_id]
         row = dict(pre)
@@ -264,14 +281,25 @@ class Records:
         rows[record_id] = row
         if emit:
             target = {k: row[k] for k in changes}
-            target.update({table.primary_id: record_id, "modifiedon": row["modifiedon"],
-                           "modifiedby": row["modifiedby"]})
-            self.store.emit(ChangeEvent(
-                "Update", table.logical_name, record_id, target=target, pre=dict(pre), post=dict(row),
-                user_id=ctx.user_id, correlation_id=ctx.correlation_id,
-                depth=ctx.depth if depth is None else depth, tag=ctx.tag, bypassed_modes=ctx.bypassed_modes,
-                changed_by_caller=frozenset(changes),
-            ))
+            target.update(
+                {table.primary_id: record_id, "modifiedon": row["modifiedon"], "modifiedby": row["modifiedby"]}
+            )
+            self.store.emit(
+                ChangeEvent(
+                    "Update",
+                    table.logical_name,
+                    record_id,
+                    target=target,
+                    pre=dict(pre),
+                    post=dict(row),
+                    user_id=ctx.user_id,
+                    correlation_id=ctx.correlation_id,
+                    depth=ctx.depth if depth is None else depth,
+                    tag=ctx.tag,
+                    bypassed_modes=ctx.bypassed_modes,
+                    changed_by_caller=frozenset(changes),
+                )
+            )
         invoices.after_write(self, table, pre, row, ctx)
         return row
 
@@ -302,11 +330,21 @@ class Records:
                 solutions.check_deletable(table, row)
             self.cascade(table, record_id, ctx)
             del rows[record_id]
-            self.store.emit(ChangeEvent(
-                "Delete", table.logical_name, record_id, target={}, pre=dict(row), post=None,
-                user_id=ctx.user_id, correlation_id=ctx.correlation_id, depth=ctx.depth,
-                tag=ctx.tag, bypassed_modes=ctx.bypassed_modes,
-            ))
+            self.store.emit(
+                ChangeEvent(
+                    "Delete",
+                    table.logical_name,
+                    record_id,
+                    target={},
+                    pre=dict(row),
+                    post=None,
+                    user_id=ctx.user_id,
+                    correlation_id=ctx.correlation_id,
+                    depth=ctx.depth,
+                    tag=ctx.tag,
+                    bypassed_modes=ctx.bypassed_modes,
+                )
+            )
             if not cascading:
                 invoices.after_write(self, table, row, None, ctx)
 
@@ -314,15 +352,20 @@ class Records:
         for rel in self.schema.relationships_to(table.logical_name):
             child_table = self.schema.tables[rel.referencing_entity]
             ref = Ref(table.logical_name, record_id)
-            children = [cid for cid, child in self.store.table_rows(child_table.logical_name).items()
-                        if child.get(rel.referencing_attribute) == ref]
+            children = [
+                cid
+                for cid, child in self.store.table_rows(child_table.logical_name).items()
+                if child.get(rel.referencing_attribute) == ref
+            ]
             for child_id in children:
                 if rel.cascade_delete == "Cascade":
                     self.delete(child_table, child_id, ctx, cascading=True)
                 elif rel.cascade_delete == "Restrict":
                     raise bad_request(
                         f"The record cannot be deleted because it is associated with another record "
-                        f"({child_table.logical_name}).", "0x80040227")
+                        f"({child_table.logical_name}).",
+                        "0x80040227",
+                    )
                 else:
                     child_rows = self.store.table_rows(child_table.logical_name)
                     child_rows[child_id] = {**child_rows[child_id], rel.referencing_attribute: None}

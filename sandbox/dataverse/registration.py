@@ -36,12 +36,12 @@ def parse_auth_settings(authvalue: str) -> list[tuple[str, str]]:
         # The value was written by an authenticated administrator of this sandbox, not by a stranger.
         root = ET.fromstring(authvalue)  # noqa: S314
     except ET.ParseError:
-        raise bad_request("The authvalue must be <settings><setting name=\"...\" value=\"...\" /></settings>.",
-                          INVALID_ARGUMENT) from None
+        raise bad_request(
+            'The authvalue must be <settings><setting name="..." value="..." /></settings>.', INVALID_ARGUMENT
+        ) from None
     pairs = [(s.get("name", ""), s.get("value", "")) for s in root.iter("setting")]
     if root.tag != "settings" or not pairs or any(not name for name, _ in pairs):
-        raise bad_request("The authvalue must hold at least one <setting name=\"...\" value=\"...\" />.",
-                          INVALID_ARGUMENT)
+        raise bad_request('The authvalue must hold at least one <setting name="..." value="..." />.', INVALID_ARGUMENT)
     return pairs
 
 
@@ -57,8 +57,9 @@ def _check_endpoint(row: Row) -> None:
         raise bad_request("Only ports 80 and 443 are allowed for a webhook URL.", INVALID_ARGUMENT)
     authtype = row.get("authtype")
     if authtype not in (WEBHOOK_KEY, HTTP_HEADER, HTTP_QUERY_STRING):
-        raise bad_request("A webhook needs authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString).",
-                          INVALID_ARGUMENT)
+        raise bad_request(
+            "A webhook needs authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString).", INVALID_ARGUMENT
+        )
     if not row.get("authvalue"):
         raise bad_request("A webhook needs an authvalue.", INVALID_ARGUMENT)
     if authtype in (HTTP_HEADER, HTTP_QUERY_STRING):
@@ -89,8 +90,9 @@ def _check_step(records: Records, row: Row) -> None:
             raise bad_request("The message filter does not belong to the step's message.", INVALID_ARGUMENT)
         entity = msg_filter["primaryobjecttypecode"]
     if row.get("mode") == ASYNC and row.get("stage") != POST_OPERATION:
-        raise bad_request("Asynchronous steps can only be registered in the Post-operation stage (40).",
-                          INVALID_ARGUMENT)
+        raise bad_request(
+            "Asynchronous steps can only be registered in the Post-operation stage (40).", INVALID_ARGUMENT
+        )
     if row.get("stage") not in (10, 20, 40):
         raise bad_request("A step can only be registered in stage 10, 20 or 40.", INVALID_ARGUMENT)
     if row.get("asyncautodelete") and row.get("mode") != ASYNC:

@@ -79,9 +79,14 @@ def single(ctx: WriteContext, table: Table, record_id: str) -> Response:
         body = sandbox.reader.one(table, row, parse_options(request.args), annotations_wanted(prefs))
         return respond({"@odata.context": f"{base_url()}$metadata#{table.entity_set}/$entity", **body})
     if request.method == "PATCH":
-        _, created = sandbox.records.upsert(table, record_id, json_body(), ctx,
-                                            if_match=request.headers.get("If-Match"),
-                                            if_none_match=request.headers.get("If-None-Match"))
+        _, created = sandbox.records.upsert(
+            table,
+            record_id,
+            json_body(),
+            ctx,
+            if_match=request.headers.get("If-Match"),
+            if_none_match=request.headers.get("If-None-Match"),
+        )
         if prefs.get("return") == "representation":
             return representation(table, record_id, 201 if created else 200, prefs)
         return no_content(entity_headers(table, record_id))
@@ -112,14 +117,17 @@ def navigation(ctx: WriteContext, table: Table, record_id: str, rest: list[str])
     if name in table.collections:
         coll = table.collections[name]
         child = sandbox.store.schema.tables[coll.table]
-        mine = [r for r in sandbox.store.table_rows(child.logical_name).values()
-                if r.get(coll.column) == Ref(table.logical_name, record_id)]
-        page = sandbox.reader.query(child, options, sandbox.settings.max_page_size,
-                                    annotations_wanted(prefer()), base_rows=mine)
+        mine = [
+            r
+            for r in sandbox.store.table_rows(child.logical_name).values()
+            if r.get(coll.column) == Ref(table.logical_name, record_id)
+        ]
+        page = sandbox.reader.query(
+            child, options, sandbox.settings.max_page_size, annotations_wanted(prefer()), base_rows=mine
+        )
         return respond({"@odata.context": f"{base_url()}$metadata#{child.entity_set}", "value": page.items})
     col = table.by_web_name(name)
     if col is None or not col.valid_for_read:
         raise bad_request(f"Resource not found for the segment '{name}'.")
     value = sandbox.reader.represent(table, row, [name])[name]
-    return respond({"@odata.context": f"{base_url()}$metadata#{table.entity_set}({record_id})/{name}",
-                    "value": value})
+    return respond({"@odata.context": f"{base_url()}$metadata#{table.entity_set}({record_id})/{name}", "value": value})

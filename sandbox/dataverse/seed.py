@@ -76,62 +76,174 @@ def add_message_filters(records: Records, table: str) -> None:
     """Give a table the filters Dataverse has for every table that accepts custom steps."""
     for message in SEEDED_MESSAGES:
         if records.store.get("sdkmessagefilter", filter_id(message, table)) is None:
-            records.insert_system("sdkmessagefilter", {
-                "sdkmessagefilterid": filter_id(message, table), "name": f"{message} {table}",
-                "primaryobjecttypecode": table, "secondaryobjecttypecode": "none",
-                "sdkmessageid": Ref("sdkmessage", message_id(message)), "iscustomprocessingstepallowed": True,
-                "isvisible": True,
-            })
+            records.insert_system(
+                "sdkmessagefilter",
+                {
+                    "sdkmessagefilterid": filter_id(message, table),
+                    "name": f"{message} {table}",
+                    "primaryobjecttypecode": table,
+                    "secondaryobjecttypecode": "none",
+                    "sdkmessageid": Ref("sdkmessage", message_id(message)),
+                    "iscustomprocessingstepallowed": True,
+                    "isvisible": True,
+                },
+            )
 
 
 def seed(records: Records) -> None:
     put = records.insert_system
-    put("systemuser", {"systemuserid": CONNECTOR_USER_ID, "firstname": "#", "lastname": "Xero Connector",
-                       "applicationid": CONNECTOR_APPLICATION_ID, "accessmode": 4,
-                       "internalemailaddress": "xero-connector@sandbox.example"})
-    put("systemuser", {"systemuserid": PERSON_USER_ID, "firstname": "Sam", "lastname": "Seller",
-                       "domainname": "sam.seller@sandbox.example", "accessmode": 0,
-                       "internalemailaddress": "sam.seller@sandbox.example"})
-    put("transactioncurrency", {"transactioncurrencyid": GBP_CURRENCY_ID, "currencyname": "Pound Sterling",
-                                "isocurrencycode": "GBP", "currencysymbol": "£", "exchangerate": Decimal("1"),
-                                "currencyprecision": 2})
-    put("transactioncurrency", {"transactioncurrencyid": USD_CURRENCY_ID, "currencyname": "US Dollar",
-                                "isocurrencycode": "USD", "currencysymbol": "$", "exchangerate": Decimal("1.27"),
-                                "currencyprecision": 2})
+    put(
+        "systemuser",
+        {
+            "systemuserid": CONNECTOR_USER_ID,
+            "firstname": "#",
+            "lastname": "Xero Connector",
+            "applicationid": CONNECTOR_APPLICATION_ID,
+            "accessmode": 4,
+            "internalemailaddress": "xero-connector@sandbox.example",
+        },
+    )
+    put(
+        "systemuser",
+        {
+            "systemuserid": PERSON_USER_ID,
+            "firstname": "Sam",
+            "lastname": "Seller",
+            "domainname": "sam.seller@sandbox.example",
+            "accessmode": 0,
+            "internalemailaddress": "sam.seller@sandbox.example",
+        },
+    )
+    put(
+        "transactioncurrency",
+        {
+            "transactioncurrencyid": GBP_CURRENCY_ID,
+            "currencyname": "Pound Sterling",
+            "isocurrencycode": "GBP",
+            "currencysymbol": "£",
+            "exchangerate": Decimal("1"),
+            "currencyprecision": 2,
+        },
+    )
+    put(
+        "transactioncurrency",
+        {
+            "transactioncurrencyid": USD_CURRENCY_ID,
+            "currencyname": "US Dollar",
+            "isocurrencycode": "USD",
+            "currencysymbol": "$",
+            "exchangerate": Decimal("1.27"),
+            "currencyprecision": 2,
+        },
+    )
     put("uom", {"uomid": UNIT_ID, "name": "Primary Unit", "quantity": Decimal("1"), "isschedulebaseuom": True})
-    put("pricelevel", {"pricelevelid": PRICE_LIST_ID, "name": "UK Price List",
-                       "transactioncurrencyid": Ref("transactioncurrency", GBP_CURRENCY_ID)})
-    put("pricelevel", {"pricelevelid": USD_PRICE_LIST_ID, "name": "US Price List",
-                       "transactioncurrencyid": Ref("transactioncurrency", USD_CURRENCY_ID)})
-    accounts = (("Contoso Ltd", "CON-001", "accounts@contoso.example", "London", "United Kingdom"),
-                ("Fabrikam Inc", "FAB-002", "ap@fabrikam.example", "Seattle", "United States"),
-                ("Northwind Traders", "NOR-003", "billing@northwind.example", "Manchester", "United Kingdom"))
+    put(
+        "pricelevel",
+        {
+            "pricelevelid": PRICE_LIST_ID,
+            "name": "UK Price List",
+            "transactioncurrencyid": Ref("transactioncurrency", GBP_CURRENCY_ID),
+        },
+    )
+    put(
+        "pricelevel",
+        {
+            "pricelevelid": USD_PRICE_LIST_ID,
+            "name": "US Price List",
+            "transactioncurrencyid": Ref("transactioncurrency", USD_CURRENCY_ID),
+        },
+    )
+    accounts = (
+        ("Contoso Ltd", "CON-001", "accounts@contoso.example", "London", "United Kingdom"),
+        ("Fabrikam Inc", "FAB-002", "ap@fabrikam.example", "Seattle", "United States"),
+        ("Northwind Traders", "NOR-003", "billing@northwind.example", "Manchester", "United Kingdom"),
+    )
     for account_id, (name, number, email, city, country) in zip(ACCOUNT_IDS, accounts, strict=True):
-        put("account", {"accountid": account_id, "name": name, "accountnumber": number, "emailaddress1": email,
-                        "address1_city": city, "address1_country": country, "ownerid": Ref("systemuser",
-                                                                                          PERSON_USER_ID)})
-    put("contact", {"contactid": CONTACT_IDS[0], "firstname": "Sarah", "lastname": "Connor",
-                    "emailaddress1": "sarah.connor@contoso.example",
-                    "parentcustomerid": Ref("account", ACCOUNT_IDS[0])})
-    put("contact", {"contactid": CONTACT_IDS[1], "firstname": "Tom", "lastname": "Baker",
-                    "emailaddress1": "tom.baker@mail.example"})
-    products = (("Widget", "WIDGET-001", "12.50"), ("Gadget", "GADGET-002", "40.00"),
-                ("Consulting hour", "SERVICE-HOUR", "95.00"))
+        put(
+            "account",
+            {
+                "accountid": account_id,
+                "name": name,
+                "accountnumber": number,
+                "emailaddress1": email,
+                "address1_city": city,
+                "address1_country": country,
+                "ownerid": Ref("systemuser", PERSON_USER_ID),
+            },
+        )
+    put(
+        "contact",
+        {
+            "contactid": CONTACT_IDS[0],
+            "firstname": "Sarah",
+            "lastname": "Connor",
+            "emailaddress1": "sarah.connor@contoso.example",
+            "parentcustomerid": Ref("account", ACCOUNT_IDS[0]),
+        },
+    )
+    put(
+        "contact",
+        {
+            "contactid": CONTACT_IDS[1],
+            "firstname": "Tom",
+            "lastname": "Baker",
+            "emailaddress1": "tom.baker@mail.example",
+        },
+    )
+    products = (
+        ("Widget", "WIDGET-001", "12.50"),
+        ("Gadget", "GADGET-002", "40.00"),
+        ("Consulting hour", "SERVICE-HOUR", "95.00"),
+    )
     for product_id, (name, number, price) in zip(PRODUCT_IDS, products, strict=True):
-        put("product", {"productid": product_id, "name": name, "productnumber": number, "price": Decimal(price),
-                        "productstructure": 1, "producttypecode": 1, "quantitydecimal": 2,
-                        "defaultuomid": Ref("uom", UNIT_ID), "pricelevelid": Ref("pricelevel", PRICE_LIST_ID),
-                        "transactioncurrencyid": Ref("transactioncurrency", GBP_CURRENCY_ID)})
+        put(
+            "product",
+            {
+                "productid": product_id,
+                "name": name,
+                "productnumber": number,
+                "price": Decimal(price),
+                "productstructure": 1,
+                "producttypecode": 1,
+                "quantitydecimal": 2,
+                "defaultuomid": Ref("uom", UNIT_ID),
+                "pricelevelid": Ref("pricelevel", PRICE_LIST_ID),
+                "transactioncurrencyid": Ref("transactioncurrency", GBP_CURRENCY_ID),
+            },
+        )
     for message in SEEDED_MESSAGES:
-        put("sdkmessage", {"sdkmessageid": message_id(message), "name": message, "categoryname": "Update"
-                           if message != "Create" else "Create"})
+        put(
+            "sdkmessage",
+            {
+                "sdkmessageid": message_id(message),
+                "name": message,
+                "categoryname": "Update" if message != "Create" else "Create",
+            },
+        )
     for table in FILTERED_TABLES:
         add_message_filters(records, table)
-    put("publisher", {"publisherid": DEFAULT_PUBLISHER_ID, "uniquename": "DefaultPublishersandbox",
-                      "friendlyname": "Default Publisher for sandbox", "customizationprefix": "new",
-                      "customizationoptionvalueprefix": 10000, "isreadonly": False,
-                      "description": "Default publisher for this organisation"})
-    put("solution", {"solutionid": DEFAULT_SOLUTION_ID, "uniquename": "Default", "friendlyname": "Default Solution",
-                     "version": "1.0", "ismanaged": False, "isvisible": False,
-                     "publisherid": Ref("publisher", DEFAULT_PUBLISHER_ID)})
+    put(
+        "publisher",
+        {
+            "publisherid": DEFAULT_PUBLISHER_ID,
+            "uniquename": "DefaultPublishersandbox",
+            "friendlyname": "Default Publisher for sandbox",
+            "customizationprefix": "new",
+            "customizationoptionvalueprefix": 10000,
+            "isreadonly": False,
+            "description": "Default publisher for this organisation",
+        },
+    )
+    put(
+        "solution",
+        {
+            "solutionid": DEFAULT_SOLUTION_ID,
+            "uniquename": "Default",
+            "friendlyname": "Default Solution",
+            "version": "1.0",
+            "ismanaged": False,
+            "isvisible": False,
+            "publisherid": Ref("publisher", DEFAULT_PUBLISHER_ID),
+        },
+    )
     seed_default_solution(records, DEFAULT_SOLUTION_ID)

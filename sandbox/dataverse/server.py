@@ -50,19 +50,30 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         user_id = sandbox.tokens.get(token)
         if user_id is None:
-            raise DataverseError(401, UNAUTHORIZED, "The user is not authenticated: a valid bearer token is "
-                                 "required.", headers={"WWW-Authenticate": "Bearer"})
+            raise DataverseError(
+                401,
+                UNAUTHORIZED,
+                "The user is not authenticated: a valid bearer token is required.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if not request.environ.get(INTERNAL):
             sandbox.budget.spend(user_id)
         is_admin = user_id in sandbox.admins
-        return WriteContext(user_id=user_id, correlation_id=str(uuid.uuid4()), is_admin=is_admin,
-                            tag=request.args.get("tag"), bypassed_modes=bypassed_modes(user_id, is_admin))
+        return WriteContext(
+            user_id=user_id,
+            correlation_id=str(uuid.uuid4()),
+            is_admin=is_admin,
+            tag=request.args.get("tag"),
+            bypassed_modes=bypassed_modes(user_id, is_admin),
+        )
 
     @app.route(API_PREFIX.rstrip("/") + "/", methods=["GET"])
     def service_document() -> Response:
         caller()
-        sets = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set}
-                for t in sandbox.store.schema.tables.values()]
+        sets = [
+            {"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set}
+            for t in sandbox.store.schema.tables.values()
+        ]
         return respond({"@odata.context": base_url() + "$metadata", "value": sets})
 
     @app.route(API_PREFIX + "<path:path>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
@@ -75,15 +86,21 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
         name, key = first.group("name"), first.group("key")
         rest = segments[1:]
         if name == "WhoAmI":
-            return respond({"@odata.context": base_url() + "$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-                            "BusinessUnitId": BUSINESS_UNIT_ID, "UserId": ctx.user_id,
-                            "OrganizationId": ORGANIZATION_ID})
+            return respond(
+                {
+                    "@odata.context": base_url() + "$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                    "BusinessUnitId": BUSINESS_UNIT_ID,
+                    "UserId": ctx.user_id,
+                    "OrganizationId": ORGANIZATION_ID,
+                }
+            )
         if name == "$batch" and request.method == "POST":
             return handle_batch(ctx)
         if name == "$metadata" and request.method == "GET":
             with sandbox.store.lock:
-                return Response(render_csdl(sandbox.store.schema), mimetype="application/xml",
-                                headers={"OData-Version": "4.0"})
+                return Response(
+                    render_csdl(sandbox.store.schema), mimetype="application/xml", headers={"OData-Version": "4.0"}
+                )
         if name in METADATA_NAMES:
             return metadata_api(ctx, name, key, rest)
         with sandbox.store.lock:
@@ -131,8 +148,9 @@ class RunningDataverse:
     def deliveries(self) -> list[dict[str, Any]]:
         return [d.summary() for d in list(self.sandbox.dispatcher.deliveries)]
 
-    def set_request_budget(self, budget: int | None, window_seconds: float | None = None,
-                           retry_after_seconds: int | None = None) -> None:
+    def set_request_budget(
+        self, budget: int | None, window_seconds: float | None = None, retry_after_seconds: int | None = None
+    ) -> None:
         self.sandbox.budget.configure(budget, window_seconds, retry_after_seconds)
 
     def stop(self) -> None:
@@ -149,11 +167,13 @@ class QuietRequestHandler(WSGIRequestHandler):
         return
 
 
-def serve_in_thread(settings: DataverseSandboxSettings | None = None, host: str = "127.0.0.1",
-                    port: int = 0) -> RunningDataverse:
+def serve_in_thread(
+    settings: DataverseSandboxSettings | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningDataverse:
     app = create_app(settings)
     server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-sandbox",
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dataverse-sandbox", daemon=True
+    )
     thread.start()
     return RunningDataverse(f"http://{host}:{server.server_port}", app, server, thread)

@@ -32,31 +32,41 @@ OPTION_VALUE_PREFIX_RANGE = range(10000, 100000)
 
 # ---- rows written through the Web API -------------------------------------------------------------------
 
+
 def _check_publisher(records: Records, row: Row) -> None:
     unique = row.get("uniquename") or ""
     if not _UNIQUE_NAME.match(unique):
-        raise bad_request(f"The publisher unique name '{unique}' may only contain letters, digits and "
-                          "underscores, and must not start with a digit.", INVALID_ARGUMENT)
+        raise bad_request(
+            f"The publisher unique name '{unique}' may only contain letters, digits and "
+            "underscores, and must not start with a digit.",
+            INVALID_ARGUMENT,
+        )
     prefix = row.get("customizationprefix") or ""
     if not _PREFIX.match(prefix) or prefix.lower().startswith("mscrm"):
-        raise bad_request(f"The customization prefix '{prefix}' must be 2 to 8 letters or digits, start with a "
-                          "letter and not start with 'mscrm'.", INVALID_ARGUMENT)
+        raise bad_request(
+            f"The customization prefix '{prefix}' must be 2 to 8 letters or digits, start with a "
+            "letter and not start with 'mscrm'.",
+            INVALID_ARGUMENT,
+        )
     option_prefix = row.get("customizationoptionvalueprefix")
     if option_prefix not in OPTION_VALUE_PREFIX_RANGE:
-        raise bad_request(f"The option value prefix {option_prefix} must be between 10000 and 99999.",
-                          INVALID_ARGUMENT)
+        raise bad_request(f"The option value prefix {option_prefix} must be between 10000 and 99999.", INVALID_ARGUMENT)
     _check_unique(records, "publisher", row, unique)
 
 
 def _check_solution(records: Records, row: Row) -> None:
     unique = row.get("uniquename") or ""
     if not _UNIQUE_NAME.match(unique):
-        raise bad_request(f"The solution unique name '{unique}' may only contain letters, digits and "
-                          "underscores, and must not start with a digit.", INVALID_ARGUMENT)
+        raise bad_request(
+            f"The solution unique name '{unique}' may only contain letters, digits and "
+            "underscores, and must not start with a digit.",
+            INVALID_ARGUMENT,
+        )
     version = row.get("version") or ""
     if not _VERSION.match(version):
-        raise bad_request(f"The solution version '{version}' must be major.minor[.build[.revision]] numbers.",
-                          INVALID_ARGUMENT)
+        raise bad_request(
+            f"The solution version '{version}' must be major.minor[.build[.revision]] numbers.", INVALID_ARGUMENT
+        )
     _check_unique(records, "solution", row, unique)
 
 
@@ -64,8 +74,7 @@ def _check_unique(records: Records, logical_name: str, row: Row, unique: str) ->
     id_column = f"{logical_name}id"
     for other in records.store.table_rows(logical_name).values():
         if other[id_column] != row[id_column] and str(other["uniquename"]).lower() == unique.lower():
-            raise DataverseError(412, DUPLICATE, f"A {logical_name} with the unique name '{unique}' already "
-                                                 "exists.")
+            raise DataverseError(412, DUPLICATE, f"A {logical_name} with the unique name '{unique}' already exists.")
 
 
 def check(records: Records, table: Table, row: Row) -> None:
@@ -78,12 +87,15 @@ def check(records: Records, table: Table, row: Row) -> None:
 def check_deletable(table: Table, row: Row) -> None:
     from sandbox.dataverse.seed import DEFAULT_PUBLISHER_ID, DEFAULT_SOLUTION_ID
 
-    if (table.logical_name, row.get(table.primary_id)) in (("publisher", DEFAULT_PUBLISHER_ID),
-                                                            ("solution", DEFAULT_SOLUTION_ID)):
+    if (table.logical_name, row.get(table.primary_id)) in (
+        ("publisher", DEFAULT_PUBLISHER_ID),
+        ("solution", DEFAULT_SOLUTION_ID),
+    ):
         raise bad_request(f"The default {table.logical_name} cannot be deleted.", CANNOT_CUSTOMIZE)
 
 
 # ---- the solution a metadata write names ----------------------------------------------------------------
+
 
 @dataclass
 class SolutionTarget:
@@ -98,18 +110,22 @@ class SolutionTarget:
         if self.prefix is not None and not schema_name.lower().startswith(self.prefix.lower() + "_"):
             raise bad_request(
                 f"The {what} SchemaName '{schema_name}' must start with '{self.prefix}_', the customization "
-                f"prefix of the publisher of solution '{self.unique_name}'.", INVALID_ARGUMENT)
+                f"prefix of the publisher of solution '{self.unique_name}'.",
+                INVALID_ARGUMENT,
+            )
 
 
 def solution_named(records: Records, unique_name: str) -> Row:
     """The unmanaged solution with this unique name, or the error Dataverse gives for a bad name."""
-    found = [row for row in records.store.table_rows("solution").values()
-             if str(row["uniquename"]).lower() == unique_name.lower()]
+    found = [
+        row
+        for row in records.store.table_rows("solution").values()
+        if str(row["uniquename"]).lower() == unique_name.lower()
+    ]
     if not found:
         raise DataverseError(404, NOT_FOUND, f"The solution with unique name '{unique_name}' does not exist.")
     if found[0].get("ismanaged"):
-        raise bad_request(f"Components cannot be added to the managed solution '{unique_name}'.",
-                          CANNOT_CUSTOMIZE)
+        raise bad_request(f"Components cannot be added to the managed solution '{unique_name}'.", CANNOT_CUSTOMIZE)
     return found[0]
 
 
@@ -129,18 +145,35 @@ def target(records: Records, unique_name: str | None) -> SolutionTarget:
 
 # ---- components -----------------------------------------------------------------------------------------
 
-def add_component(records: Records, solution_id: str, object_id: str, component_type: int,
-                  root_id: str | None = None, behaviour: int | None = None) -> str:
+
+def add_component(
+    records: Records,
+    solution_id: str,
+    object_id: str,
+    component_type: int,
+    root_id: str | None = None,
+    behaviour: int | None = None,
+) -> str:
     """Record a component in a solution (once) and return its solutioncomponentid."""
     for row in records.store.table_rows("solutioncomponent").values():
-        if (row["solutionid"] == Ref("solution", solution_id) and row["objectid"] == object_id
-                and row["componenttype"] == component_type):
+        if (
+            row["solutionid"] == Ref("solution", solution_id)
+            and row["objectid"] == object_id
+            and row["componenttype"] == component_type
+        ):
             return str(row["solutioncomponentid"])
-    row = records.insert_system("solutioncomponent", {
-        "solutioncomponentid": new_id(), "solutionid": Ref("solution", solution_id), "objectid": object_id,
-        "componenttype": component_type, "rootcomponentbehavior": behaviour,
-        "rootsolutioncomponentid": root_id, "ismetadata": True,
-    })
+    row = records.insert_system(
+        "solutioncomponent",
+        {
+            "solutioncomponentid": new_id(),
+            "solutionid": Ref("solution", solution_id),
+            "objectid": object_id,
+            "componenttype": component_type,
+            "rootcomponentbehavior": behaviour,
+            "rootsolutioncomponentid": root_id,
+            "ismetadata": True,
+        },
+    )
     return str(row["solutioncomponentid"])
 
 
@@ -168,8 +201,10 @@ def component_exists(schema: Schema, object_id: str, component_type: int) -> boo
         return any(c.metadata_id == object_id for t in schema.tables.values() for c in t.columns.values())
     if component_type == RELATIONSHIP:
         return any(r.metadata_id == object_id for r in schema.relationships.values())
-    raise bad_request(f"Component type {component_type} is not supported here (1 entity, 2 attribute, "
-                      "10 relationship).", INVALID_ARGUMENT)
+    raise bad_request(
+        f"Component type {component_type} is not supported here (1 entity, 2 attribute, 10 relationship).",
+        INVALID_ARGUMENT,
+    )
 
 
 def seed_default_solution(records: Records, solution_id: str) -> None:

@@ -64,8 +64,11 @@ class Store:
         """All writes inside either commit together or not at all; events fire only after the outermost commit."""
         with self.lock:
             outer = self._depth == 0
-            snapshot = copy.copy({t: {i: dict(r) for i, r in rows.items()} for t, rows in self.rows.items()}) \
-                if outer else None
+            snapshot = (
+                copy.copy({t: {i: dict(r) for i, r in rows.items()} for t, rows in self.rows.items()})
+                if outer
+                else None
+            )
             self._depth += 1
             try:
                 yield

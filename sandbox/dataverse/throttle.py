@@ -17,8 +17,9 @@ class RequestBudget:
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def configure(self, budget: int | None, window_seconds: float | None = None,
-                  retry_after_seconds: int | None = None) -> None:
+    def configure(
+        self, budget: int | None, window_seconds: float | None = None, retry_after_seconds: int | None = None
+    ) -> None:
         with self._lock:
             self.budget = budget
             if window_seconds is not None:
@@ -38,7 +39,8 @@ class RequestBudget:
                 seen.popleft()
             if len(seen) >= self.budget:
                 raise DataverseError(
-                    429, THROTTLED,
+                    429,
+                    THROTTLED,
                     f"Number of requests exceeded the limit of {self.budget} over time window of "
                     f"{int(self.window_seconds)} seconds.",
                     headers={"Retry-After": str(self.retry_after_seconds)},

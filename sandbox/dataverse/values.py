@@ -16,10 +16,19 @@ from sandbox.dataverse.errors import bad_request
 from sandbox.dataverse.schema import Column, Kind
 
 EDM_TYPES = {
-    Kind.STRING: "Edm.String", Kind.MEMO: "Edm.String", Kind.INTEGER: "Edm.Int32", Kind.BIGINT: "Edm.Int64",
-    Kind.DECIMAL: "Edm.Decimal", Kind.MONEY: "Edm.Decimal", Kind.BOOLEAN: "Edm.Boolean",
-    Kind.DATETIME: "Edm.DateTimeOffset", Kind.DATEONLY: "Edm.Date", Kind.PICKLIST: "Edm.Int32",
-    Kind.STATE: "Edm.Int32", Kind.STATUS: "Edm.Int32", Kind.ID: "Edm.Guid",
+    Kind.STRING: "Edm.String",
+    Kind.MEMO: "Edm.String",
+    Kind.INTEGER: "Edm.Int32",
+    Kind.BIGINT: "Edm.Int64",
+    Kind.DECIMAL: "Edm.Decimal",
+    Kind.MONEY: "Edm.Decimal",
+    Kind.BOOLEAN: "Edm.Boolean",
+    Kind.DATETIME: "Edm.DateTimeOffset",
+    Kind.DATEONLY: "Edm.Date",
+    Kind.PICKLIST: "Edm.Int32",
+    Kind.STATE: "Edm.Int32",
+    Kind.STATUS: "Edm.Int32",
+    Kind.ID: "Edm.Guid",
 }
 
 

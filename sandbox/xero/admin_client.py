@@ -17,8 +17,9 @@ class SandboxAdmin:
         self._http.headers["X-Sandbox-Admin-Token"] = admin_token
 
     def _call(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
-        response = self._http.request(method, f"{self.base_url}/_sandbox{path}", json=json, params=params,
-                                      timeout=self.timeout)
+        response = self._http.request(
+            method, f"{self.base_url}/_sandbox{path}", json=json, params=params, timeout=self.timeout
+        )
         response.raise_for_status()
         return response.json()
 
@@ -49,8 +50,9 @@ class SandboxAdmin:
     def flush_webhooks(self, timeout: float = 10.0) -> bool:
         return bool(self._call("POST", "/webhooks/flush", timeout=timeout)["idle"])
 
-    def mint_token(self, tenant_ids: list[str] | None = None, scopes: list[str] | None = None,
-                   client_id: str | None = None) -> dict[str, Any]:
+    def mint_token(
+        self, tenant_ids: list[str] | None = None, scopes: list[str] | None = None, client_id: str | None = None
+    ) -> dict[str, Any]:
         body = {"tenantIds": tenant_ids, "scopes": scopes, "clientId": client_id}
         return self._call("POST", "/tokens", json=body)  # type: ignore[no-any-return]
 

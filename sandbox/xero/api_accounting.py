@@ -82,7 +82,7 @@ def _paginate(rows: list[Record]) -> tuple[list[Record], dict[str, Any]]:
         return rows, {}
     count = len(rows)
     pagination = {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size, "itemCount": count}
-    return rows[(page - 1) * size: page * size], {"pagination": pagination}
+    return rows[(page - 1) * size : page * size], {"pagination": pagination}
 
 
 def _since_filter(rows: list[Record]) -> list[Record]:
@@ -90,8 +90,9 @@ def _since_filter(rows: list[Record]) -> list[Record]:
     return [r for r in rows if r["UpdatedDateUTC"] >= since] if since else rows
 
 
-def _filter_and_page(rows: list[Record], predicate: Predicate | None,
-                     shown: Callable[[Record], Record]) -> tuple[list[Record], dict[str, Any]]:
+def _filter_and_page(
+    rows: list[Record], predicate: Predicate | None, shown: Callable[[Record], Record]
+) -> tuple[list[Record], dict[str, Any]]:
     """A list read's common tail: the `where` filter (on each row as the API shows it), If-Modified-Since,
     then the requested page."""
     if predicate is not None:
@@ -116,8 +117,7 @@ def _not_found() -> Response:
     return json_response(problem(404, "Not Found", "The resource you're looking for cannot be found"), 404)
 
 
-def _one_or_404(collection: str, record: Record | None,
-                show: Callable[[Record], Record] | None = None) -> Response:
+def _one_or_404(collection: str, record: Record | None, show: Callable[[Record], Record] | None = None) -> Response:
     """A read of one record by its key: the envelope around it, or Xero's 404 when there is none."""
     if not record:
         return _not_found()
@@ -156,8 +156,20 @@ def _elements(collection: str) -> list[Any] | Response:
 
 
 _ECHO_DATES = {"Date", "DueDate", "ExpectedPaymentDate", "PlannedPaymentDate"}
-_ECHO_SCALARS = {"InvoiceID", "InvoiceNumber", "CreditNoteID", "CreditNoteNumber", "ContactID", "Name",
-                 "Reference", "Code", "ItemID", "PaymentID", "EmailAddress", "Url"}
+_ECHO_SCALARS = {
+    "InvoiceID",
+    "InvoiceNumber",
+    "CreditNoteID",
+    "CreditNoteNumber",
+    "ContactID",
+    "Name",
+    "Reference",
+    "Code",
+    "ItemID",
+    "PaymentID",
+    "EmailAddress",
+    "Url",
+}
 
 
 def _echo(element: Any) -> Record:
@@ -178,8 +190,9 @@ Apply = Callable[[Tenant, Any, Transaction, dt.datetime], Record]
 Show = Callable[[Tenant, Record], Record]
 
 
-def run_batch(collection: str, elements: list[Any], apply: Apply, show: Show,
-              summarize: bool | None = None) -> Response:
+def run_batch(
+    collection: str, elements: list[Any], apply: Apply, show: Show, summarize: bool | None = None
+) -> Response:
     """Xero's batch rules: all-or-nothing 400 by default; with summarizeErrors=false, per-element results."""
     st = sandbox_state()
     summarize = _summarize() if summarize is None else summarize
@@ -199,16 +212,21 @@ def run_batch(collection: str, elements: list[Any], apply: Apply, show: Show,
         failed = [(e, m) for e, r, m in outcomes if m]
         if failed and summarize:
             tx.rollback()
-            elements_out = [{**_echo(e), "ValidationErrors": [{"Message": m} for m in msgs]}
-                            for e, msgs in failed]
+            elements_out = [{**_echo(e), "ValidationErrors": [{"Message": m} for m in msgs]} for e, msgs in failed]
             return json_response(validation_error_body(elements_out), 400)
         rows = []
         for element, record, messages in outcomes:
             if record is not None:
                 rows.append({**show(tenant, record), "StatusAttributeString": "OK"})
             else:
-                rows.append({**_echo(element), "StatusAttributeString": "ERROR", "HasErrors": True,
-                             "ValidationErrors": [{"Message": m} for m in messages]})
+                rows.append(
+                    {
+                        **_echo(element),
+                        "StatusAttributeString": "ERROR",
+                        "HasErrors": True,
+                        "ValidationErrors": [{"Message": m} for m in messages],
+                    }
+                )
         st.publish(tx.events)
     return _ok(collection, rows)
 
@@ -228,9 +246,15 @@ def _lookup(find: Callable[[Tenant], Any], tenant: Tenant) -> Any:
         return None
 
 
-def _write_to_one(collection: str, find: Callable[[Tenant], Any],
-                  write: Callable[[Tenant, Any, Any, Transaction, dt.datetime], Record], show: Show, *,
-                  summarize: bool | None = None, first_only: bool = True) -> Response:
+def _write_to_one(
+    collection: str,
+    find: Callable[[Tenant], Any],
+    write: Callable[[Tenant, Any, Any, Transaction, dt.datetime], Record],
+    show: Show,
+    *,
+    summarize: bool | None = None,
+    first_only: bool = True,
+) -> Response:
     """A POST or PUT under one record's URL: 404 while `find` sees no record, else the batch rules.
 
     `write` gets the record looked up afresh for each element, so earlier elements' changes count.
@@ -297,13 +321,13 @@ def _register_documents(kind: DocKind, collection: str) -> None:
                 rows = [r for r in rows if r["Contact"]["ContactID"].lower() in contact_ids]
             term = (request.args.get("searchTerm") or "").strip().lower()
             if term:
-                rows = [r for r in rows if term in kind.number_of(r).lower() or term in str(r.get("Reference", "")
-                                                                                                ).lower()]
+                rows = [
+                    r for r in rows if term in kind.number_of(r).lower() or term in str(r.get("Reference", "")).lower()
+                ]
             page_rows, extra = _filter_and_page(rows, predicate, lambda r: _summary(tenant, kind, r))
             # Xero leaves line items out of unpaged multi-invoice reads.
             with_lines = kind is CREDIT_NOTE or bool(extra) or ids is not None
-            out = [show(tenant, r) if with_lines else render.invoice(tenant, r, with_lines=False)
-                   for r in page_rows]
+            out = [show(tenant, r) if with_lines else render.invoice(tenant, r, with_lines=False) for r in page_rows]
         return _ok(collection, out, extra)
 
     def get_doc(key: str) -> Response:
@@ -326,8 +350,9 @@ def _register_documents(kind: DocKind, collection: str) -> None:
                 except NotFound:
                     pass
                 else:
-                    raise ValidationFailure(f"{kind.label} {element[kind.id_key]} already exists; use POST "
-                                            "to update it")
+                    raise ValidationFailure(
+                        f"{kind.label} {element[kind.id_key]} already exists; use POST to update it"
+                    )
             return documents.upsert(tenant, kind, element, None, tx, now, places)
 
         return _write_collection(collection, apply, show)
@@ -362,8 +387,14 @@ _register_documents(CREDIT_NOTE, "CreditNotes")
 
 @idempotent_write
 def _allocate(key: str) -> Response:
-    return _write_to_one("Allocations", lambda tenant: documents.find(tenant, CREDIT_NOTE, key),
-                         settlements.allocate, render.allocation, summarize=True, first_only=False)
+    return _write_to_one(
+        "Allocations",
+        lambda tenant: documents.find(tenant, CREDIT_NOTE, key),
+        settlements.allocate,
+        render.allocation,
+        summarize=True,
+        first_only=False,
+    )
 
 
 route("/CreditNotes/<key>/Allocations", ["PUT"], "invoices", "credit_note_allocations")(_allocate)
@@ -377,8 +408,9 @@ def _list_payments() -> Response:
         return predicate
     with sandbox_state().lock:
         tenant = _tenant()
-        page_rows, extra = _filter_and_page(list(tenant.payments.values()), predicate,
-                                            lambda r: render.payment(tenant, r))
+        page_rows, extra = _filter_and_page(
+            list(tenant.payments.values()), predicate, lambda r: render.payment(tenant, r)
+        )
         return _ok("Payments", [render.payment(tenant, p) for p in page_rows], extra)
 
 
@@ -400,8 +432,9 @@ def _delete_payment(payment_id: str) -> Response:
     def write(tenant: Tenant, _payment: Record, element: Any, tx: Transaction, now: dt.datetime) -> Record:
         return settlements.delete_payment(tenant, payment_id, element, tx, now)
 
-    return _write_to_one("Payments", lambda tenant: tenant.payments.get(payment_id), write, render.payment,
-                         summarize=True)
+    return _write_to_one(
+        "Payments", lambda tenant: tenant.payments.get(payment_id), write, render.payment, summarize=True
+    )
 
 
 route("/Payments", ["PUT", "POST"], "payments", "payments_create")(_create_payments)
@@ -442,7 +475,8 @@ def _get_contact(key: str) -> Response:
     with sandbox_state().lock:
         tenant = _tenant()
         record = tenant.contacts.get(key) or next(
-            (c for c in tenant.contacts.values() if c.get("ContactNumber") and c["ContactNumber"] == key), None)
+            (c for c in tenant.contacts.values() if c.get("ContactNumber") and c["ContactNumber"] == key), None
+        )
         return _one_or_404("Contacts", record, lambda found: _show_contact(tenant, found))
 
 
@@ -524,6 +558,7 @@ route("/Items/<key>", ["POST"], "items", "items_update")(_update_item)
 # -- settings (read-only here) -----------------------------------------------------------------------------------
 def _read_only(rule: str, endpoint: str, collection: str, rows: Callable[[Tenant], list[Record]]) -> None:
     """A GET of a whole settings collection, read under the books' lock."""
+
     def view() -> Response:
         with sandbox_state().lock:
             return _ok(collection, rows(_tenant()))
@@ -533,6 +568,7 @@ def _read_only(rule: str, endpoint: str, collection: str, rows: Callable[[Tenant
 
 def _read_one(rule: str, endpoint: str, collection: str, find: Callable[[Tenant, str], Record | None]) -> None:
     """A GET of one settings record by the `<key>` in `rule`, or Xero's 404."""
+
     def view(key: str) -> Response:
         with sandbox_state().lock:
             return _one_or_404(collection, find(_tenant(), key))

@@ -13,8 +13,16 @@ from sandbox.xero.identity import KNOWN_SCOPES
 from sandbox.xero.web import json_response, sandbox_state
 
 bp = Blueprint("xero_sandbox_admin", __name__, url_prefix="/_sandbox")
-DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices",
-                  "accounting.payments.read", "accounting.contacts", "accounting.settings"]
+DEFAULT_SCOPES = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "accounting.invoices",
+    "accounting.payments.read",
+    "accounting.contacts",
+    "accounting.settings",
+]
 
 
 @bp.before_request
@@ -40,9 +48,17 @@ def reset() -> Response:
 def tenants() -> Response:
     st = sandbox_state()
     with st.lock:
-        return json_response([{"tenantId": t.tenant_id, "name": t.name,
-                               "shortCode": t.organisation["ShortCode"], "baseCurrency": t.base_currency}
-                              for t in st.tenants.values()])
+        return json_response(
+            [
+                {
+                    "tenantId": t.tenant_id,
+                    "name": t.name,
+                    "shortCode": t.organisation["ShortCode"],
+                    "baseCurrency": t.base_currency,
+                }
+                for t in st.tenants.values()
+            ]
+        )
 
 
 @bp.get("/state/<tenant_id>")
@@ -53,14 +69,16 @@ def tenant_state(tenant_id: str) -> Response:
         if tenant is None:
             return json_response({"error": "unknown tenant"}, 404)
         today = st.clock.today()
-        return json_response({
-            "Organisation": tenant.organisation,
-            "Contacts": [render.contact(tenant, c, today) for c in tenant.contacts.values()],
-            "Items": [render.item(i) for i in tenant.items.values()],
-            "Invoices": [render.invoice(tenant, i) for i in tenant.invoices.values()],
-            "CreditNotes": [render.credit_note(tenant, c) for c in tenant.credit_notes.values()],
-            "Payments": [render.payment(tenant, p) for p in tenant.payments.values()],
-        })
+        return json_response(
+            {
+                "Organisation": tenant.organisation,
+                "Contacts": [render.contact(tenant, c, today) for c in tenant.contacts.values()],
+                "Items": [render.item(i) for i in tenant.items.values()],
+                "Invoices": [render.invoice(tenant, i) for i in tenant.invoices.values()],
+                "CreditNotes": [render.credit_note(tenant, c) for c in tenant.credit_notes.values()],
+                "Payments": [render.payment(tenant, p) for p in tenant.payments.values()],
+            }
+        )
 
 
 @bp.get("/calls")
@@ -104,8 +122,9 @@ def webhooks() -> Response:
         body = _body()
         dispatcher.subscribe(body.get("url"), body.get("key"))
     sub = dispatcher.subscription
-    return json_response({"url": sub.url, "status": sub.status, "intentLog": sub.intent_log,
-                          "deliveries": list(dispatcher.deliveries)})
+    return json_response(
+        {"url": sub.url, "status": sub.status, "intentLog": sub.intent_log, "deliveries": list(dispatcher.deliveries)}
+    )
 
 
 @bp.post("/webhooks/flush")

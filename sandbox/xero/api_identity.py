@@ -34,10 +34,17 @@ def _bearer_grant() -> Grant | Response:
 def _connections(grant: Grant) -> list[dict[str, object]]:
     st = sandbox_state()
     return [
-        {"id": connection_id, "authEventId": grant.auth_event_id, "tenantId": tenant_id,
-         "tenantType": "ORGANISATION", "tenantName": st.tenants[tenant_id].name,
-         "createdDateUtc": _iso(grant.created_at), "updatedDateUtc": _iso(grant.created_at)}
-        for connection_id, tenant_id in grant.connections.items() if tenant_id in st.tenants
+        {
+            "id": connection_id,
+            "authEventId": grant.auth_event_id,
+            "tenantId": tenant_id,
+            "tenantType": "ORGANISATION",
+            "tenantName": st.tenants[tenant_id].name,
+            "createdDateUtc": _iso(grant.created_at),
+            "updatedDateUtc": _iso(grant.created_at),
+        }
+        for connection_id, tenant_id in grant.connections.items()
+        if tenant_id in st.tenants
     ]
 
 
@@ -82,8 +89,9 @@ def token() -> Response:
         with st.lock:
             client = _client_from_request()
             if grant_type == "authorization_code":
-                body = st.identity.exchange_code(client, request.form.get("code", ""),
-                                                 request.form.get("redirect_uri", ""))
+                body = st.identity.exchange_code(
+                    client, request.form.get("code", ""), request.form.get("redirect_uri", "")
+                )
             elif grant_type == "refresh_token":
                 body = st.identity.refresh(client, request.form.get("refresh_token", ""))
             elif grant_type == "client_credentials":
@@ -150,13 +158,18 @@ def authorize() -> Response:
 
 
 def _consent_page(client: Client, params: dict[str, str], tenants: dict[str, object]) -> str:
-    hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in params.items())
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
+    )
     boxes = "".join(
         f'<label><input type="checkbox" name="tenant" value="{tid}" checked> '
-        f'{html.escape(getattr(t, "name", tid))}</label><br>' for tid, t in tenants.items())
-    return (f"<!doctype html><title>Sandbox Xero: connect</title><h1>{html.escape(client.name)}</h1>"
-            f"<p>wants access to: {html.escape(params.get('scope', ''))}</p>"
-            f'<form method="post">{hidden}{boxes}'
-            '<button name="decision" value="allow">Allow access</button> '
-            '<button name="decision" value="deny">Cancel</button></form>')
+        f"{html.escape(getattr(t, 'name', tid))}</label><br>"
+        for tid, t in tenants.items()
+    )
+    return (
+        f"<!doctype html><title>Sandbox Xero: connect</title><h1>{html.escape(client.name)}</h1>"
+        f"<p>wants access to: {html.escape(params.get('scope', ''))}</p>"
+        f'<form method="post">{hidden}{boxes}'
+        '<button name="decision" value="allow">Allow access</button> '
+        '<button name="decision" value="deny">Cancel</button></form>'
+    )

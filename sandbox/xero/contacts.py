@@ -14,9 +14,24 @@ from sandbox.xero.tenant import Record, Tenant
 from sandbox.xero.transaction import Transaction
 
 ZERO = Decimal("0.00")
-EDITABLE = ("Name", "FirstName", "LastName", "EmailAddress", "AccountNumber", "ContactNumber", "CompanyNumber",
-            "TaxNumber", "Website", "Addresses", "Phones", "ContactPersons", "BankAccountDetails",
-            "DefaultCurrency", "AccountsReceivableTaxType", "AccountsPayableTaxType")
+EDITABLE = (
+    "Name",
+    "FirstName",
+    "LastName",
+    "EmailAddress",
+    "AccountNumber",
+    "ContactNumber",
+    "CompanyNumber",
+    "TaxNumber",
+    "Website",
+    "Addresses",
+    "Phones",
+    "ContactPersons",
+    "BankAccountDetails",
+    "DefaultCurrency",
+    "AccountsReceivableTaxType",
+    "AccountsPayableTaxType",
+)
 STATUSES = {"ACTIVE", "ARCHIVED"}
 
 
@@ -26,8 +41,10 @@ def _name_taken(tenant: Tenant, name: str, own_id: str | None) -> bool:
 
 
 def _unique_name_message(name: str) -> str:
-    return (f"The contact name {name} is already assigned to another contact. "
-            "The contact name must be unique across all active contacts.")
+    return (
+        f"The contact name {name} is already assigned to another contact. "
+        "The contact name must be unique across all active contacts."
+    )
 
 
 def upsert(tenant: Tenant, raw: Any, existing: Record | None, tx: Transaction, now: dt.datetime) -> Record:
@@ -75,8 +92,10 @@ def resolve_for_document(tenant: Tenant, raw: Any, tx: Transaction, now: dt.date
 
 def balances(tenant: Tenant, contact_id: str, today: dt.date) -> Record:
     """Outstanding and overdue, receivable and payable, from open invoices less unallocated credit."""
-    result = {"AccountsReceivable": {"Outstanding": ZERO, "Overdue": ZERO},
-              "AccountsPayable": {"Outstanding": ZERO, "Overdue": ZERO}}
+    result = {
+        "AccountsReceivable": {"Outstanding": ZERO, "Overdue": ZERO},
+        "AccountsPayable": {"Outstanding": ZERO, "Overdue": ZERO},
+    }
     for invoice in tenant.invoices.values():
         if invoice["Contact"]["ContactID"] != contact_id or invoice["Status"] != "AUTHORISED":
             continue

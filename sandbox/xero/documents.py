@@ -32,11 +32,37 @@ TRANSITIONS = {
 # What may still change once money is allocated (Xero's documented list).
 SETTLED_EDITABLE = {"Reference", "DueDate", "InvoiceNumber", "BrandingThemeID", "Contact", "Url"}
 SETTLED_LINE_EDITABLE = {"Description", "AccountCode", "Tracking"}
-READ_ONLY = {"SubTotal", "TotalTax", "Total", "TotalDiscount", "AmountDue", "AmountPaid", "AmountCredited",
-             "Payments", "CreditNotes", "Prepayments", "Overpayments", "UpdatedDateUTC", "FullyPaidOnDate",
-             "HasAttachments", "IsDiscounted", "HasErrors", "RemainingCredit", "Allocations", "AppliedAmount",
-             "StatusAttributeString", "ValidationErrors", "Warnings", "UpdatedDateUTCString", "Attachments",
-             "CISDeduction", "CISRate", "InvoiceAddresses", "DateString", "DueDateString"}
+READ_ONLY = {
+    "SubTotal",
+    "TotalTax",
+    "Total",
+    "TotalDiscount",
+    "AmountDue",
+    "AmountPaid",
+    "AmountCredited",
+    "Payments",
+    "CreditNotes",
+    "Prepayments",
+    "Overpayments",
+    "UpdatedDateUTC",
+    "FullyPaidOnDate",
+    "HasAttachments",
+    "IsDiscounted",
+    "HasErrors",
+    "RemainingCredit",
+    "Allocations",
+    "AppliedAmount",
+    "StatusAttributeString",
+    "ValidationErrors",
+    "Warnings",
+    "UpdatedDateUTCString",
+    "Attachments",
+    "CISDeduction",
+    "CISRate",
+    "InvoiceAddresses",
+    "DateString",
+    "DueDateString",
+}
 
 
 @dataclass(frozen=True)
@@ -54,11 +80,26 @@ class DocKind:
         return str(doc.get(self.number_key) or "")
 
 
-INVOICE = DocKind("Invoice", "InvoiceID", "InvoiceNumber", frozenset({"ACCREC", "ACCPAY"}), "ACCREC", "INV-",
-                  "next_invoice_number", "INVOICE")
-CREDIT_NOTE = DocKind("Credit Note", "CreditNoteID", "CreditNoteNumber",
-                      frozenset({"ACCRECCREDIT", "ACCPAYCREDIT"}), "ACCRECCREDIT", "CN-",
-                      "next_credit_note_number", "CREDITNOTE")
+INVOICE = DocKind(
+    "Invoice",
+    "InvoiceID",
+    "InvoiceNumber",
+    frozenset({"ACCREC", "ACCPAY"}),
+    "ACCREC",
+    "INV-",
+    "next_invoice_number",
+    "INVOICE",
+)
+CREDIT_NOTE = DocKind(
+    "Credit Note",
+    "CreditNoteID",
+    "CreditNoteNumber",
+    frozenset({"ACCRECCREDIT", "ACCPAYCREDIT"}),
+    "ACCRECCREDIT",
+    "CN-",
+    "next_credit_note_number",
+    "CREDITNOTE",
+)
 
 
 def store_of(tenant: Tenant, kind: DocKind) -> dict[str, Record]:
@@ -89,7 +130,9 @@ def _date(raw: Record, key: str) -> dt.date | None:
 def _number_taken(tenant: Tenant, kind: DocKind, number: str, own_id: str | None) -> bool:
     wanted = number.strip().lower()
     return any(
-        doc[kind.id_key] != own_id and doc["Type"] == kind.numbered_type and doc["Status"] != "DELETED"
+        doc[kind.id_key] != own_id
+        and doc["Type"] == kind.numbered_type
+        and doc["Status"] != "DELETED"
         and kind.number_of(doc).strip().lower() == wanted
         for doc in store_of(tenant, kind).values()
     )
@@ -106,8 +149,7 @@ def _next_number(tenant: Tenant, kind: DocKind, tx: Transaction) -> str:
 
 
 def _settled(doc: Record) -> bool:
-    return (doc.get("AmountPaid") or ZERO) + (doc.get("AmountCredited") or ZERO) > 0 or bool(
-        doc.get("Allocations"))
+    return (doc.get("AmountPaid") or ZERO) + (doc.get("AmountCredited") or ZERO) > 0 or bool(doc.get("Allocations"))
 
 
 def _check_settled_edit(doc: Record, raw: Record) -> None:
@@ -133,8 +175,14 @@ def _check_settled_edit(doc: Record, raw: Record) -> None:
         for line in raw["LineItems"]:
             before = old[str(line["LineItemID"])]
             for key, value in line.items():
-                if key in SETTLED_LINE_EDITABLE or key in ("LineItemID", "AccountID", "Item", "TaxAmount",
-                                                          "LineAmount", "DiscountAmount"):
+                if key in SETTLED_LINE_EDITABLE or key in (
+                    "LineItemID",
+                    "AccountID",
+                    "Item",
+                    "TaxAmount",
+                    "LineAmount",
+                    "DiscountAmount",
+                ):
                     continue
                 if key in before and _differs(value, before[key]):
                     raise ValidationFailure(LOCKED_MESSAGE)
@@ -163,29 +211,50 @@ def _status_change(kind: DocKind, doc: Record | None, wanted: str) -> None:
         raise ValidationFailure(f"{kind.label} not of valid status for modification")
 
 
-def upsert(tenant: Tenant, kind: DocKind, raw: Any, existing: Record | None, tx: Transaction,
-           now: dt.datetime, unit_places: Decimal) -> Record:
+def upsert(
+    tenant: Tenant,
+    kind: DocKind,
+    raw: Any,
+    existing: Record | None,
+    tx: Transaction,
+    now: dt.datetime,
+    unit_places: Decimal,
+) -> Record:
     """Validate one document against the tenant and store it; raises ValidationFailure with Xero's texts."""
     if not isinstance(raw, dict):
         raise ValidationFailure(f"{kind.label} must be an object")
     if existing is not None and existing["Status"] in ("VOIDED", "DELETED"):
-        raise ValidationFailure(BAD_STATUS_MESSAGE if kind is INVOICE else
-                                f"{kind.label} not of valid status for modification")
+        raise ValidationFailure(
+            BAD_STATUS_MESSAGE if kind is INVOICE else f"{kind.label} not of valid status for modification"
+        )
     if existing is not None and _settled(existing):
         _check_settled_edit(existing, raw)
 
-    doc: Record = copy.deepcopy(existing) if existing else {
-        kind.id_key: str(uuid.uuid4()), "LineItems": [], "HasAttachments": False, "HasErrors": False,
-        "AmountPaid": ZERO, "AmountCredited": ZERO, "Payments": [], "Allocations": [],
-    }
+    doc: Record = (
+        copy.deepcopy(existing)
+        if existing
+        else {
+            kind.id_key: str(uuid.uuid4()),
+            "LineItems": [],
+            "HasAttachments": False,
+            "HasErrors": False,
+            "AmountPaid": ZERO,
+            "AmountCredited": ZERO,
+            "Payments": [],
+            "Allocations": [],
+        }
+    )
     errors: list[str] = []
 
     doc_type = raw.get("Type", doc.get("Type"))
     if existing is not None and raw.get("Type") not in (None, existing["Type"]):
         errors.append(f"The {kind.label.lower()} type cannot be changed")
     elif doc_type not in kind.types:
-        errors.append(f"{kind.label} Type must be specified" if not doc_type else
-                      f"'{doc_type}' is not a valid {kind.label.lower()} type")
+        errors.append(
+            f"{kind.label} Type must be specified"
+            if not doc_type
+            else f"'{doc_type}' is not a valid {kind.label.lower()} type"
+        )
     doc["Type"] = doc_type
 
     status = str(raw.get("Status") or doc.get("Status") or "DRAFT").upper()
@@ -224,8 +293,11 @@ def upsert(tenant: Tenant, kind: DocKind, raw: Any, existing: Record | None, tx:
     if currency not in CURRENCIES:
         errors.append(f"The currency code '{currency}' is not enabled for this organisation")
     doc["CurrencyCode"] = currency
-    doc["CurrencyRate"] = Decimal(1) if currency == tenant.base_currency else Decimal(
-        str(raw.get("CurrencyRate") or doc.get("CurrencyRate") or 1))
+    doc["CurrencyRate"] = (
+        Decimal(1)
+        if currency == tenant.base_currency
+        else Decimal(str(raw.get("CurrencyRate") or doc.get("CurrencyRate") or 1))
+    )
 
     if raw.get("BrandingThemeID"):
         if tenant.branding_theme(str(raw["BrandingThemeID"])) is None:
@@ -239,15 +311,22 @@ def upsert(tenant: Tenant, kind: DocKind, raw: Any, existing: Record | None, tx:
 
     if "LineItems" in raw or existing is None:
         try:
-            doc["LineItems"] = build_lines(tenant, str(doc_type), amount_types, raw.get("LineItems") or [],
-                                           doc["LineItems"], unit_places, approved)
+            doc["LineItems"] = build_lines(
+                tenant, str(doc_type), amount_types, raw.get("LineItems") or [], doc["LineItems"], unit_places, approved
+            )
         except ValidationFailure as failure:
             errors.extend(failure.messages)
     elif "LineAmountTypes" in raw or approved:
         try:  # re-price the kept lines under the (possibly) new rules
-            doc["LineItems"] = build_lines(tenant, str(doc_type), amount_types,
-                                           [{"LineItemID": line["LineItemID"]} for line in doc["LineItems"]],
-                                           doc["LineItems"], unit_places, approved)
+            doc["LineItems"] = build_lines(
+                tenant,
+                str(doc_type),
+                amount_types,
+                [{"LineItemID": line["LineItemID"]} for line in doc["LineItems"]],
+                doc["LineItems"],
+                unit_places,
+                approved,
+            )
         except ValidationFailure as failure:
             errors.extend(failure.messages)
     if approved and not doc["LineItems"]:
@@ -284,8 +363,9 @@ def upsert(tenant: Tenant, kind: DocKind, raw: Any, existing: Record | None, tx:
 def refresh_amounts(tenant: Tenant, kind: DocKind, doc: Record, now: dt.datetime) -> None:
     """Derive paid/credited/due amounts and the PAID status from payments and allocations."""
     doc_id = doc[kind.id_key]
-    live_payments = [p for p in tenant.payments.values()
-                     if p["Status"] == "AUTHORISED" and p.get("_document_id") == doc_id]
+    live_payments = [
+        p for p in tenant.payments.values() if p["Status"] == "AUTHORISED" and p.get("_document_id") == doc_id
+    ]
     if kind is INVOICE:
         allocations = [a for a in tenant.allocations.values() if a["_invoice_id"] == doc_id]
     else:

@@ -16,14 +16,24 @@ REFRESH_TOKEN_SECONDS = 60 * 24 * 3600
 REFRESH_GRACE_SECONDS = 30 * 60
 AUTH_CODE_SECONDS = 5 * 60
 KNOWN_SCOPES = {
-    "openid", "profile", "email", "offline_access",
-    "accounting.transactions", "accounting.transactions.read",
-    "accounting.invoices", "accounting.invoices.read",
-    "accounting.payments", "accounting.payments.read",
-    "accounting.contacts", "accounting.contacts.read",
-    "accounting.settings", "accounting.settings.read",
-    "accounting.reports.read", "accounting.journals.read",
-    "accounting.attachments", "accounting.attachments.read",
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "accounting.transactions",
+    "accounting.transactions.read",
+    "accounting.invoices",
+    "accounting.invoices.read",
+    "accounting.payments",
+    "accounting.payments.read",
+    "accounting.contacts",
+    "accounting.contacts.read",
+    "accounting.settings",
+    "accounting.settings.read",
+    "accounting.reports.read",
+    "accounting.journals.read",
+    "accounting.attachments",
+    "accounting.attachments.read",
 }
 # Which granted scopes cover a call, by resource family; broad (pre-2026) and granular scopes both count.
 _WRITE_SCOPES = {
@@ -61,8 +71,9 @@ def jwt_shaped(claims: dict[str, Any]) -> str:
     """A token shaped like Xero's JWTs so callers can read its claims; the signature is random bytes:
     the sandbox looks tokens up, it never verifies them, and neither should a client."""
     header = {"alg": "RS256", "kid": "sandbox", "typ": "JWT"}
-    return ".".join([_b64(json.dumps(header).encode()), _b64(json.dumps(claims).encode()),
-                     _b64(secrets.token_bytes(32))])
+    return ".".join(
+        [_b64(json.dumps(header).encode()), _b64(json.dumps(claims).encode()), _b64(secrets.token_bytes(32))]
+    )
 
 
 class OAuthError(Exception):
@@ -130,13 +141,16 @@ class IdentityStore:
         if redirect_uri in client.redirect_uris:
             return True
         # Local demos and tests run receivers on loopback ports that cannot be registered in advance.
-        return redirect_uri.startswith(("http://127.0.0.1:", "http://localhost:", "http://127.0.0.1/",
-                                        "http://localhost/"))
+        return redirect_uri.startswith(
+            ("http://127.0.0.1:", "http://localhost:", "http://127.0.0.1/", "http://localhost/")
+        )
 
     # -- consent and tokens --------------------------------------------------------------------------
     def create_grant(self, client_id: str, scopes: list[str], tenant_ids: list[str]) -> Grant:
         grant = Grant(
-            grant_id=str(uuid.uuid4()), client_id=client_id, scopes=scopes,
+            grant_id=str(uuid.uuid4()),
+            client_id=client_id,
+            scopes=scopes,
             connections={str(uuid.uuid4()): tenant_id for tenant_id in tenant_ids},
             created_at=self.clock.now(),
         )
@@ -151,26 +165,52 @@ class IdentityStore:
     def _token_set(self, grant: Grant, with_refresh: bool) -> dict[str, Any]:
         lifetime = max(1, round(self.clock.seconds(ACCESS_TOKEN_SECONDS)))
         now = int(self.clock.now())
-        access = jwt_shaped({
-            "nbf": now, "exp": now + lifetime, "iss": ISSUER, "aud": f"{ISSUER}/resources",
-            "client_id": grant.client_id, "sub": SANDBOX_USER_ID, "auth_time": int(grant.created_at),
-            "xero_userid": SANDBOX_USER_ID, "global_session_id": grant.grant_id, "jti": secrets.token_hex(16),
-            "authentication_event_id": grant.auth_event_id, "scope": grant.scopes,
-        })
+        access = jwt_shaped(
+            {
+                "nbf": now,
+                "exp": now + lifetime,
+                "iss": ISSUER,
+                "aud": f"{ISSUER}/resources",
+                "client_id": grant.client_id,
+                "sub": SANDBOX_USER_ID,
+                "auth_time": int(grant.created_at),
+                "xero_userid": SANDBOX_USER_ID,
+                "global_session_id": grant.grant_id,
+                "jti": secrets.token_hex(16),
+                "authentication_event_id": grant.auth_event_id,
+                "scope": grant.scopes,
+            }
+        )
         self.access_tokens[access] = AccessToken(grant.grant_id, self.clock.now() + lifetime)
-        body: dict[str, Any] = {"access_token": access, "expires_in": lifetime, "token_type": "Bearer",
-                                "scope": " ".join(grant.scopes)}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": lifetime,
+            "token_type": "Bearer",
+            "scope": " ".join(grant.scopes),
+        }
         if "openid" in grant.scopes:
-            body["id_token"] = jwt_shaped({
-                "nbf": now, "exp": now + 300, "iss": ISSUER, "aud": grant.client_id, "iat": now,
-                "auth_time": int(grant.created_at), "sub": SANDBOX_USER_ID, "xero_userid": SANDBOX_USER_ID,
-                "global_session_id": grant.grant_id, "preferred_username": "sandbox.user@example.test",
-                "email": "sandbox.user@example.test", "given_name": "Sandbox", "family_name": "User",
-            })
+            body["id_token"] = jwt_shaped(
+                {
+                    "nbf": now,
+                    "exp": now + 300,
+                    "iss": ISSUER,
+                    "aud": grant.client_id,
+                    "iat": now,
+                    "auth_time": int(grant.created_at),
+                    "sub": SANDBOX_USER_ID,
+                    "xero_userid": SANDBOX_USER_ID,
+                    "global_session_id": grant.grant_id,
+                    "preferred_username": "sandbox.user@example.test",
+                    "email": "sandbox.user@example.test",
+                    "given_name": "Sandbox",
+                    "family_name": "User",
+                }
+            )
         if with_refresh:
             refresh = secrets.token_urlsafe(32)
             self.refresh_tokens[refresh] = RefreshToken(
-                grant.grant_id, self.clock.now() + self.clock.seconds(REFRESH_TOKEN_SECONDS))
+                grant.grant_id, self.clock.now() + self.clock.seconds(REFRESH_TOKEN_SECONDS)
+            )
             body["refresh_token"] = refresh
         return body
 

@@ -39,8 +39,11 @@ def _details(tenant: Tenant, raw: Any, label: str) -> Record:
 def upsert(tenant: Tenant, raw: Any, existing: Record | None, tx: Transaction, now: dt.datetime) -> Record:
     if not isinstance(raw, dict):
         raise ValidationFailure("Item must be an object")
-    item = copy.deepcopy(existing) if existing else {"ItemID": str(uuid.uuid4()), "IsSold": True,
-                                                      "IsPurchased": True, "IsTrackedAsInventory": False}
+    item = (
+        copy.deepcopy(existing)
+        if existing
+        else {"ItemID": str(uuid.uuid4()), "IsSold": True, "IsPurchased": True, "IsTrackedAsInventory": False}
+    )
     code = str(raw.get("Code", item.get("Code", "")) or "").strip()
     if not code:
         raise ValidationFailure("Item code must be specified")

@@ -98,9 +98,16 @@ class RateLimiter:
 
     def usage(self) -> dict[str, dict[str, int]]:
         with self._lock:
-            return {tid: {"calls": u.calls, "rejected": u.rejected, "in_flight": u.in_flight,
-                          "minute": u.minute.count, "day": u.day.count}
-                    for tid, u in self._tenants.items()}
+            return {
+                tid: {
+                    "calls": u.calls,
+                    "rejected": u.rejected,
+                    "in_flight": u.in_flight,
+                    "minute": u.minute.count,
+                    "day": u.day.count,
+                }
+                for tid, u in self._tenants.items()
+            }
 
     def reset(self) -> None:
         with self._lock:

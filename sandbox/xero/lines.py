@@ -36,27 +36,39 @@ def _tracking(tenant: Tenant, raw: Any) -> list[Record]:
         entry = entry if isinstance(entry, dict) else {}
         category = None
         if entry.get("TrackingCategoryID"):
-            category = next((c for c in tenant.tracking_categories
-                             if c["TrackingCategoryID"] == entry["TrackingCategoryID"]), None)
+            category = next(
+                (c for c in tenant.tracking_categories if c["TrackingCategoryID"] == entry["TrackingCategoryID"]), None
+            )
         elif entry.get("Name"):
             category = tenant.tracking_category(str(entry["Name"]))
         if category is None or category["Status"] != "ACTIVE":
-            raise ValidationFailure(f"Tracking category '{entry.get('Name') or entry.get('TrackingCategoryID')}'"
-                                    " is not valid")
+            raise ValidationFailure(
+                f"Tracking category '{entry.get('Name') or entry.get('TrackingCategoryID')}' is not valid"
+            )
         if any(t["TrackingCategoryID"] == category["TrackingCategoryID"] for t in result):
             raise ValidationFailure(f"Tracking category '{category['Name']}' can only be used once per line")
         wanted_option = entry.get("Option") or entry.get("TrackingOptionID")
-        option = next((o for o in category["Options"]
-                       if o["Status"] == "ACTIVE" and (o["TrackingOptionID"] == wanted_option
-                                                       or o["Name"].lower() == str(wanted_option).lower())),
-                      None)
+        option = next(
+            (
+                o
+                for o in category["Options"]
+                if o["Status"] == "ACTIVE"
+                and (o["TrackingOptionID"] == wanted_option or o["Name"].lower() == str(wanted_option).lower())
+            ),
+            None,
+        )
         if option is None:
             raise ValidationFailure(
-                f"The TrackingOption '{wanted_option}' is not valid for TrackingCategory '{category['Name']}'")
-        result.append({
-            "Name": category["Name"], "Option": option["Name"],
-            "TrackingCategoryID": category["TrackingCategoryID"], "TrackingOptionID": option["TrackingOptionID"],
-        })
+                f"The TrackingOption '{wanted_option}' is not valid for TrackingCategory '{category['Name']}'"
+            )
+        result.append(
+            {
+                "Name": category["Name"],
+                "Option": option["Name"],
+                "TrackingCategoryID": category["TrackingCategoryID"],
+                "TrackingOptionID": option["TrackingOptionID"],
+            }
+        )
     return result
 
 
@@ -69,8 +81,15 @@ def _number(line: Record, key: str) -> Decimal | None:
         raise ValidationFailure(f"{key} must be a number") from exc
 
 
-def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, previous: Record | None,
-               unit_places: Decimal, approved: bool) -> Record:
+def build_line(
+    tenant: Tenant,
+    doc_type: str,
+    amount_types: str,
+    raw: Record,
+    previous: Record | None,
+    unit_places: Decimal,
+    approved: bool,
+) -> Record:
     """A stored line from a request line, keeping the LineItemID when the caller sent a known one."""
     sent = {k: v for k, v in raw.items() if k not in ("LineAmount", "TaxAmount") or v is not None}
     merged = {**copy.deepcopy(previous), **sent} if previous else dict(sent)
@@ -80,8 +99,13 @@ def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, pr
     if _is_note(merged):
         if not description:
             raise ValidationFailure("Description must be specified for a line item")
-        return {"LineItemID": line_id, "Description": description, "LineAmount": Decimal("0.00"),
-                "TaxAmount": Decimal("0.00"), "Tracking": tracking}
+        return {
+            "LineItemID": line_id,
+            "Description": description,
+            "LineAmount": Decimal("0.00"),
+            "TaxAmount": Decimal("0.00"),
+            "Tracking": tracking,
+        }
 
     sales = doc_type in SALES_TYPES
     line: Record = {"LineItemID": line_id, "Description": description, "Tracking": tracking}
@@ -116,8 +140,12 @@ def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, pr
     account = None
     if account_code:
         account = tenant.account_by_code(str(account_code))
-        if (account is None or account["Status"] != "ACTIVE" or account["Type"] == "BANK"
-                or account.get("SystemAccount")):
+        if (
+            account is None
+            or account["Status"] != "ACTIVE"
+            or account["Type"] == "BANK"
+            or account.get("SystemAccount")
+        ):
             raise ValidationFailure(f"Account code '{account_code}' is not a valid code for this document.")
         line["AccountCode"] = account["Code"]
         line["AccountID"] = account["AccountID"]
@@ -129,11 +157,15 @@ def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, pr
     else:
         tax_type = merged.get("TaxType") or details.get("TaxType") or (account or {}).get("TaxType") or "NONE"
     rate_record = tenant.tax_rate(str(tax_type))
-    allowed = rate_record is not None and rate_record["Status"] == "ACTIVE" and (
-        rate_record["CanApplyToRevenue"] if sales else rate_record["CanApplyToExpenses"])
+    allowed = (
+        rate_record is not None
+        and rate_record["Status"] == "ACTIVE"
+        and (rate_record["CanApplyToRevenue"] if sales else rate_record["CanApplyToExpenses"])
+    )
     if not allowed:
         raise ValidationFailure(
-            f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction.")
+            f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction."
+        )
 
     gross = quantity * unit_amount
     if discount:
@@ -141,7 +173,8 @@ def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, pr
     line_amount = money(gross)
     if line_amount_sent is not None and abs(line_amount_sent - line_amount) > Decimal("0.01"):
         raise ValidationFailure(
-            f"The line total {line_amount_sent} does not match the expected line total {line_amount}")
+            f"The line total {line_amount_sent} does not match the expected line total {line_amount}"
+        )
     rate = Decimal(str(rate_record["EffectiveRate"])) / HUNDRED
     if amount_types == "Exclusive":
         tax = money(line_amount * rate)
@@ -149,13 +182,19 @@ def build_line(tenant: Tenant, doc_type: str, amount_types: str, raw: Record, pr
         tax = money(line_amount - line_amount / (1 + rate))
     else:
         tax = Decimal("0.00")
-    line.update(Quantity=quantity, UnitAmount=unit_amount, TaxType=tax_type, TaxAmount=tax,
-                LineAmount=line_amount)
+    line.update(Quantity=quantity, UnitAmount=unit_amount, TaxType=tax_type, TaxAmount=tax, LineAmount=line_amount)
     return line
 
 
-def build_lines(tenant: Tenant, doc_type: str, amount_types: str, raw_lines: Any, old_lines: list[Record],
-                unit_places: Decimal, approved: bool) -> list[Record]:
+def build_lines(
+    tenant: Tenant,
+    doc_type: str,
+    amount_types: str,
+    raw_lines: Any,
+    old_lines: list[Record],
+    unit_places: Decimal,
+    approved: bool,
+) -> list[Record]:
     if not isinstance(raw_lines, list):
         raise ValidationFailure("LineItems must be a list")
     by_id = {line["LineItemID"]: line for line in old_lines}

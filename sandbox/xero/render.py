@@ -10,9 +10,22 @@ from sandbox.xero import contacts as contact_rules
 from sandbox.xero.tenant import Record, Tenant
 from sandbox.xero.xjson import CENT, money, ms_date
 
-_CONTACT_SUMMARY_KEYS = ("ContactID", "ContactStatus", "Name", "FirstName", "LastName", "EmailAddress",
-                         "AccountNumber", "Addresses", "Phones", "UpdatedDateUTC", "ContactGroups",
-                         "IsSupplier", "IsCustomer", "HasValidationErrors")
+_CONTACT_SUMMARY_KEYS = (
+    "ContactID",
+    "ContactStatus",
+    "Name",
+    "FirstName",
+    "LastName",
+    "EmailAddress",
+    "AccountNumber",
+    "Addresses",
+    "Phones",
+    "UpdatedDateUTC",
+    "ContactGroups",
+    "IsSupplier",
+    "IsCustomer",
+    "HasValidationErrors",
+)
 
 
 def public(record: Record) -> Record:
@@ -37,9 +50,15 @@ def _line(line: Record) -> Record:
 
 
 def _payment_summary(payment: Record) -> Record:
-    return {"PaymentID": payment["PaymentID"], "Date": payment["Date"], "Amount": payment["Amount"],
-            "Reference": payment["Reference"], "CurrencyRate": payment["CurrencyRate"],
-            "HasAccount": True, "HasValidationErrors": False}
+    return {
+        "PaymentID": payment["PaymentID"],
+        "Date": payment["Date"],
+        "Amount": payment["Amount"],
+        "Reference": payment["Reference"],
+        "CurrencyRate": payment["CurrencyRate"],
+        "HasAccount": True,
+        "HasValidationErrors": False,
+    }
 
 
 def invoice(tenant: Tenant, record: Record, with_lines: bool = True) -> Record:
@@ -51,9 +70,17 @@ def invoice(tenant: Tenant, record: Record, with_lines: bool = True) -> Record:
     for allocation_id in record.get("Allocations", []):
         allocation = tenant.allocations[allocation_id]
         note = tenant.credit_notes[allocation["_credit_note_id"]]
-        notes.append({"CreditNoteID": note["CreditNoteID"], "CreditNoteNumber": note["CreditNoteNumber"],
-                      "AppliedAmount": allocation["Amount"], "Date": allocation["Date"],
-                      "Total": note["Total"], "Status": note["Status"], "Type": note["Type"]})
+        notes.append(
+            {
+                "CreditNoteID": note["CreditNoteID"],
+                "CreditNoteNumber": note["CreditNoteNumber"],
+                "AppliedAmount": allocation["Amount"],
+                "Date": allocation["Date"],
+                "Total": note["Total"],
+                "Status": note["Status"],
+                "Type": note["Type"],
+            }
+        )
     out["CreditNotes"] = notes
     out["Prepayments"] = []
     out["Overpayments"] = []
@@ -68,10 +95,20 @@ def allocation(tenant: Tenant, record: Record) -> Record:
         "Amount": record["Amount"],
         "Date": record["Date"],
         "IsDeleted": record["IsDeleted"],
-        "Invoice": {"InvoiceID": inv["InvoiceID"], "InvoiceNumber": inv["InvoiceNumber"], "Type": inv["Type"],
-                    "Status": inv["Status"], "AmountDue": inv["AmountDue"]},
-        "CreditNote": {"CreditNoteID": note["CreditNoteID"], "CreditNoteNumber": note["CreditNoteNumber"],
-                       "Type": note["Type"], "Status": note["Status"], "RemainingCredit": note["RemainingCredit"]},
+        "Invoice": {
+            "InvoiceID": inv["InvoiceID"],
+            "InvoiceNumber": inv["InvoiceNumber"],
+            "Type": inv["Type"],
+            "Status": inv["Status"],
+            "AmountDue": inv["AmountDue"],
+        },
+        "CreditNote": {
+            "CreditNoteID": note["CreditNoteID"],
+            "CreditNoteNumber": note["CreditNoteNumber"],
+            "Type": note["Type"],
+            "Status": note["Status"],
+            "RemainingCredit": note["RemainingCredit"],
+        },
         "StatusAttributeString": "OK",
     }
 
@@ -91,11 +128,21 @@ def credit_note(tenant: Tenant, record: Record) -> Record:
 def payment(tenant: Tenant, record: Record) -> Record:
     out = public(record)
     inv = tenant.invoices[record["_document_id"]]
-    out["Invoice"] = {"InvoiceID": inv["InvoiceID"], "InvoiceNumber": inv["InvoiceNumber"], "Type": inv["Type"],
-                      "Status": inv["Status"], "Contact": contact_summary(tenant, inv["Contact"]["ContactID"]),
-                      "CurrencyCode": inv["CurrencyCode"], "IsDiscounted": inv.get("IsDiscounted", False),
-                      "HasErrors": False, "LineItems": [], "Payments": [], "CreditNotes": [], "Prepayments": [],
-                      "Overpayments": []}
+    out["Invoice"] = {
+        "InvoiceID": inv["InvoiceID"],
+        "InvoiceNumber": inv["InvoiceNumber"],
+        "Type": inv["Type"],
+        "Status": inv["Status"],
+        "Contact": contact_summary(tenant, inv["Contact"]["ContactID"]),
+        "CurrencyCode": inv["CurrencyCode"],
+        "IsDiscounted": inv.get("IsDiscounted", False),
+        "HasErrors": False,
+        "LineItems": [],
+        "Payments": [],
+        "CreditNotes": [],
+        "Prepayments": [],
+        "Overpayments": [],
+    }
     return out
 
 
@@ -107,11 +154,16 @@ def item(record: Record) -> Record:
     return out
 
 
-def envelope(name: str, rows: list[Any], provider: str, now: dt.datetime,
-             extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def envelope(
+    name: str, rows: list[Any], provider: str, now: dt.datetime, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Xero's response wrapper; DateTimeUTC is the one date without an offset."""
-    body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": provider,
-                            "DateTimeUTC": ms_date(now, offset=False)}
+    body: dict[str, Any] = {
+        "Id": str(uuid.uuid4()),
+        "Status": "OK",
+        "ProviderName": provider,
+        "DateTimeUTC": ms_date(now, offset=False),
+    }
     if extra:
         body.update(extra)
     body[name] = rows

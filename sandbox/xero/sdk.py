@@ -54,8 +54,14 @@ class SdkClient:
         return self.holder["token"]  # type: ignore[no-any-return]
 
 
-def connect(base_url: str, token_response: dict[str, Any], tenant_id: str, client_id: str,
-            client_secret: str, urllib3_retries: bool = False) -> SdkClient:
+def connect(
+    base_url: str,
+    token_response: dict[str, Any],
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    urllib3_retries: bool = False,
+) -> SdkClient:
     point_token_api_at(base_url)
     configuration = Configuration()
     configuration.oauth2_token = OAuth2Token(client_id=client_id, client_secret=client_secret)

@@ -37,10 +37,24 @@ _TENANTS = [
 
 # (code, name, type, class, tax type, status, extra)
 _ACCOUNTS: list[tuple[str, str, str, str, str, str, dict[str, object]]] = [
-    ("090", "Business Bank Account", "BANK", "ASSET", "NONE", "ACTIVE",
-     {"BankAccountNumber": "12345678", "BankAccountType": "BANK", "CurrencyCode": "GBP"}),
-    ("091", "Business Savings Account", "BANK", "ASSET", "NONE", "ACTIVE",
-     {"BankAccountNumber": "87654321", "BankAccountType": "BANK", "CurrencyCode": "GBP"}),
+    (
+        "090",
+        "Business Bank Account",
+        "BANK",
+        "ASSET",
+        "NONE",
+        "ACTIVE",
+        {"BankAccountNumber": "12345678", "BankAccountType": "BANK", "CurrencyCode": "GBP"},
+    ),
+    (
+        "091",
+        "Business Savings Account",
+        "BANK",
+        "ASSET",
+        "NONE",
+        "ACTIVE",
+        {"BankAccountNumber": "87654321", "BankAccountType": "BANK", "CurrencyCode": "GBP"},
+    ),
     ("200", "Sales", "SALES", "REVENUE", "OUTPUT2", "ACTIVE", {}),
     ("205", "Old Sales (archived)", "SALES", "REVENUE", "OUTPUT2", "ARCHIVED", {}),
     ("260", "Other Revenue", "REVENUE", "REVENUE", "OUTPUT2", "ACTIVE", {}),
@@ -126,53 +140,62 @@ def _organisation(tenant_id: str, name: str, short_code: str) -> Record:
 def _accounts(tenant_id: str) -> list[Record]:
     rows = []
     for code, name, kind, klass, tax, status, extra in _ACCOUNTS:
-        rows.append({
-            "AccountID": seeded_id(tenant_id, "account", code),
-            "Code": code,
-            "Name": name,
-            "Type": kind,
-            "Class": klass,
-            "TaxType": tax,
-            "Status": status,
-            "Description": "",
-            "EnablePaymentsToAccount": kind == "BANK",
-            "ShowInExpenseClaims": False,
-            "ReportingCode": "",
-            "ReportingCodeName": "",
-            "HasAttachments": False,
-            "AddToWatchlist": False,
-            "UpdatedDateUTC": SEED_TIME,
-            **extra,
-        })
+        rows.append(
+            {
+                "AccountID": seeded_id(tenant_id, "account", code),
+                "Code": code,
+                "Name": name,
+                "Type": kind,
+                "Class": klass,
+                "TaxType": tax,
+                "Status": status,
+                "Description": "",
+                "EnablePaymentsToAccount": kind == "BANK",
+                "ShowInExpenseClaims": False,
+                "ReportingCode": "",
+                "ReportingCodeName": "",
+                "HasAttachments": False,
+                "AddToWatchlist": False,
+                "UpdatedDateUTC": SEED_TIME,
+                **extra,
+            }
+        )
     return rows
 
 
 def _tax_rates() -> list[Record]:
     rows = []
     for tax_type, name, rate, report, revenue, expenses in _TAX_RATES:
-        rows.append({
-            "Name": name,
-            "TaxType": tax_type,
-            "ReportTaxType": report,
-            "Status": "ACTIVE",
-            "CanApplyToAssets": True,
-            "CanApplyToEquity": True,
-            "CanApplyToExpenses": expenses,
-            "CanApplyToLiabilities": True,
-            "CanApplyToRevenue": revenue,
-            "DisplayTaxRate": Decimal(rate),
-            "EffectiveRate": Decimal(rate),
-            "TaxComponents": [
-                {"Name": "VAT", "Rate": Decimal(rate), "IsCompound": False, "IsNonRecoverable": False}
-            ],
-        })
+        rows.append(
+            {
+                "Name": name,
+                "TaxType": tax_type,
+                "ReportTaxType": report,
+                "Status": "ACTIVE",
+                "CanApplyToAssets": True,
+                "CanApplyToEquity": True,
+                "CanApplyToExpenses": expenses,
+                "CanApplyToLiabilities": True,
+                "CanApplyToRevenue": revenue,
+                "DisplayTaxRate": Decimal(rate),
+                "EffectiveRate": Decimal(rate),
+                "TaxComponents": [
+                    {"Name": "VAT", "Rate": Decimal(rate), "IsCompound": False, "IsNonRecoverable": False}
+                ],
+            }
+        )
     return rows
 
 
 def _branding_themes(tenant_id: str) -> list[Record]:
     return [
-        {"BrandingThemeID": seeded_id(tenant_id, "theme", name), "Name": name, "Type": "INVOICE",
-         "SortOrder": order, "CreatedDateUTC": SEED_TIME}
+        {
+            "BrandingThemeID": seeded_id(tenant_id, "theme", name),
+            "Name": name,
+            "Type": "INVOICE",
+            "SortOrder": order,
+            "CreatedDateUTC": SEED_TIME,
+        }
         for order, name in enumerate(["Standard", "Special Projects"])
     ]
 
@@ -181,16 +204,22 @@ def _tracking(tenant_id: str) -> list[Record]:
     categories = []
     for name, options in _TRACKING.items():
         category_id = seeded_id(tenant_id, "tracking", name)
-        categories.append({
-            "TrackingCategoryID": category_id,
-            "Name": name,
-            "Status": "ACTIVE",
-            "Options": [
-                {"TrackingOptionID": seeded_id(tenant_id, "tracking", name, option), "Name": option,
-                 "Status": "ACTIVE", "TrackingCategoryID": category_id}
-                for option in options
-            ],
-        })
+        categories.append(
+            {
+                "TrackingCategoryID": category_id,
+                "Name": name,
+                "Status": "ACTIVE",
+                "Options": [
+                    {
+                        "TrackingOptionID": seeded_id(tenant_id, "tracking", name, option),
+                        "Name": option,
+                        "Status": "ACTIVE",
+                        "TrackingCategoryID": category_id,
+                    }
+                    for option in options
+                ],
+            }
+        )
     return categories
 
 
@@ -239,8 +268,7 @@ def _items(tenant_id: str) -> dict[str, Record]:
         }
         if buy_price is not None:
             item["PurchaseDescription"] = name
-            item["PurchaseDetails"] = {"UnitPrice": Decimal(buy_price), "AccountCode": buy_account,
-                                       "TaxType": "INPUT2"}
+            item["PurchaseDetails"] = {"UnitPrice": Decimal(buy_price), "AccountCode": buy_account, "TaxType": "INPUT2"}
         items[item["ItemID"]] = item
     return items
 

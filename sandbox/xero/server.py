@@ -69,8 +69,9 @@ class RunningSandbox:
 
 def _bind(settings: Settings, quiet: bool) -> tuple[Flask, BaseWSGIServer]:
     app = create_app(settings)
-    server = make_server(settings.host, settings.port, app, threaded=True,
-                         request_handler=_QuietHandler if quiet else _Handler)
+    server = make_server(
+        settings.host, settings.port, app, threaded=True, request_handler=_QuietHandler if quiet else _Handler
+    )
     # The real port is known only now (port 0 asks the OS for a free one).
     settings.port = server.server_port
     state_of(app).base_url = f"http://{settings.host}:{server.server_port}"
@@ -82,8 +83,9 @@ def start_in_thread(settings: Settings | None = None, quiet: bool = True) -> Run
     settings = replace(settings) if settings else Settings()
     app, server = _bind(settings, quiet)
     # A short poll interval makes stop() quick; it costs nothing while requests are being served.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox",
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox", daemon=True
+    )
     thread.start()
     _subscribe_when_configured(state_of(app))
     return RunningSandbox(state_of(app).base_url, app, server, thread)

@@ -30,17 +30,25 @@ class SandboxState:
         self.limiter = RateLimiter(self.clock, settings.limits)
         self.idempotency = IdempotencyStore(self.clock)
         self.faults = Faults(settings.random_seed)
-        self.webhooks = WebhookDispatcher(settings.webhook_key, settings.webhook_batch_seconds,
-                                          settings.webhook_max_attempts, settings.webhook_retry_seconds,
-                                          settings.random_seed)
+        self.webhooks = WebhookDispatcher(
+            settings.webhook_key,
+            settings.webhook_batch_seconds,
+            settings.webhook_max_attempts,
+            settings.webhook_retry_seconds,
+            settings.random_seed,
+        )
         self.base_url = f"http://{settings.host}:{settings.port}"
 
     def _clients(self) -> list[Client]:
         s = self.settings
         return [
             Client(s.client_id, s.client_secret, s.provider_name, redirect_uris=list(s.redirect_uris)),
-            Client(s.custom_client_id, s.custom_client_secret, f"{s.provider_name} (custom connection)",
-                   custom_tenant_ids=[seed.TENANT_A_ID]),
+            Client(
+                s.custom_client_id,
+                s.custom_client_secret,
+                f"{s.provider_name} (custom connection)",
+                custom_tenant_ids=[seed.TENANT_A_ID],
+            ),
         ]
 
     def reset(self) -> None:

@@ -54,8 +54,11 @@ class Tenant:
     def contact_by_name(self, name: str) -> Record | None:
         wanted = name.strip().lower()
         return next(
-            (c for c in self.contacts.values()
-             if c["Name"].strip().lower() == wanted and c["ContactStatus"] == "ACTIVE"),
+            (
+                c
+                for c in self.contacts.values()
+                if c["Name"].strip().lower() == wanted and c["ContactStatus"] == "ACTIVE"
+            ),
             None,
         )
 

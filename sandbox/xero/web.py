@@ -41,8 +41,9 @@ def post_data_invalid(message: str) -> Response:
 
 
 def rate_limited(problem_name: str, retry_after: int, headers: dict[str, str]) -> Response:
-    return Response("", status=429, headers={**headers, "Retry-After": str(retry_after),
-                                             "X-Rate-Limit-Problem": problem_name})
+    return Response(
+        "", status=429, headers={**headers, "Retry-After": str(retry_after), "X-Rate-Limit-Problem": problem_name}
+    )
 
 
 def accounting_gate() -> Response | None:
@@ -54,8 +55,9 @@ def accounting_gate() -> Response | None:
     with st.lock:
         grant, reason = st.identity.grant_for_access_token(token) if token else (None, "AuthenticationUnsuccessful")
         if grant is None:
-            return json_response(problem(401, "Unauthorized", reason), 401,
-                                 {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return json_response(
+                problem(401, "Unauthorized", reason), 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
         tenant_id = request.headers.get("xero-tenant-id", "").strip().lower()
         if tenant_id not in {t.lower() for t in grant.connections.values()} or tenant_id not in st.tenants:
             return json_response(problem(403, "Forbidden", "AuthenticationUnsuccessful"), 403)
@@ -116,14 +118,16 @@ def idempotent_write(view: Callable[..., Response]) -> Callable[..., Response]:
             if key:
                 seen = st.idempotency.lookup(g.tenant_id, key, print_)
                 if seen is False:
-                    return validation_response(
-                        ["The Idempotency-Key has already been used with a different request"])
+                    return validation_response(["The Idempotency-Key has already been used with a different request"])
                 if isinstance(seen, StoredResponse):
                     return Response(seen.body, status=seen.status, headers=seen.headers, content_type=JSON_TYPE)
             response = view(*args, **kwargs)
             if key and response.status_code < 500:
-                st.idempotency.remember(g.tenant_id, key, StoredResponse(
-                    print_, response.status_code, response.get_data(), {}, st.clock.now()))
+                st.idempotency.remember(
+                    g.tenant_id,
+                    key,
+                    StoredResponse(print_, response.status_code, response.get_data(), {}, st.clock.now()),
+                )
         if st.faults.take_drop():
             _drop_connection()
         return response

@@ -36,8 +36,12 @@ def event_time(moment: dt.datetime) -> str:
 
 
 def payload(events: list[dict[str, Any]], first: int, last: int) -> bytes:
-    body = {"events": events, "firstEventSequence": first, "lastEventSequence": last,
-            "entropy": secrets.token_hex(10).upper()}
+    body = {
+        "events": events,
+        "firstEventSequence": first,
+        "lastEventSequence": last,
+        "entropy": secrets.token_hex(10).upper(),
+    }
     return json.dumps(body, indent=2).encode()
 
 
@@ -92,11 +96,18 @@ class WebhookDispatcher:
             expected = 200 if good else 401
             entry: dict[str, Any] = {"correctly_signed": good, "expected": expected}
             try:
-                response = self._http.post(url, data=body, timeout=RECEIVER_TIMEOUT_SECONDS, headers={
-                    "Content-Type": "application/json", "x-xero-signature": signature})
+                response = self._http.post(
+                    url,
+                    data=body,
+                    timeout=RECEIVER_TIMEOUT_SECONDS,
+                    headers={"Content-Type": "application/json", "x-xero-signature": signature},
+                )
                 entry["status"] = response.status_code
-                passed = (response.status_code == expected and not response.content
-                          and "set-cookie" not in {h.lower() for h in response.headers})
+                passed = (
+                    response.status_code == expected
+                    and not response.content
+                    and "set-cookie" not in {h.lower() for h in response.headers}
+                )
                 if response.status_code == expected and not passed:
                     entry["problem"] = "the response must have an empty body and no cookies"
             except requests.RequestException as exc:
@@ -149,14 +160,25 @@ class WebhookDispatcher:
             self._sequence += len(events)
             last = self._sequence
         body = payload(events, first, last)
-        record: dict[str, Any] = {"firstEventSequence": first, "lastEventSequence": last, "events": len(events),
-                                  "url": url, "attempts": [], "delivered": False, "body": body.decode()}
+        record: dict[str, Any] = {
+            "firstEventSequence": first,
+            "lastEventSequence": last,
+            "events": len(events),
+            "url": url,
+            "attempts": [],
+            "delivered": False,
+            "body": body.decode(),
+        }
         for attempt in range(self.max_attempts):
             if attempt:
                 time.sleep(self.retry_seconds * (2 ** (attempt - 1)))
             try:
-                response = self._http.post(url or "", data=body, timeout=RECEIVER_TIMEOUT_SECONDS, headers={
-                    "Content-Type": "application/json", "x-xero-signature": sign(key, body)})
+                response = self._http.post(
+                    url or "",
+                    data=body,
+                    timeout=RECEIVER_TIMEOUT_SECONDS,
+                    headers={"Content-Type": "application/json", "x-xero-signature": sign(key, body)},
+                )
                 record["attempts"].append({"status": response.status_code})
                 if response.status_code == 200:
                     record["delivered"] = True

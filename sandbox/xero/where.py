@@ -15,7 +15,8 @@ from typing import Any
 
 _PATH = r"(?P<path>[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*?)(?:\.ToLower\(\))?"
 _COMPARE = re.compile(
-    _PATH + r'\s*(?P<op>==|!=)\s*(?:"(?P<text>[^"]*)"|(?:guid|Guid|GUID)\("(?P<guid>[^"]*)"\)|(?P<bool>true|false))$')
+    _PATH + r'\s*(?P<op>==|!=)\s*(?:"(?P<text>[^"]*)"|(?:guid|Guid|GUID)\("(?P<guid>[^"]*)"\)|(?P<bool>true|false))$'
+)
 _METHOD = re.compile(_PATH + r'\.(?P<method>Contains|StartsWith|EndsWith)\("(?P<arg>[^"]*)"\)$')
 _OR = re.compile(r"\s+OR\s+|\s*\|\|\s*", re.IGNORECASE)
 _AND = re.compile(r"\s+AND\s+|\s*&&\s*", re.IGNORECASE)

@@ -49,8 +49,11 @@ class FakeConfidentialClient:
 def fake_msal(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeConfidentialClient]]:
     forget_msal_applications()
     FakeConfidentialClient.created = []
-    FakeConfidentialClient.result = {"access_token": SANDBOX_CONNECTOR_TOKEN, "token_type": "Bearer",
-                                     "expires_in": 3599}
+    FakeConfidentialClient.result = {
+        "access_token": SANDBOX_CONNECTOR_TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 3599,
+    }
     FakeConfidentialClient.failure = None
     monkeypatch.setattr("msal.ConfidentialClientApplication", FakeConfidentialClient)
     yield FakeConfidentialClient
@@ -58,7 +61,8 @@ def fake_msal(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeConfidential
 
 
 def test_msal_client_signs_in_once_per_process_and_calls_dataverse(
-        fake_msal: type[FakeConfidentialClient], dataverse_sandbox: RunningDataverse) -> None:
+    fake_msal: type[FakeConfidentialClient], dataverse_sandbox: RunningDataverse
+) -> None:
     env = {"DATAVERSE_URL": dataverse_sandbox.url + "/", **MSAL_ENV}
     first, second = dataverse_client_from_env(env), dataverse_client_from_env(env)
     assert isinstance(first.token_source, MsalTokenSource)
@@ -79,8 +83,10 @@ def test_a_rotated_secret_gets_a_new_application(fake_msal: type[FakeConfidentia
 
 
 def test_refused_credentials_are_permanent_and_keep_the_secret(fake_msal: type[FakeConfidentialClient]) -> None:
-    fake_msal.result = {"error": "invalid_client", "error_description":
-                        "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1\r\nCorrelation ID: 2"}
+    fake_msal.result = {
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1\r\nCorrelation ID: 2",
+    }
     source = MsalTokenSource("https://org.crm.dynamics.com", "tenant-1", "client-1", SECRET)
     with pytest.raises(SignInFailed) as caught:
         source()
@@ -110,23 +116,37 @@ def test_microsoft_unreachable_or_busy_is_retryable(fake_msal: type[FakeConfiden
 
 
 def test_static_token_from_the_environment(dataverse_sandbox: RunningDataverse) -> None:
-    client = dataverse_client_from_env({"DATAVERSE_URL": dataverse_sandbox.api_url,
-                                        "DATAVERSE_TOKEN": f" {SANDBOX_CONNECTOR_TOKEN} ", **MSAL_ENV})
+    client = dataverse_client_from_env(
+        {"DATAVERSE_URL": dataverse_sandbox.api_url, "DATAVERSE_TOKEN": f" {SANDBOX_CONNECTOR_TOKEN} ", **MSAL_ENV}
+    )
     assert client.org_url == dataverse_sandbox.url
     assert client.whoami().user_id == CONNECTOR_USER_ID
     assert SANDBOX_CONNECTOR_TOKEN not in repr(client.token_source) + repr(client)
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({}, "DATAVERSE_URL is not set"),
-    ({"DATAVERSE_URL": "org.crm.dynamics.com", "DATAVERSE_TOKEN": "t"}, "must be the organisation's address"),
-    ({"DATAVERSE_URL": "https://org.crm.dynamics.com"},
-     "missing: DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID, DATAVERSE_CLIENT_SECRET"),
-    ({"DATAVERSE_URL": "https://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": " "},
-     "missing: DATAVERSE_CLIENT_ID, DATAVERSE_CLIENT_SECRET"),
-    ({"DATAVERSE_URL": "https://org.crm.dynamics.com", "DATAVERSE_TOKEN": "t",
-      "DATAVERSE_RETRY_BUDGET_SECONDS": "soon"}, "DATAVERSE_RETRY_BUDGET_SECONDS must be a number"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "DATAVERSE_URL is not set"),
+        ({"DATAVERSE_URL": "org.crm.dynamics.com", "DATAVERSE_TOKEN": "t"}, "must be the organisation's address"),
+        (
+            {"DATAVERSE_URL": "https://org.crm.dynamics.com"},
+            "missing: DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID, DATAVERSE_CLIENT_SECRET",
+        ),
+        (
+            {"DATAVERSE_URL": "https://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": " "},
+            "missing: DATAVERSE_CLIENT_ID, DATAVERSE_CLIENT_SECRET",
+        ),
+        (
+            {
+                "DATAVERSE_URL": "https://org.crm.dynamics.com",
+                "DATAVERSE_TOKEN": "t",
+                "DATAVERSE_RETRY_BUDGET_SECONDS": "soon",
+            },
+            "DATAVERSE_RETRY_BUDGET_SECONDS must be a number",
+        ),
+    ],
+)
 def test_missing_or_bad_settings_are_named(env: dict[str, str], expected: str) -> None:
     with pytest.raises(DataverseNotConfigured, match=expected) as caught:
         dataverse_client_from_env(env)
@@ -134,12 +154,19 @@ def test_missing_or_bad_settings_are_named(env: dict[str, str], expected: str) -
 
 
 def test_retry_budget_from_the_environment() -> None:
-    client = dataverse_client_from_env({"DATAVERSE_URL": "https://org.crm.dynamics.com/api/data/v9.2",
-                                        "DATAVERSE_TOKEN": "t", "DATAVERSE_RETRY_BUDGET_SECONDS": "4.5"})
+    client = dataverse_client_from_env(
+        {
+            "DATAVERSE_URL": "https://org.crm.dynamics.com/api/data/v9.2",
+            "DATAVERSE_TOKEN": "t",
+            "DATAVERSE_RETRY_BUDGET_SECONDS": "4.5",
+        }
+    )
     assert client.retry.budget_seconds == 4.5
     assert client.api_url == "https://org.crm.dynamics.com/api/data/v9.2/"
-    assert dataverse_client_from_env({"DATAVERSE_URL": "https://o.example", "DATAVERSE_TOKEN": "t"}
-                                     ).retry.budget_seconds == 20.0
+    assert (
+        dataverse_client_from_env({"DATAVERSE_URL": "https://o.example", "DATAVERSE_TOKEN": "t"}).retry.budget_seconds
+        == 20.0
+    )
 
 
 def test_an_empty_static_token_is_refused() -> None:

@@ -71,18 +71,19 @@ def test_missing_row_is_row_not_found_or_none(client: DataverseClient) -> None:
     assert "deleted" in caught.value.user_message
     assert client.get_optional("accounts", MISSING_ID) is None
     assert client.get_optional("accounts", ACCOUNT_IDS[0], select="name") == {
-        **client.get("accounts", ACCOUNT_IDS[0], select="name")}
+        **client.get("accounts", ACCOUNT_IDS[0], select="name")
+    }
 
 
-def test_a_row_id_that_is_not_a_guid_never_reaches_the_url(client: DataverseClient,
-                                                           calls: list[requests.PreparedRequest]) -> None:
+def test_a_row_id_that_is_not_a_guid_never_reaches_the_url(
+    client: DataverseClient, calls: list[requests.PreparedRequest]
+) -> None:
     with pytest.raises(Permanent, match="not a Dataverse row id"):
         client.get("accounts", "x)/../systemusers(")
     assert calls == []
 
 
-def test_query_follows_next_link_across_pages(client: DataverseClient, calls: list[requests.PreparedRequest]
-                                              ) -> None:
+def test_query_follows_next_link_across_pages(client: DataverseClient, calls: list[requests.PreparedRequest]) -> None:
     rows = client.query("accounts", select="name", orderby="name", page_size=2)
     assert [row["name"] for row in rows] == ["Contoso Ltd", "Fabrikam Inc", "Northwind Traders"]
     assert len(calls) == 2
@@ -99,18 +100,34 @@ def test_query_filter_top_and_literal_quoting(client: DataverseClient) -> None:
 
 
 def test_expand_lookup_and_lines(client: DataverseClient) -> None:
-    invoice_id = client.create("invoices", {
-        "name": "Website build", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})"})
+    invoice_id = client.create(
+        "invoices",
+        {
+            "name": "Website build",
+            "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+            "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+        },
+    )
     for product_id, quantity in ((PRODUCT_IDS[0], Decimal("2")), (PRODUCT_IDS[1], Decimal("1.5"))):
-        client.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})",
-                                         "productid@odata.bind": f"/products({product_id})", "quantity": quantity})
-    row = client.get("invoices", invoice_id, select="name",
-                     expand=["customerid_account($select=name)", "invoice_details($select=quantity;$orderby=quantity)"])
+        client.create(
+            "invoicedetails",
+            {
+                "invoiceid@odata.bind": f"/invoices({invoice_id})",
+                "productid@odata.bind": f"/products({product_id})",
+                "quantity": quantity,
+            },
+        )
+    row = client.get(
+        "invoices",
+        invoice_id,
+        select="name",
+        expand=["customerid_account($select=name)", "invoice_details($select=quantity;$orderby=quantity)"],
+    )
     assert row["customerid_account"]["name"] == "Contoso Ltd"
     assert [line["quantity"] for line in row["invoice_details"]] == [1.5, 2.0]
-    listed = client.query("contacts", filter=f"contactid eq {CONTACT_IDS[0]}",
-                          expand="parentcustomerid_account($select=name)")
+    listed = client.query(
+        "contacts", filter=f"contactid eq {CONTACT_IDS[0]}", expand="parentcustomerid_account($select=name)"
+    )
     assert listed[0]["parentcustomerid_account"]["name"] == "Contoso Ltd"
 
 
@@ -134,8 +151,12 @@ def test_create_update_upsert_delete_round_trip(client: DataverseClient) -> None
 
 
 def test_create_can_return_the_row(client: DataverseClient) -> None:
-    row = client.create("accounts", {"name": "Shown Ltd", "accountnumber": "SH-1"}, return_representation=True,
-                        select=["name", "accountnumber"])
+    row = client.create(
+        "accounts",
+        {"name": "Shown Ltd", "accountnumber": "SH-1"},
+        return_representation=True,
+        select=["name", "accountnumber"],
+    )
     assert row["name"] == "Shown Ltd" and row["accountnumber"] == "SH-1"
     assert client.get("accounts", row["accountid"], select="name")["name"] == "Shown Ltd"
 
@@ -168,8 +189,10 @@ def test_bad_request_is_permanent_with_dataverses_message(client: DataverseClien
 
 
 def test_wrong_token_is_permanent_and_never_shown(dataverse_sandbox: RunningDataverse) -> None:
-    with DataverseClient(dataverse_sandbox.url, StaticTokenSource("not-a-valid-token-xyz")) as client, \
-            pytest.raises(AccessDenied) as caught:
+    with (
+        DataverseClient(dataverse_sandbox.url, StaticTokenSource("not-a-valid-token-xyz")) as client,
+        pytest.raises(AccessDenied) as caught,
+    ):
         client.whoami()
     error = caught.value
     assert error.status == 401
@@ -191,10 +214,16 @@ def test_missing_privilege_is_named(dataverse_sandbox: RunningDataverse) -> None
 
 
 def test_values_mappers_produce_are_sent_as_json(client: DataverseClient) -> None:
-    invoice_id = client.create("invoices", {
-        "name": "Typed values", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})", "duedate": date(2026, 12, 31),
-        "discountamount": Decimal("10.25")})
+    invoice_id = client.create(
+        "invoices",
+        {
+            "name": "Typed values",
+            "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+            "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+            "duedate": date(2026, 12, 31),
+            "discountamount": Decimal("10.25"),
+        },
+    )
     row = client.get("invoices", invoice_id, select=["duedate", "discountamount"])
     assert row["duedate"] == "2026-12-31"
     assert row["discountamount"] == 10.25
@@ -207,9 +236,13 @@ def test_links_to_another_host_are_refused(client: DataverseClient, calls: list[
 
 
 def test_request_reaches_metadata_and_actions_too(client: DataverseClient) -> None:
-    definition = client.request("GET", "EntityDefinitions(LogicalName='account')",
-                                params={"$select": "LogicalName,EntitySetName"}).json()
+    definition = client.request(
+        "GET", "EntityDefinitions(LogicalName='account')", params={"$select": "LogicalName,EntitySetName"}
+    ).json()
     assert (definition["LogicalName"], definition["EntitySetName"]) == ("account", "accounts")
-    published = client.request("POST", "PublishXml", json_body={
-        "ParameterXml": "<importexportxml><entities><entity>account</entity></entities></importexportxml>"})
+    published = client.request(
+        "POST",
+        "PublishXml",
+        json_body={"ParameterXml": "<importexportxml><entities><entity>account</entity></entities></importexportxml>"},
+    )
     assert published.status_code == 204

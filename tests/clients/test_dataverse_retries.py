@@ -53,6 +53,7 @@ def set_service_protection(sandbox: RunningDataverse, **settings: Any) -> None:
 
 # ---- service protection, against the sandbox Dataverse -------------------------------------------------------
 
+
 def test_429_waits_the_retry_after_then_succeeds(dataverse_sandbox: RunningDataverse) -> None:
     waits = Waits(real=True)
     client = DataverseClient(dataverse_sandbox.url, StaticTokenSource(SANDBOX_CONNECTOR_TOKEN), sleep=waits)
@@ -76,8 +77,12 @@ def test_a_throttled_create_is_retried_and_made_once(dataverse_sandbox: RunningD
 
 def test_a_wait_beyond_the_budget_reschedules_instead_of_blocking(dataverse_sandbox: RunningDataverse) -> None:
     waits = Waits()
-    client = DataverseClient(dataverse_sandbox.url, StaticTokenSource(SANDBOX_CONNECTOR_TOKEN), sleep=waits,
-                             retry=RetryPolicy(budget_seconds=20))
+    client = DataverseClient(
+        dataverse_sandbox.url,
+        StaticTokenSource(SANDBOX_CONNECTOR_TOKEN),
+        sleep=waits,
+        retry=RetryPolicy(budget_seconds=20),
+    )
     set_service_protection(dataverse_sandbox, budget=0, retry_after_seconds=300)
     with pytest.raises(DataverseUnavailable) as caught:
         client.get("accounts", ACCOUNT_ID)
@@ -91,8 +96,12 @@ def test_a_wait_beyond_the_budget_reschedules_instead_of_blocking(dataverse_sand
 
 def test_retries_stop_when_the_budget_is_spent(dataverse_sandbox: RunningDataverse) -> None:
     waits = Waits()
-    client = DataverseClient(dataverse_sandbox.url, StaticTokenSource(SANDBOX_CONNECTOR_TOKEN), sleep=waits,
-                             retry=RetryPolicy(budget_seconds=2.5))
+    client = DataverseClient(
+        dataverse_sandbox.url,
+        StaticTokenSource(SANDBOX_CONNECTOR_TOKEN),
+        sleep=waits,
+        retry=RetryPolicy(budget_seconds=2.5),
+    )
     set_service_protection(dataverse_sandbox, budget=0, retry_after_seconds=1)
     with pytest.raises(DataverseUnavailable) as caught:
         client.query("accounts")
@@ -102,6 +111,7 @@ def test_retries_stop_when_the_budget_is_spent(dataverse_sandbox: RunningDataver
 
 
 # ---- gateway errors and lost connections, against canned answers ---------------------------------------------
+
 
 @dataclass
 class Canned:
@@ -163,8 +173,12 @@ def test_gateway_errors_on_a_read_are_retried_with_backoff(canned: CannedServer)
 def test_a_server_error_after_the_budget_is_retryable(canned: CannedServer) -> None:
     canned.answers = [unavailable(500)]
     waits = Waits()
-    client = DataverseClient(canned.url, StaticTokenSource("t-123"), sleep=waits,
-                             retry=RetryPolicy(budget_seconds=1.6, backoff_base_seconds=0.5))
+    client = DataverseClient(
+        canned.url,
+        StaticTokenSource("t-123"),
+        sleep=waits,
+        retry=RetryPolicy(budget_seconds=1.6, backoff_base_seconds=0.5),
+    )
     with pytest.raises(DataverseUnavailable) as caught:
         client.update("accounts", ACCOUNT_ID, {"name": "x"})
     assert waits == [0.5, 1.0]  # the next (2.0 s) would pass the 1.6 s budget
@@ -195,8 +209,13 @@ def test_a_retry_after_date_is_honoured(canned: CannedServer) -> None:
 def test_no_connection_retries_reads_and_creates_then_reschedules(caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens here
     waits = Waits()
-    client = DataverseClient(url, StaticTokenSource("secret-token-abc"), sleep=waits,
-                             retry=RetryPolicy(budget_seconds=1.0), timeout=(2.0, 2.0))
+    client = DataverseClient(
+        url,
+        StaticTokenSource("secret-token-abc"),
+        sleep=waits,
+        retry=RetryPolicy(budget_seconds=1.0),
+        timeout=(2.0, 2.0),
+    )
     with caplog.at_level(logging.WARNING, logger="app.clients.dataverse"), pytest.raises(DataverseUnavailable) as read:
         client.get("accounts", ACCOUNT_ID)
     assert waits == [0.5]
@@ -246,10 +265,19 @@ def test_a_lost_answer_to_a_create_is_not_repeated(hang_up: socketserver.Threadi
     assert len(waits) >= 2 and hang_up.requests_seen == 2 + len(waits)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("7", 7.0), (" 2.5 ", 2.5), ("-3", 0.0), ("", None), (None, None), ("soon", None),
-    ("Sun, 22 Nov 2026 05:00:30 GMT", 30.0), ("Sun, 22 Nov 2026 04:59:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("Sun, 22 Nov 2026 05:00:30 GMT", 30.0),
+        ("Sun, 22 Nov 2026 04:59:00 GMT", 0.0),
+    ],
+)
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     now = datetime(2026, 11, 22, 5, 0, 0, tzinfo=UTC)
     assert parse_retry_after(header, now=lambda: now) == expected

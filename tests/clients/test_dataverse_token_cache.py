@@ -55,8 +55,14 @@ class IdentityStandIn:
 
     def get(self, url: str, **_: Any) -> Answer:
         assert url.startswith("https://login.microsoftonline.com/tenant-1/")
-        return Answer(200, {"token_endpoint": TOKEN_ENDPOINT, "issuer": "https://login.microsoftonline.com/tenant-1/v2.0",
-                            "authorization_endpoint": "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/authorize"})
+        return Answer(
+            200,
+            {
+                "token_endpoint": TOKEN_ENDPOINT,
+                "issuer": "https://login.microsoftonline.com/tenant-1/v2.0",
+                "authorization_endpoint": "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/authorize",
+            },
+        )
 
     def post(self, url: str, **_: Any) -> Answer:
         assert url == TOKEN_ENDPOINT
@@ -114,8 +120,9 @@ def test_a_token_near_expiry_is_renewed_once_and_shared(shared: RedisTokenCache)
     assert identity.token_requests == 2
 
 
-def test_an_undecryptable_cache_means_signing_in_again(redis_conn: redis.Redis, caplog: pytest.LogCaptureFixture
-                                                       ) -> None:
+def test_an_undecryptable_cache_means_signing_in_again(
+    redis_conn: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
     identity = IdentityStandIn([("token-one", 3600), ("token-two", 3600)])
     old = RedisTokenCache(redis_conn, token_cipher([Fernet.generate_key().decode()]))
     assert source(identity, old)() == "token-one"
@@ -126,8 +133,7 @@ def test_an_undecryptable_cache_means_signing_in_again(redis_conn: redis.Redis, 
     assert "cannot be decrypted" in caplog.text and "token-" not in caplog.text
 
 
-def test_a_cache_entry_that_is_not_msals_is_ignored(shared: RedisTokenCache, caplog: pytest.LogCaptureFixture
-                                                      ) -> None:
+def test_a_cache_entry_that_is_not_msals_is_ignored(shared: RedisTokenCache, caplog: pytest.LogCaptureFixture) -> None:
     shared.save("tenant-1:client-1", "not json at all")
     identity = IdentityStandIn([("token-one", 3600)])
     with caplog.at_level(logging.WARNING, logger="app.clients.dataverse_auth"):
@@ -142,22 +148,29 @@ def test_an_unreachable_redis_does_not_stop_sign_in(caplog: pytest.LogCaptureFix
     nowhere = redis.Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     identity = IdentityStandIn([("token-one", 3600)])
     with caplog.at_level(logging.WARNING, logger="app.clients.dataverse_token_cache"):
-        assert source(identity, RedisTokenCache(nowhere, token_cipher([Fernet.generate_key().decode()])))() \
-            == "token-one"
+        assert (
+            source(identity, RedisTokenCache(nowhere, token_cipher([Fernet.generate_key().decode()])))() == "token-one"
+        )
     assert "unreadable" in caplog.text and "not updated" in caplog.text
 
 
-def test_the_factory_passes_the_shared_cache_to_msal(shared: RedisTokenCache, dataverse_sandbox: RunningDataverse,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_factory_passes_the_shared_cache_to_msal(
+    shared: RedisTokenCache, dataverse_sandbox: RunningDataverse, monkeypatch: pytest.MonkeyPatch
+) -> None:
     identity = IdentityStandIn([(SANDBOX_CONNECTOR_TOKEN, 3600)])
-    env = {"DATAVERSE_URL": dataverse_sandbox.url, "DATAVERSE_TENANT_ID": "tenant-1",
-           "DATAVERSE_CLIENT_ID": "client-1", "DATAVERSE_CLIENT_SECRET": "cs-secret"}
+    env = {
+        "DATAVERSE_URL": dataverse_sandbox.url,
+        "DATAVERSE_TENANT_ID": "tenant-1",
+        "DATAVERSE_CLIENT_ID": "client-1",
+        "DATAVERSE_CLIENT_SECRET": "cs-secret",
+    }
     # Pre-fill the shared cache as another process would have; the factory's client must then need no sign-in.
     assert source(identity, shared, org=dataverse_sandbox.url)() == SANDBOX_CONNECTOR_TOKEN
     forget_msal_applications()
     real = msal.ConfidentialClientApplication
-    monkeypatch.setattr("msal.ConfidentialClientApplication",
-                        lambda *args, **kwargs: real(*args, **{**kwargs, "http_client": identity}))
+    monkeypatch.setattr(
+        "msal.ConfidentialClientApplication", lambda *args, **kwargs: real(*args, **{**kwargs, "http_client": identity})
+    )
     client: DataverseClient = dataverse_client_from_env(env, token_cache=shared)
     assert isinstance(client.token_source, MsalTokenSource)
     assert client.whoami().user_id == CONNECTOR_USER_ID

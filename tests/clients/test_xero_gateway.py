@@ -27,12 +27,14 @@ def test_organisation_and_reference_data(xero):
 
 
 def test_create_contact_then_invoice_for_it(xero, xero_admin):
-    contact = xero.create_contact(Contact(name="Fabrikam Ltd", email_address="ap@fabrikam.example",
-                                          account_number="FAB001"))
+    contact = xero.create_contact(
+        Contact(name="Fabrikam Ltd", email_address="ap@fabrikam.example", account_number="FAB001")
+    )
     assert contact.contact_id
 
-    created = xero.create_invoice(sales_invoice("DYN-0001", contact_id=contact.contact_id),
-                                  idempotency_key="inv-dyn-0001")
+    created = xero.create_invoice(
+        sales_invoice("DYN-0001", contact_id=contact.contact_id), idempotency_key="inv-dyn-0001"
+    )
 
     assert created.invoice_number == "DYN-0001" and created.status == "DRAFT"
     assert created.total == Decimal("120.00")  # 100 + 20% VAT, as Xero calculates it
@@ -172,11 +174,24 @@ def test_deleting_an_authorised_invoice_is_refused_by_xero(xero):
 
 def test_credit_note_for_the_full_amount_allocated_to_the_invoice(xero):
     invoice = xero.create_invoice(sales_invoice("DYN-0901", status="AUTHORISED"))
-    note = xero.create_credit_note(CreditNote(
-        type="ACCRECCREDIT", contact=Contact(contact_id=ACME_ID), date=dt.date.today(), status="AUTHORISED",
-        reference="Cancel DYN-0901",
-        line_items=[LineItem(description="Widgets", quantity=Decimal("1"), unit_amount=Decimal("100.00"),
-                             account_code="200", tax_type="OUTPUT2")]))
+    note = xero.create_credit_note(
+        CreditNote(
+            type="ACCRECCREDIT",
+            contact=Contact(contact_id=ACME_ID),
+            date=dt.date.today(),
+            status="AUTHORISED",
+            reference="Cancel DYN-0901",
+            line_items=[
+                LineItem(
+                    description="Widgets",
+                    quantity=Decimal("1"),
+                    unit_amount=Decimal("100.00"),
+                    account_code="200",
+                    tax_type="OUTPUT2",
+                )
+            ],
+        )
+    )
     assert note.total == invoice.total
 
     allocation = xero.allocate_credit_note(note.credit_note_id, invoice.invoice_id, invoice.total, dt.date.today())
@@ -219,10 +234,23 @@ def test_every_write_carries_an_idempotency_key(xero, mocker):
     xero.delete_invoice(draft.invoice_id)
     authorised = xero.create_invoice(sales_invoice("DYN-1402", status="AUTHORISED"))
     xero.save_invoices([sales_invoice("DYN-1403")])
-    note = xero.create_credit_note(CreditNote(
-        type="ACCRECCREDIT", contact=Contact(contact_id=ACME_ID), date=dt.date.today(), status="AUTHORISED",
-        line_items=[LineItem(description="Refund", quantity=Decimal("1"), unit_amount=Decimal("10.00"),
-                             account_code="200", tax_type="OUTPUT2")]))
+    note = xero.create_credit_note(
+        CreditNote(
+            type="ACCRECCREDIT",
+            contact=Contact(contact_id=ACME_ID),
+            date=dt.date.today(),
+            status="AUTHORISED",
+            line_items=[
+                LineItem(
+                    description="Refund",
+                    quantity=Decimal("1"),
+                    unit_amount=Decimal("10.00"),
+                    account_code="200",
+                    tax_type="OUTPUT2",
+                )
+            ],
+        )
+    )
     xero.allocate_credit_note(note.credit_note_id, authorised.invoice_id, Decimal("12.00"), dt.date.today())
     xero.void_invoice(xero.create_invoice(sales_invoice("DYN-1404", status="AUTHORISED")).invoice_id)
 

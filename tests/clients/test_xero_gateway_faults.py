@@ -116,12 +116,14 @@ def test_an_unreachable_xero_is_retryable_even_for_a_write(connect, make_gateway
     assert not isinstance(unreachable.value, OutcomeUnknown), "nothing was sent, so nothing can have happened"
 
 
-def test_every_call_counts_against_the_tenants_shared_minute(connect, redis_conn, token_store, xero_settings,
-                                                              xero_admin):
+def test_every_call_counts_against_the_tenants_shared_minute(
+    connect, redis_conn, token_store, xero_settings, xero_admin
+):
     connect("conn-a")
     strict = TenantLimiter(redis_conn, XeroLimits(per_minute=2), max_wait_seconds=0.05)
-    worker_1, worker_2 = (XeroGateway("conn-a", TENANT_A_ID, settings=xero_settings, tokens=token_store,
-                                      limiter=strict) for _ in range(2))
+    worker_1, worker_2 = (
+        XeroGateway("conn-a", TENANT_A_ID, settings=xero_settings, tokens=token_store, limiter=strict) for _ in range(2)
+    )
     worker_1.get_organisation()
     worker_2.create_invoice(sales_invoice("DYN-1501"))
 

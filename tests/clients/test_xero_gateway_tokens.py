@@ -28,7 +28,8 @@ def expire(token_store, connection_id: str) -> TokenSet:
 
 
 def test_an_expired_token_is_refreshed_once_and_every_concurrent_caller_succeeds(
-        connect, make_gateway, token_store, xero_admin, xero_settings):
+    connect, make_gateway, token_store, xero_admin, xero_settings
+):
     connect("conn-a")
     before = expire(token_store, "conn-a")
     xero_admin.advance_clock(1801)  # Xero agrees: the old access token is dead
@@ -65,8 +66,10 @@ def test_an_expired_token_is_refreshed_once_and_every_concurrent_caller_succeeds
 
 
 def test_invalid_grant_means_reconnect_xero(make_gateway, token_store):
-    token_store.save("conn-a", TokenSet(access_token="old", refresh_token="used-or-revoked",
-                                        expires_at=time.time() - 1, scope=SCOPES))
+    token_store.save(
+        "conn-a",
+        TokenSet(access_token="old", refresh_token="used-or-revoked", expires_at=time.time() - 1, scope=SCOPES),
+    )
 
     with pytest.raises(ConnectionLost) as lost:
         make_gateway("conn-a").get_organisation()
@@ -75,8 +78,9 @@ def test_invalid_grant_means_reconnect_xero(make_gateway, token_store):
     assert lost.value.user_message.startswith("Reconnect Xero")
 
 
-def test_a_refresh_token_already_rotated_by_someone_else_means_reconnect(connect, make_gateway, token_store,
-                                                                          xero_admin, xero_settings):
+def test_a_refresh_token_already_rotated_by_someone_else_means_reconnect(
+    connect, make_gateway, token_store, xero_admin, xero_settings
+):
     connect("conn-a")
     old = expire(token_store, "conn-a")
     make_gateway("conn-a").get_organisation()  # rotates the refresh token
@@ -89,8 +93,9 @@ def test_a_refresh_token_already_rotated_by_someone_else_means_reconnect(connect
 
 
 def test_a_revoked_access_token_means_reconnect(make_gateway, token_store):
-    token_store.save("conn-a", TokenSet(access_token="revoked", refresh_token="r", expires_at=time.time() + 1800,
-                                        scope=SCOPES))
+    token_store.save(
+        "conn-a", TokenSet(access_token="revoked", refresh_token="r", expires_at=time.time() + 1800, scope=SCOPES)
+    )
     with pytest.raises(ConnectionLost) as lost:
         make_gateway("conn-a").get_organisation()
     assert "Reconnect Xero" in lost.value.user_message
@@ -114,8 +119,9 @@ def test_an_access_token_xero_calls_expired_is_retryable(xero, xero_admin):
 
 
 def test_custom_connection_fetches_and_renews_client_credentials_tokens(make_gateway, token_store, xero_settings):
-    custom = replace(xero_settings, client_id=CUSTOM_CLIENT_ID, client_secret=CUSTOM_CLIENT_SECRET,
-                     custom_connection=True)
+    custom = replace(
+        xero_settings, client_id=CUSTOM_CLIENT_ID, client_secret=CUSTOM_CLIENT_SECRET, custom_connection=True
+    )
     gateway = make_gateway("custom", TENANT_A_ID, settings=custom)
 
     assert gateway.get_organisation().name == "Sandbox Trading Ltd"

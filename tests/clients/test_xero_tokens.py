@@ -11,8 +11,14 @@ CONNECTION = "conn-1"
 
 
 def tokens(expires_in: float, refresh: str = "refresh-1") -> TokenSet:
-    return TokenSet.from_oauth_response({"access_token": "access-" + refresh, "refresh_token": refresh,
-                                         "expires_in": expires_in, "scope": "offline_access accounting.invoices"})
+    return TokenSet.from_oauth_response(
+        {
+            "access_token": "access-" + refresh,
+            "refresh_token": refresh,
+            "expires_in": expires_in,
+            "scope": "offline_access accounting.invoices",
+        }
+    )
 
 
 @pytest.fixture

@@ -25,9 +25,13 @@ ACME_ID = seeded_id(TENANT_A_ID, "contact", "Acme Corporation")
 @pytest.fixture
 def xero_settings(xero_sandbox) -> XeroSettings:
     return XeroSettings(
-        client_id=xero_sandbox.settings.client_id, client_secret=xero_sandbox.settings.client_secret,
-        token_encryption_keys=(Fernet.generate_key().decode(),), api_url=xero_sandbox.url,
-        identity_url=xero_sandbox.url, login_url=xero_sandbox.url, request_timeout_seconds=10.0,
+        client_id=xero_sandbox.settings.client_id,
+        client_secret=xero_sandbox.settings.client_secret,
+        token_encryption_keys=(Fernet.generate_key().decode(),),
+        api_url=xero_sandbox.url,
+        identity_url=xero_sandbox.url,
+        login_url=xero_sandbox.url,
+        request_timeout_seconds=10.0,
         # A short wait keeps "tenant paused" visible as an error instead of a sleep.
         limit_wait_seconds=0.05,
     )
@@ -45,10 +49,12 @@ def limiter(redis_conn, xero_settings) -> TenantLimiter:
 
 @pytest.fixture
 def make_gateway(xero_settings, token_store, limiter) -> Callable[..., XeroGateway]:
-    def make(connection_id: str = "conn-a", tenant_id: str = TENANT_A_ID,
-             settings: XeroSettings | None = None, **kwargs) -> XeroGateway:
-        return XeroGateway(connection_id, tenant_id, settings=settings or xero_settings, tokens=token_store,
-                           limiter=limiter, **kwargs)
+    def make(
+        connection_id: str = "conn-a", tenant_id: str = TENANT_A_ID, settings: XeroSettings | None = None, **kwargs
+    ) -> XeroGateway:
+        return XeroGateway(
+            connection_id, tenant_id, settings=settings or xero_settings, tokens=token_store, limiter=limiter, **kwargs
+        )
 
     return make
 
@@ -69,14 +75,34 @@ def xero(connect) -> XeroGateway:
     return connect()
 
 
-def sales_invoice(number: str | None = None, *, account_code: str = "200", amount: str = "100.00",
-                  status: str = "DRAFT", reference: str | None = None, contact_id: str = ACME_ID) -> Invoice:
+def sales_invoice(
+    number: str | None = None,
+    *,
+    account_code: str = "200",
+    amount: str = "100.00",
+    status: str = "DRAFT",
+    reference: str | None = None,
+    contact_id: str = ACME_ID,
+) -> Invoice:
     today = dt.date.today()
-    return Invoice(type="ACCREC", contact=Contact(contact_id=contact_id), date=today,
-                   due_date=today + dt.timedelta(days=30), invoice_number=number, reference=reference,
-                   status=status,
-                   line_items=[LineItem(description="Widgets", quantity=Decimal("1"), unit_amount=Decimal(amount),
-                                        account_code=account_code, tax_type="OUTPUT2")])
+    return Invoice(
+        type="ACCREC",
+        contact=Contact(contact_id=contact_id),
+        date=today,
+        due_date=today + dt.timedelta(days=30),
+        invoice_number=number,
+        reference=reference,
+        status=status,
+        line_items=[
+            LineItem(
+                description="Widgets",
+                quantity=Decimal("1"),
+                unit_amount=Decimal(amount),
+                account_code=account_code,
+                tax_type="OUTPUT2",
+            )
+        ],
+    )
 
 
 def invoices_in_xero(admin, tenant_id: str = TENANT_A_ID) -> list[dict]:

@@ -57,15 +57,24 @@ class Harness:
     finished: list[Job] = field(default_factory=list)
 
     # -- Dynamics, as a person would use it -------------------------------------------------------------------
-    def new_invoice(self, *, name: str = "Consulting for Contoso", account: str = ACCOUNT_IDS[0],
-                    delivered: date | None = None, due: date | None = None,
-                    invoice_type: InvoiceType = InvoiceType.SALES_INVOICE, lines: int = 2,
-                    ready: bool = True) -> str:
+    def new_invoice(
+        self,
+        *,
+        name: str = "Consulting for Contoso",
+        account: str = ACCOUNT_IDS[0],
+        delivered: date | None = None,
+        due: date | None = None,
+        invoice_type: InvoiceType = InvoiceType.SALES_INVOICE,
+        lines: int = 2,
+        ready: bool = True,
+    ) -> str:
         """An invoice with `lines` lines (Widget x4, then a write-in); `ready` sets the connection last."""
         body: dict[str, Any] = {
-            "name": name, "customerid_account@odata.bind": f"/accounts({account})",
+            "name": name,
+            "customerid_account@odata.bind": f"/accounts({account})",
             "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
-            "datedelivered": (delivered or date.today()).isoformat(), schema.INVOICE_INVOICE_TYPE: int(invoice_type),
+            "datedelivered": (delivered or date.today()).isoformat(),
+            schema.INVOICE_INVOICE_TYPE: int(invoice_type),
         }
         if due:
             body["duedate"] = due.isoformat()
@@ -74,21 +83,36 @@ class Harness:
         if lines >= 1:
             self.new_line(invoice_id)
         if lines >= 2:
-            self.person.create("invoicedetails", {**bind, "isproductoverridden": True,
-                                                  "productdescription": "Travel", "quantity": 1, "priceperunit": 120})
+            self.person.create(
+                "invoicedetails",
+                {
+                    **bind,
+                    "isproductoverridden": True,
+                    "productdescription": "Travel",
+                    "quantity": 1,
+                    "priceperunit": 120,
+                },
+            )
         if ready:
             self.set_connection(invoice_id)
         return invoice_id
 
     def new_line(self, invoice_id: str, quantity: int = 4) -> None:
         """A line for the Widget product (WIDGET-001, 12.50)."""
-        self.person.create("invoicedetails", {"invoiceid@odata.bind": f"/invoices({invoice_id})",
-                                              "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
-                                              "uomid@odata.bind": f"/uoms({UNIT_ID})", "quantity": quantity})
+        self.person.create(
+            "invoicedetails",
+            {
+                "invoiceid@odata.bind": f"/invoices({invoice_id})",
+                "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
+                "uomid@odata.bind": f"/uoms({UNIT_ID})",
+                "quantity": quantity,
+            },
+        )
 
     def set_connection(self, invoice_id: str) -> None:
-        self.person.update("invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION),
-                                                               self.connection_id))
+        self.person.update(
+            "invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), self.connection_id)
+        )
 
     def set_connection_settings(self, **columns: Any) -> None:
         self.connector.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
@@ -151,28 +175,47 @@ def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator
     with worker_stack(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch, RETRY_MAX_ATTEMPTS="4") as stack:
         api_url = dataverse_sandbox.api_url
         connector = DataverseApi(api_url, SANDBOX_CONNECTOR_TOKEN)
-        connection_id = str(connector.create(schema.CONNECTION_ENTITY_SET, {
-            schema.CONNECTION_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
-            schema.CONNECTION_XERO_TENANT_NAME: "Sandbox Trading Ltd", schema.CONNECTION_XERO_SHORT_CODE: "!SbxA1",
-            schema.CONNECTION_IS_DEFAULT: True, schema.CONNECTION_TIME_ZONE: "Europe/London",
-            schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "200", schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "300",
-            schema.CONNECTION_CREATE_CREDIT_NOTE: True, schema.CONNECTION_CREATE_CONTACTS: True,
-            schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
-        })[schema.CONNECTION_ID])
+        connection_id = str(
+            connector.create(
+                schema.CONNECTION_ENTITY_SET,
+                {
+                    schema.CONNECTION_NAME: "Sandbox Trading Ltd",
+                    schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
+                    schema.CONNECTION_XERO_TENANT_NAME: "Sandbox Trading Ltd",
+                    schema.CONNECTION_XERO_SHORT_CODE: "!SbxA1",
+                    schema.CONNECTION_IS_DEFAULT: True,
+                    schema.CONNECTION_TIME_ZONE: "Europe/London",
+                    schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "200",
+                    schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "300",
+                    schema.CONNECTION_CREATE_CREDIT_NOTE: True,
+                    schema.CONNECTION_CREATE_CONTACTS: True,
+                    schema.CONNECTION_STATUS: int(schema.ConnectionStatus.CONNECTED),
+                },
+            )[schema.CONNECTION_ID]
+        )
         store_token(stack.tokens, stack.xero, connection_id, TENANT_A_ID)
 
         port = free_port()
         web = make_server("127.0.0.1", port, create_app(settings_for(redis_url)), threaded=True)
         thread = threading.Thread(target=web.serve_forever, daemon=True)
         thread.start()
-        register(connector_web_api(dataverse_sandbox),
-                 EndpointSpec(f"http://127.0.0.1:{port}/webhooks/dataverse", AuthType.WEBHOOK_KEY), lambda: SECRET,
-                 quiet_report())
+        register(
+            connector_web_api(dataverse_sandbox),
+            EndpointSpec(f"http://127.0.0.1:{port}/webhooks/dataverse", AuthType.WEBHOOK_KEY),
+            lambda: SECRET,
+            quiet_report(),
+        )
         try:
-            yield Harness(dataverse=dataverse_sandbox, xero=stack.xero, redis=stack.redis,
-                          jobs=JobQueue(stack.redis, settings_for(redis_url, retry_max_attempts=4)),
-                          connection_id=connection_id, person=DataverseApi(api_url, SANDBOX_PERSON_TOKEN),
-                          connector=connector, token_store=stack.tokens)
+            yield Harness(
+                dataverse=dataverse_sandbox,
+                xero=stack.xero,
+                redis=stack.redis,
+                jobs=JobQueue(stack.redis, settings_for(redis_url, retry_max_attempts=4)),
+                connection_id=connection_id,
+                person=DataverseApi(api_url, SANDBOX_PERSON_TOKEN),
+                connector=connector,
+                token_store=stack.tokens,
+            )
         finally:
             dataverse_sandbox.wait_for_webhooks(10)
             # serve_forever notices a shutdown only at its next half-second poll: let that happen in the background.
@@ -183,8 +226,12 @@ def xero_call(harness: Harness, method: str, path: str, body: dict[str, Any]) ->
     """A direct Accounting API call as a Xero user would make it (e.g. recording a payment)."""
     scopes = ["accounting.invoices", "accounting.payments", "accounting.contacts", "accounting.settings"]
     token = harness.xero.mint_token([TENANT_A_ID], scopes)["access_token"]
-    response = requests.request(method, f"{harness.xero.base_url}/api.xro/2.0/{path}", json=body, timeout=10,
-                                headers={"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID,
-                                         "Accept": "application/json"})
+    response = requests.request(
+        method,
+        f"{harness.xero.base_url}/api.xro/2.0/{path}",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "xero-tenant-id": TENANT_A_ID, "Accept": "application/json"},
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())

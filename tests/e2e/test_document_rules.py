@@ -19,8 +19,12 @@ def authorised(harness, **invoice) -> tuple[str, dict]:
 
 def test_an_invoice_voided_in_xero_is_left_alone_and_the_history_says_why(harness):
     invoice_id, xero_invoice = authorised(harness)
-    xero_call(harness, "POST", f"Invoices/{xero_invoice['InvoiceID']}",
-              {"Invoices": [{"InvoiceID": xero_invoice["InvoiceID"], "Status": "VOIDED"}]})
+    xero_call(
+        harness,
+        "POST",
+        f"Invoices/{xero_invoice['InvoiceID']}",
+        {"Invoices": [{"InvoiceID": xero_invoice["InvoiceID"], "Status": "VOIDED"}]},
+    )
     harness.person.update("invoices", invoice_id, {"name": "Consulting, corrected"})
     harness.drain()
 
@@ -34,12 +38,25 @@ def test_an_invoice_voided_in_xero_is_left_alone_and_the_history_says_why(harnes
 
 def test_once_part_paid_only_what_xero_still_allows_is_updated_and_the_rest_is_listed(harness):
     invoice_id, xero_invoice = authorised(harness)
-    xero_call(harness, "PUT", "Payments", {"Payments": [{
-        "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 10,
-        "Date": date.today().isoformat()}]})
+    xero_call(
+        harness,
+        "PUT",
+        "Payments",
+        {
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]},
+                    "Account": {"Code": "090"},
+                    "Amount": 10,
+                    "Date": date.today().isoformat(),
+                }
+            ]
+        },
+    )
     harness.person.update("invoices", invoice_id, {"name": "Consulting, corrected"})
-    widget = harness.connector.rows("invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}",
-                                                         "$orderby": "lineitemnumber asc"})[0]
+    widget = harness.connector.rows(
+        "invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}", "$orderby": "lineitemnumber asc"}
+    )[0]
     harness.person.update("invoicedetails", widget["invoicedetailid"], {"quantity": 9})
     harness.drain()
 

@@ -102,8 +102,14 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
     records = SyncRecords(harness.redis)
 
     with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "app.worker", "--queues", QUEUE_DATAVERSE], cwd=ROOT,
-                                  env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.worker", "--queues", QUEUE_DATAVERSE],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 30
             while not records.document(ORGANIZATION_ID, invoice_id).create_outcome_unknown:
@@ -136,8 +142,9 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
 
 def test_an_expired_refresh_token_marks_the_connection_reconnect_xero(harness):
     stored = harness.token_store.load(harness.connection_id)
-    harness.token_store.save(harness.connection_id, TokenSet(stored.access_token, stored.refresh_token,
-                                                             time.time() - 60, stored.scope))
+    harness.token_store.save(
+        harness.connection_id, TokenSet(stored.access_token, stored.refresh_token, time.time() - 60, stored.scope)
+    )
     harness.xero.advance_clock(61 * 24 * 3600)  # past the refresh token's 60 days
     invoice_id = harness.new_invoice()
     harness.drain()

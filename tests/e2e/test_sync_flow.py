@@ -25,8 +25,9 @@ def test_an_invoice_marked_ready_appears_in_xero_and_its_xero_details_come_back(
     assert xero_invoice["InvoiceID"] in row[schema.INVOICE_XERO_LINK]
     assert row[schema.INVOICE_AMOUNT_DUE] == float(xero_invoice["AmountDue"])
 
-    lines = harness.connector.rows("invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}",
-                                                        "$orderby": "lineitemnumber asc"})
+    lines = harness.connector.rows(
+        "invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}", "$orderby": "lineitemnumber asc"}
+    )
     assert [line["tax"] for line in lines] == [float(x["TaxAmount"]) for x in xero_invoice["LineItems"]]
     assert any(line["tax"] > 0 for line in lines), "the tax Xero calculated came back onto the lines"
     account = harness.connector.get("accounts", ACCOUNT_IDS[0])

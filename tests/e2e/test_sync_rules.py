@@ -21,8 +21,9 @@ def test_an_invoice_without_lines_is_not_sent_and_the_history_says_why(harness):
     invoice_id = harness.new_invoice(lines=0)
     harness.drain()
 
-    assert harness.xero_invoices() == [] or all(i["Reference"] != "Consulting for Contoso"
-                                                for i in harness.xero_invoices())
+    assert harness.xero_invoices() == [] or all(
+        i["Reference"] != "Consulting for Contoso" for i in harness.xero_invoices()
+    )
     [history] = harness.history(invoice_id)
     assert history[schema.SYNC_HISTORY_STATUS] == SyncStatus.SKIPPED
     assert "no products" in history[schema.SYNC_HISTORY_DETAILS]
@@ -33,8 +34,10 @@ def test_an_invoice_without_lines_is_not_sent_and_the_history_says_why(harness):
     assert len(harness.history(invoice_id)) == 1, "the same reason is told once"
     harness.new_line(invoice_id)
     harness.drain()
-    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [SyncStatus.SKIPPED,
-                                                                                   SyncStatus.SUCCESS]
+    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [
+        SyncStatus.SKIPPED,
+        SyncStatus.SUCCESS,
+    ]
 
 
 def test_an_invoice_delivered_in_the_future_waits_for_that_day_in_the_connections_time_zone(harness):
@@ -81,8 +84,10 @@ def test_with_contact_creation_off_a_missing_contact_fails_until_the_user_asks_a
     [contact] = [c for c in harness.xero_state()["Contacts"] if c["Name"] == "Fabrikam Inc"]
     account = harness.connector.get("accounts", ACCOUNT_IDS[1])
     assert account[schema.CUSTOMER_XERO_CONTACT_ID] == contact["ContactID"]
-    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [SyncStatus.FAILED,
-                                                                                   SyncStatus.SUCCESS]
+    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [
+        SyncStatus.FAILED,
+        SyncStatus.SUCCESS,
+    ]
 
 
 def test_while_unpaid_the_xero_invoice_follows_dynamics_and_keeps_its_line_ids(harness):
@@ -91,8 +96,9 @@ def test_while_unpaid_the_xero_invoice_follows_dynamics_and_keeps_its_line_ids(h
     number = harness.invoice_row(invoice_id)["invoicenumber"]
     [before] = harness.xero_invoices(number)
 
-    widget = harness.connector.rows("invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}",
-                                                         "$orderby": "lineitemnumber asc"})[0]
+    widget = harness.connector.rows(
+        "invoicedetails", **{"$filter": f"_invoiceid_value eq {invoice_id}", "$orderby": "lineitemnumber asc"}
+    )[0]
     harness.person.update("invoicedetails", widget["invoicedetailid"], {"quantity": 10})
     harness.drain()
 
@@ -148,9 +154,21 @@ def test_cancelling_an_authorised_invoice_credits_it_in_full_and_applies_the_cre
 
 def test_cancelling_a_part_paid_invoice_credits_it_in_full_without_applying_the_credit(harness):
     invoice_id, xero_invoice = authorised_invoice(harness)
-    xero_call(harness, "PUT", "Payments", {"Payments": [{
-        "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 10,
-        "Date": date.today().isoformat()}]})
+    xero_call(
+        harness,
+        "PUT",
+        "Payments",
+        {
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]},
+                    "Account": {"Code": "090"},
+                    "Amount": 10,
+                    "Date": date.today().isoformat(),
+                }
+            ]
+        },
+    )
     cancel(harness, invoice_id)
 
     [credit] = harness.xero_state()["CreditNotes"]
@@ -175,9 +193,21 @@ def test_a_credit_note_whose_answer_was_lost_is_found_not_created_again(harness)
 
 def test_cancelling_a_paid_invoice_changes_nothing_in_xero(harness):
     invoice_id, xero_invoice = authorised_invoice(harness)
-    xero_call(harness, "PUT", "Payments", {"Payments": [{
-        "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]}, "Account": {"Code": "090"},
-        "Amount": float(xero_invoice["AmountDue"]), "Date": date.today().isoformat()}]})
+    xero_call(
+        harness,
+        "PUT",
+        "Payments",
+        {
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": xero_invoice["InvoiceID"]},
+                    "Account": {"Code": "090"},
+                    "Amount": float(xero_invoice["AmountDue"]),
+                    "Date": date.today().isoformat(),
+                }
+            ]
+        },
+    )
     cancel(harness, invoice_id)
 
     assert harness.xero_state()["CreditNotes"] == []

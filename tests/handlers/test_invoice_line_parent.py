@@ -8,8 +8,11 @@ from sandbox.dataverse.seed import ORGANIZATION_ID
 
 
 def resolve(harness, line_id: str, *, deleted: bool) -> dict:
-    job = harness.jobs.submit("dataverse", "invoicedetail.resolve_parent",
-                              {"organization_id": ORGANIZATION_ID, "line_id": line_id, "deleted": deleted})
+    job = harness.jobs.submit(
+        "dataverse",
+        "invoicedetail.resolve_parent",
+        {"organization_id": ORGANIZATION_ID, "line_id": line_id, "deleted": deleted},
+    )
     harness.drain()
     [result] = [j.return_value() for j in harness.finished if j.id == job.job_id]
     return result
@@ -23,8 +26,9 @@ def test_the_line_is_read_and_its_invoice_synced(harness):
     invoice_id = harness.new_invoice(ready=False)
     harness.drain()
     # Set as the connector's own user: the intake ignores that change, so only the line can start the sync.
-    harness.connector.update("invoices", invoice_id, schema.bind(
-        schema.lookup("invoice", schema.INVOICE_CONNECTION), harness.connection_id))
+    harness.connector.update(
+        "invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), harness.connection_id)
+    )
     harness.drain()
     assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] != ExportStatus.YES
     line_id = lines_of(harness, invoice_id)[0]["invoicedetailid"]

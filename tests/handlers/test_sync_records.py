@@ -66,8 +66,13 @@ def test_half_a_configuration_is_an_error_naming_what_is_missing(redis_conn):
 
 def test_services_are_built_once_per_process(redis_conn):
     forget_services()
-    env = {"DATAVERSE_URL": "http://127.0.0.1:9", "DATAVERSE_TOKEN": "t", "XERO_CLIENT_ID": "id",
-           "XERO_CLIENT_SECRET": "secret", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    env = {
+        "DATAVERSE_URL": "http://127.0.0.1:9",
+        "DATAVERSE_TOKEN": "t",
+        "XERO_CLIENT_ID": "id",
+        "XERO_CLIENT_SECRET": "secret",
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
     try:
         first = services_for(redis_conn, env)
         assert first is not None and first.org_url == "http://127.0.0.1:9"

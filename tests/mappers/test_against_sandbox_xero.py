@@ -46,17 +46,26 @@ def send(client: SdkClient, inv: Invoice, conn: ConnectionSettings, existing=Non
     if new_items:
         client.accounting.create_items(client.tenant_id, Items(items=new_items))
         known |= {item.code for item in new_items}
-    plan = build_document(inv, conn, contact_id=ACME, org_url=ORG_URL, known_item_codes=known,
-                          account_tax_types={"200": "OUTPUT2", "300": "INPUT2"}, existing=existing)
+    plan = build_document(
+        inv,
+        conn,
+        contact_id=ACME,
+        org_url=ORG_URL,
+        known_item_codes=known,
+        account_tax_types={"200": "OUTPUT2", "300": "INPUT2"},
+        existing=existing,
+    )
     assert isinstance(plan, SendDocument)
     body = Invoices(invoices=[plan.document])
     key = idempotency_key(plan.document)
     if existing is None:
-        answer = client.accounting.create_invoices(client.tenant_id, body, unitdp=UNIT_DECIMAL_PLACES,
-                                                   idempotency_key=key)
+        answer = client.accounting.create_invoices(
+            client.tenant_id, body, unitdp=UNIT_DECIMAL_PLACES, idempotency_key=key
+        )
     else:
-        answer = client.accounting.update_invoice(client.tenant_id, existing.invoice_id, body,
-                                                  unitdp=UNIT_DECIMAL_PLACES, idempotency_key=key)
+        answer = client.accounting.update_invoice(
+            client.tenant_id, existing.invoice_id, body, unitdp=UNIT_DECIMAL_PLACES, idempotency_key=key
+        )
     return plan, answer.invoices[0]
 
 
@@ -90,8 +99,9 @@ def test_bill_with_a_discount_matches_dynamics_to_the_cent(xero_client):
 def test_unpaid_update_keeps_every_line_identity(xero_client):
     _, first = send(xero_client, dynamics_invoice(), setting())
     edited = [{**line_row("001"), "quantity": 5}, *[line_row(s) for s in ("002", "003", "004", "005")]]
-    _, second = send(xero_client, dynamics_invoice(lines=edited), setting(), existing=fetch(xero_client,
-                                                                                            first.invoice_id))
+    _, second = send(
+        xero_client, dynamics_invoice(lines=edited), setting(), existing=fetch(xero_client, first.invoice_id)
+    )
     assert [line.line_item_id for line in second.line_items] == [line.line_item_id for line in first.line_items]
     assert Decimal(str(second.sub_total)) == Decimal("377.00")
 
@@ -100,13 +110,25 @@ def test_part_paid_invoice_takes_the_restricted_update(xero_client, xero_sdk):
     _, first = send(xero_client, dynamics_invoice(), setting())
     # A customer pays 100.00 in Xero (a finance user's own app, allowed to write payments).
     cashier = xero_sdk(scopes=["offline_access", "accounting.transactions", "accounting.settings"])
-    cashier.accounting.create_payment(cashier.tenant_id, Payment(
-        invoice=XeroInvoice(invoice_id=first.invoice_id), account=Account(code="090"), amount=Decimal("100"),
-        date=TODAY))
-    edited = [{**line_row("001"), "quantity": 9, "description": "Spare"}, *[line_row(s) for s in
-                                                                           ("002", "003", "004", "005")]]
-    plan, second = send(xero_client, dynamics_invoice(lines=edited, name="Renamed"), setting(),
-                        existing=fetch(xero_client, first.invoice_id))
+    cashier.accounting.create_payment(
+        cashier.tenant_id,
+        Payment(
+            invoice=XeroInvoice(invoice_id=first.invoice_id),
+            account=Account(code="090"),
+            amount=Decimal("100"),
+            date=TODAY,
+        ),
+    )
+    edited = [
+        {**line_row("001"), "quantity": 9, "description": "Spare"},
+        *[line_row(s) for s in ("002", "003", "004", "005")],
+    ]
+    plan, second = send(
+        xero_client,
+        dynamics_invoice(lines=edited, name="Renamed"),
+        setting(),
+        existing=fetch(xero_client, first.invoice_id),
+    )
     assert plan.restricted and plan.notes
     assert second.reference == "Renamed"
     assert second.line_items[0].description == "Widget\nSpare"
@@ -130,10 +152,14 @@ def test_cancelled_approved_invoice_is_credited_in_full_and_allocated(xero_clien
     assert decision.action is CancellationAction.CREDIT_AND_ALLOCATE
     credit = build_credit_note(current, on=TODAY)
     created = xero_client.accounting.create_credit_notes(
-        xero_client.tenant_id, CreditNotes(credit_notes=[credit]), unitdp=UNIT_DECIMAL_PLACES,
-        idempotency_key=idempotency_key(credit)).credit_notes[0]
+        xero_client.tenant_id,
+        CreditNotes(credit_notes=[credit]),
+        unitdp=UNIT_DECIMAL_PLACES,
+        idempotency_key=idempotency_key(credit),
+    ).credit_notes[0]
     assert Decimal(str(created.total)) == Decimal(str(current.total))
     xero_client.accounting.create_credit_note_allocation(
-        xero_client.tenant_id, created.credit_note_id, build_allocation(current, on=TODAY))
+        xero_client.tenant_id, created.credit_note_id, build_allocation(current, on=TODAY)
+    )
     after = fetch(xero_client, saved.invoice_id)
     assert Decimal(str(after.amount_due)) == 0 and Decimal(str(after.amount_credited)) == Decimal(str(after.total))

@@ -29,7 +29,11 @@ def test_draft_or_submitted_invoice_is_deleted(status):
     assert decision.action is CancellationAction.DELETE
     assert (decision.history_action, decision.history_status) == (SyncAction.DELETE, SyncStatus.SUCCESS)
     assert serialize(status_change(xero_invoice(status), decision.action)) == {
-        "InvoiceID": XERO_INVOICE_ID, "Status": "DELETED", "HasAttachments": False, "HasErrors": False}
+        "InvoiceID": XERO_INVOICE_ID,
+        "Status": "DELETED",
+        "HasAttachments": False,
+        "HasErrors": False,
+    }
 
 
 def test_authorised_invoice_with_nothing_paid_is_credited_in_full_and_allocated():
@@ -84,16 +88,23 @@ def test_status_change_refuses_other_actions():
 
 @pytest.mark.parametrize(("invoice_type", "credit_type"), [("ACCREC", "ACCRECCREDIT"), ("ACCPAY", "ACCPAYCREDIT")])
 def test_credit_note_for_the_full_amount_mirrors_the_invoice(invoice_type, credit_type):
-    source = xero_invoice("AUTHORISED", type_=invoice_type, line_amount_types=LineAmountTypes.EXCLUSIVE,
-                          currency_code=CurrencyCode.GBP)
+    source = xero_invoice(
+        "AUTHORISED", type_=invoice_type, line_amount_types=LineAmountTypes.EXCLUSIVE, currency_code=CurrencyCode.GBP
+    )
     credit = build_credit_note(source, on=TODAY)
     assert isinstance(credit, CreditNote)
     assert credit.type == credit_type and credit.status == "AUTHORISED"
     assert credit.contact.contact_id == CONTACT_ID and credit.date == TODAY
     assert credit.currency_code is CurrencyCode.GBP and credit.line_amount_types is LineAmountTypes.EXCLUSIVE
     assert [line.description for line in credit.line_items] == [line.description for line in source.line_items]
-    net = sum((Decimal(str(line.quantity)) * Decimal(str(line.unit_amount))
-               for line in credit.line_items if line.quantity is not None), Decimal(0))
+    net = sum(
+        (
+            Decimal(str(line.quantity)) * Decimal(str(line.unit_amount))
+            for line in credit.line_items
+            if line.quantity is not None
+        ),
+        Decimal(0),
+    )
     assert net == Decimal("364.50")  # 50 + 72 (the discounted line at its net amount) + 142.50 + 100
     assert all(line.discount_rate is None for line in credit.line_items)
     assert "INV-01001-K7Q2ZP" in credit.reference

@@ -80,7 +80,10 @@ def test_customer_account_row():
     customer = Customer.from_row(row("account"))
     assert customer.kind is CustomerKind.ACCOUNT
     assert (customer.name, customer.email, customer.account_number) == (
-        "Contoso Ltd", "accounts@contoso.example", "CON-001")
+        "Contoso Ltd",
+        "accounts@contoso.example",
+        "CON-001",
+    )
     assert customer.xero_contact_id == "3f1c9e0a-8b7d-4e6f-a5b4-c3d2e1f0a9b8"
     assert customer.ref.kind.entity_set == "accounts"
 
@@ -113,8 +116,11 @@ def test_invoice_header_is_read_with_its_expansions():
 
 
 def test_customer_kind_comes_from_the_lookup_logical_name():
-    raw = {**row("invoice"), "_customerid_value": "5c0e0a5e-0000-4000-8000-000000000501",
-           "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "contact"}
+    raw = {
+        **row("invoice"),
+        "_customerid_value": "5c0e0a5e-0000-4000-8000-000000000501",
+        "_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "contact",
+    }
     invoice = Invoice.from_row(raw, [])
     assert invoice.customer is not None and invoice.customer.kind is CustomerKind.CONTACT
 
@@ -126,10 +132,15 @@ def test_user_local_delivery_date_is_the_day_in_the_connections_time_zone():
     assert Invoice.from_row(raw, [], time_zone="UTC").date_delivered == date(2026, 11, 19)
 
 
-@pytest.mark.parametrize(("invoice_type", "xero_type"), [
-    (InvoiceType.SALES_INVOICE, "ACCREC"), (InvoiceType.PURCHASE_INVOICE, "ACCPAY"),
-    (InvoiceType.SALES_CREDIT_NOTE, "ACCRECCREDIT"), (InvoiceType.PURCHASE_CREDIT_NOTE, "ACCPAYCREDIT"),
-])
+@pytest.mark.parametrize(
+    ("invoice_type", "xero_type"),
+    [
+        (InvoiceType.SALES_INVOICE, "ACCREC"),
+        (InvoiceType.PURCHASE_INVOICE, "ACCPAY"),
+        (InvoiceType.SALES_CREDIT_NOTE, "ACCRECCREDIT"),
+        (InvoiceType.PURCHASE_CREDIT_NOTE, "ACCPAYCREDIT"),
+    ],
+)
 def test_invoice_type_maps_to_the_xero_document_type(invoice_type, xero_type):
     invoice = Invoice.from_row({**row("invoice"), "xc_invoicetype": int(invoice_type)}, [])
     assert invoice.xero_type.value == xero_type
@@ -183,8 +194,7 @@ def test_bundle_and_components_are_recognised():
 
 def test_queries_ask_for_what_the_readers_use():
     assert "xc_AccountCodeId($select=xc_code)" in invoice_lines_query("abc")["$expand"]
-    assert "xc_TrackingOption2Id($select=xc_name,_xc_trackingcategoryid_value)" in invoice_lines_query("abc")[
-        "$expand"]
+    assert "xc_TrackingOption2Id($select=xc_name,_xc_trackingcategoryid_value)" in invoice_lines_query("abc")["$expand"]
     assert invoice_lines_query("abc")["$filter"] == "_invoiceid_value eq abc"
     assert "transactioncurrencyid($select=isocurrencycode)" in invoice_query()["$expand"]
     assert "_xc_connectionid_value" in invoice_query()["$select"].split(",")

@@ -55,7 +55,8 @@ def test_no_delivery_date_is_ineligible():
 
 def test_future_delivery_date_waits_for_that_day():
     assert check_eligibility(invoice(date_delivered=date(2026, 11, 21)), connection(), TODAY) == NotYet(
-        run_on=date(2026, 11, 21))
+        run_on=date(2026, 11, 21)
+    )
 
 
 def test_today_is_taken_in_the_connections_time_zone():

@@ -33,8 +33,7 @@ CONNECTION_ID = "7e1f0c2a-5b7d-4c1e-9a61-0c0ffee00001"
 
 
 def test_success_patch_carries_xero_id_number_status_link_amounts_and_export_status():
-    patch = invoice_success_patch(INVOICE_ID, xero_invoice("AUTHORISED", paid="37.40"), connection(),
-                                  exported_at=NOW)
+    patch = invoice_success_patch(INVOICE_ID, xero_invoice("AUTHORISED", paid="37.40"), connection(), exported_at=NOW)
     assert (patch.entity_set, patch.row_id) == ("invoices", INVOICE_ID)
     body = patch.body
     assert body[schema.INVOICE_XERO_INVOICE_ID] == XERO_INVOICE_ID
@@ -42,16 +41,22 @@ def test_success_patch_carries_xero_id_number_status_link_amounts_and_export_sta
     assert body[schema.INVOICE_XERO_STATUS] == "AUTHORISED"
     assert body[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES
     assert body[schema.INVOICE_EXPORT_DATE] == "2026-11-20T14:57:22Z"
-    assert (body[schema.INVOICE_AMOUNT_DUE], body[schema.INVOICE_AMOUNT_PAID],
-            body[schema.INVOICE_AMOUNT_CREDITED]) == (400.0, 37.4, 0.0)
+    assert (
+        body[schema.INVOICE_AMOUNT_DUE],
+        body[schema.INVOICE_AMOUNT_PAID],
+        body[schema.INVOICE_AMOUNT_CREDITED],
+    ) == (400.0, 37.4, 0.0)
     assert json.loads(json.dumps(body)) == body  # plain JSON types only
 
 
 def test_deep_link_opens_the_invoice_in_its_organisation():
     link = invoice_success_patch(INVOICE_ID, xero_invoice(), connection(), exported_at=NOW).body[
-        schema.INVOICE_XERO_LINK]
-    assert link == ("https://go.xero.com/organisationlogin/default.aspx?shortcode=!Kf7Qm"
-                    f"&redirecturl=/AccountsReceivable/View.aspx?InvoiceID={XERO_INVOICE_ID}")
+        schema.INVOICE_XERO_LINK
+    ]
+    assert link == (
+        "https://go.xero.com/organisationlogin/default.aspx?shortcode=!Kf7Qm"
+        f"&redirecturl=/AccountsReceivable/View.aspx?InvoiceID={XERO_INVOICE_ID}"
+    )
 
 
 def test_deep_link_of_a_bill_goes_to_accounts_payable():
@@ -87,7 +92,10 @@ def test_failure_sets_export_status_failed():
 def test_customer_gets_its_xero_contact_id():
     patch = customer_contact_patch(CustomerRef(CustomerKind.CONTACT, "c-1", "Sarah Connor"), "xero-contact")
     assert (patch.entity_set, patch.row_id, dict(patch.body)) == (
-        "contacts", "c-1", {schema.CUSTOMER_XERO_CONTACT_ID: "xero-contact"})
+        "contacts",
+        "c-1",
+        {schema.CUSTOMER_XERO_CONTACT_ID: "xero-contact"},
+    )
 
 
 def test_tax_xero_calculated_goes_to_the_lines_it_came_from_when_it_differs():
@@ -99,9 +107,16 @@ def test_tax_xero_calculated_goes_to_the_lines_it_came_from_when_it_differs():
 
 
 def test_history_row_binds_invoice_and_connection_and_reads_like_the_seeds():
-    row = history_row(invoice_id=INVOICE_ID, connection_id=CONNECTION_ID, occurred_on=NOW,
-                      action=SyncAction.CREATE, status=SyncStatus.SUCCESS, details="Done.",
-                      xero_invoice_id=XERO_INVOICE_ID, time_zone=ZoneInfo("Europe/London"))
+    row = history_row(
+        invoice_id=INVOICE_ID,
+        connection_id=CONNECTION_ID,
+        occurred_on=NOW,
+        action=SyncAction.CREATE,
+        status=SyncStatus.SUCCESS,
+        details="Done.",
+        xero_invoice_id=XERO_INVOICE_ID,
+        time_zone=ZoneInfo("Europe/London"),
+    )
     assert row.entity_set == schema.SYNC_HISTORY_ENTITY_SET
     assert row.body == {
         "xc_name": "Sync - 2026-11-20 14:57:22",
@@ -116,39 +131,63 @@ def test_history_row_binds_invoice_and_connection_and_reads_like_the_seeds():
 
 
 def test_history_row_of_a_deleted_invoice_has_no_invoice_bind():
-    row = history_row(invoice_id=None, connection_id=CONNECTION_ID, occurred_on=NOW, action=SyncAction.DELETE,
-                      status=SyncStatus.SUCCESS, details="Deleted.")
+    row = history_row(
+        invoice_id=None,
+        connection_id=CONNECTION_ID,
+        occurred_on=NOW,
+        action=SyncAction.DELETE,
+        status=SyncStatus.SUCCESS,
+        details="Deleted.",
+    )
     assert not any(key.startswith(schema.SYNC_HISTORY_INVOICE_NAV) for key in row.body)
 
 
 def test_success_details_name_the_document_action_and_status():
     assert success_details(SyncAction.CREATE, xero_invoice("DRAFT")) == (
-        "Invoice INV-01001-K7Q2ZP created in Xero (status Draft).")
+        "Invoice INV-01001-K7Q2ZP created in Xero (status Draft)."
+    )
     assert success_details(SyncAction.UPDATE, xero_invoice(type_="ACCPAY"), ["Note."]).startswith(
-        "Bill INV-01001-K7Q2ZP updated in Xero (status Authorised). Note.")
+        "Bill INV-01001-K7Q2ZP updated in Xero (status Authorised). Note."
+    )
 
 
 def test_failure_details_add_xeros_validation_messages():
-    body = {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
-            "Elements": [{"ValidationErrors": [{"Message": "Account code '999' is not a valid code for this "
-                                                           "document."}, {"Message": "Due Date is required"}]}]}
+    body = {
+        "ErrorNumber": 10,
+        "Type": "ValidationException",
+        "Message": "A validation exception occurred",
+        "Elements": [
+            {
+                "ValidationErrors": [
+                    {"Message": "Account code '999' is not a valid code for this document."},
+                    {"Message": "Due Date is required"},
+                ]
+            }
+        ],
+    }
     messages = validation_messages(body)
     assert messages == ["Account code '999' is not a valid code for this document.", "Due Date is required"]
     assert failure_details("Xero refused the invoice.", messages) == (
         "Xero refused the invoice. Xero said: Account code '999' is not a valid code for this document. "
-        "Due Date is required.")
+        "Due Date is required."
+    )
     assert failure_details("Plain.") == "Plain."
 
 
 def test_generic_xero_message_only_when_nothing_more_specific():
     assert validation_messages({"Message": "A validation exception occurred", "Elements": []}) == [
-        "A validation exception occurred"]
+        "A validation exception occurred"
+    ]
     assert validation_messages(None) == []
 
 
 def test_batch_element_validation_messages_are_read_from_the_document():
-    document = xero_invoice(validation_errors=[ValidationError(message="Contact is archived"),
-                                               ValidationError(message="Contact is archived")])
+    document = xero_invoice(
+        validation_errors=[
+            ValidationError(message="Contact is archived"),
+            ValidationError(message="Contact is archived"),
+        ]
+    )
     assert document_validation_messages(document) == ["Contact is archived"]
 
 

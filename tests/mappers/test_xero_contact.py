@@ -15,8 +15,13 @@ CONTOSO = Customer.from_row(row("account"))
 
 
 def test_contact_matches_by_name_and_email():
-    found = matching_contact(CONTOSO, [Contact(name="Contoso", email_address="accounts@contoso.example"),
-                                       Contact(name="contoso  LTD", email_address="ACCOUNTS@contoso.example")])
+    found = matching_contact(
+        CONTOSO,
+        [
+            Contact(name="Contoso", email_address="accounts@contoso.example"),
+            Contact(name="contoso  LTD", email_address="ACCOUNTS@contoso.example"),
+        ],
+    )
     assert found is not None and found.name == "contoso  LTD"
 
 
@@ -25,8 +30,10 @@ def test_contact_matches_by_name_and_account_number():
 
 
 def test_same_name_with_other_email_and_number_is_not_a_match():
-    assert matching_contact(CONTOSO, [Contact(name="Contoso Ltd", email_address="x@y.example",
-                                              account_number="OTHER")]) is None
+    assert (
+        matching_contact(CONTOSO, [Contact(name="Contoso Ltd", email_address="x@y.example", account_number="OTHER")])
+        is None
+    )
 
 
 def test_archived_contacts_never_match():
@@ -42,7 +49,11 @@ def test_name_alone_matches_a_customer_without_email_or_number():
 def test_new_contact_is_made_from_the_customer():
     contact = new_contact(Customer.from_row(row("contact")))
     assert (contact.name, contact.first_name, contact.last_name, contact.email_address) == (
-        "Sarah Connor", "Sarah", "Connor", "sarah.connor@contoso.example")
+        "Sarah Connor",
+        "Sarah",
+        "Connor",
+        "sarah.connor@contoso.example",
+    )
     assert new_contact(CONTOSO).account_number == "CON-001"
 
 

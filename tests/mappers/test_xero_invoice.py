@@ -53,12 +53,15 @@ def lines_by_text(plan: SendDocument) -> dict[str, dict]:
 # --- document type --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("invoice_type", "model", "xero_type"), [
-    (InvoiceType.SALES_INVOICE, XeroInvoice, "ACCREC"),
-    (InvoiceType.PURCHASE_INVOICE, XeroInvoice, "ACCPAY"),
-    (InvoiceType.SALES_CREDIT_NOTE, CreditNote, "ACCRECCREDIT"),
-    (InvoiceType.PURCHASE_CREDIT_NOTE, CreditNote, "ACCPAYCREDIT"),
-])
+@pytest.mark.parametrize(
+    ("invoice_type", "model", "xero_type"),
+    [
+        (InvoiceType.SALES_INVOICE, XeroInvoice, "ACCREC"),
+        (InvoiceType.PURCHASE_INVOICE, XeroInvoice, "ACCPAY"),
+        (InvoiceType.SALES_CREDIT_NOTE, CreditNote, "ACCRECCREDIT"),
+        (InvoiceType.PURCHASE_CREDIT_NOTE, CreditNote, "ACCPAYCREDIT"),
+    ],
+)
 def test_invoice_type_chooses_the_xero_model_and_type(invoice_type, model, xero_type):
     plan = build(invoice(invoice_type=invoice_type))
     assert isinstance(plan.document, model)
@@ -110,10 +113,14 @@ def test_branding_theme_is_sent_by_its_xero_id():
     assert wire(build())["BrandingThemeID"] == "5d4dd402-c851-497e-aae1-9ff265c0d15a"
 
 
-@pytest.mark.parametrize(("setting", "status"), [
-    (DefaultInvoiceStatus.DRAFT, "DRAFT"), (DefaultInvoiceStatus.SUBMITTED, "SUBMITTED"),
-    (DefaultInvoiceStatus.AUTHORISED, "AUTHORISED"),
-])
+@pytest.mark.parametrize(
+    ("setting", "status"),
+    [
+        (DefaultInvoiceStatus.DRAFT, "DRAFT"),
+        (DefaultInvoiceStatus.SUBMITTED, "SUBMITTED"),
+        (DefaultInvoiceStatus.AUTHORISED, "AUTHORISED"),
+    ],
+)
 def test_new_document_status_is_the_default_setting(setting, status):
     assert build(conn=connection(default_invoice_status=setting)).document.status == status
 
@@ -121,7 +128,8 @@ def test_new_document_status_is_the_default_setting(setting, status):
 def test_url_links_back_to_the_dynamics_invoice():
     assert wire(build())["Url"] == (
         "https://contoso.crm11.dynamics.com/main.aspx?etn=invoice&id=9d3a6b1e-2f4c-4e8a-b7d5-1a2b3c4d5e01"
-        "&pagetype=entityrecord")
+        "&pagetype=entityrecord"
+    )
 
 
 def test_currency_is_sent_as_the_sdk_enum():
@@ -195,19 +203,27 @@ def test_unknown_item_is_used_when_items_may_be_created():
 
 
 def test_write_in_has_no_item_code():
-    assert "ItemCode" not in lines_by_text(build(conn=connection(create_items=True)))[
-        "Installation\nOn site, two engineers"]
+    assert (
+        "ItemCode"
+        not in lines_by_text(build(conn=connection(create_items=True)))["Installation\nOn site, two engineers"]
+    )
 
 
 def test_write_in_with_zero_quantity_and_price_is_a_description_only_line():
     assert lines_by_text(build())["Delivery in two parts, see schedule"] == {
-        "Description": "Delivery in two parts, see schedule"}
+        "Description": "Delivery in two parts, see schedule"
+    }
 
 
 def test_bundle_header_only_sends_the_bundle_line_without_components():
     texts = [line["Description"] for line in wire(build())["LineItems"]]
-    assert texts == ["Widget", "Gadget\nBlue finish", "Installation\nOn site, two engineers",
-                     "Delivery in two parts, see schedule", "Starter kit"]
+    assert texts == [
+        "Widget",
+        "Gadget\nBlue finish",
+        "Installation\nOn site, two engineers",
+        "Delivery in two parts, see schedule",
+        "Starter kit",
+    ]
 
 
 def test_bundle_components_replace_the_bundle_line():
@@ -244,8 +260,12 @@ def test_unpaid_update_sends_existing_line_item_ids_back():
 
 
 def test_unpaid_update_pairs_reordered_edited_and_new_lines():
-    rows = [line_row("003"), {**line_row("001"), "description": "Now in red"}, line_row("002"),
-            {**line_row("004"), "productdescription": "A new note"}]
+    rows = [
+        line_row("003"),
+        {**line_row("001"), "description": "Now in red"},
+        line_row("002"),
+        {**line_row("004"), "productdescription": "A new note"},
+    ]
     rows = [{**r, "sequencenumber": i} for i, r in enumerate(rows)]
     old = [line for line in sent_lines() if line.line_item_id in ("x-1", "x-2", "x-3")]
     plan = build(invoice(lines=rows), existing=xero_invoice("DRAFT", lines=old))
@@ -264,13 +284,24 @@ def test_update_never_moves_the_status_back():
 
 def test_paid_invoice_gets_only_the_fields_xero_still_allows():
     paid = xero_invoice("PAID", paid="437.40")
-    changed = [{**line_row("001"), "quantity": 5, "description": "Spare"}, *[line_row(s) for s in
-                                                                            ("002", "003", "004", "005")]]
+    changed = [
+        {**line_row("001"), "quantity": 5, "description": "Spare"},
+        *[line_row(s) for s in ("002", "003", "004", "005")],
+    ]
     plan = build(invoice(lines=changed, name="Renamed", due_date=date(2027, 1, 31)), existing=paid)
     body = wire(plan)
     assert plan.restricted
-    assert set(body) <= {"InvoiceID", "Reference", "DueDate", "InvoiceNumber", "BrandingThemeID", "Url",
-                         "LineItems", "HasAttachments", "HasErrors"}
+    assert set(body) <= {
+        "InvoiceID",
+        "Reference",
+        "DueDate",
+        "InvoiceNumber",
+        "BrandingThemeID",
+        "Url",
+        "LineItems",
+        "HasAttachments",
+        "HasErrors",
+    }
     assert body["Reference"] == "Renamed"
     first = body["LineItems"][0]
     assert (first["LineItemID"], first["Description"], first["Quantity"]) == ("x-1", "Widget\nSpare", 4.0)
@@ -279,8 +310,16 @@ def test_paid_invoice_gets_only_the_fields_xero_still_allows():
 
 def test_paid_invoice_keeps_lines_removed_or_added_in_dynamics_and_says_so():
     partly = xero_invoice("AUTHORISED", paid="10.00")
-    rows = [line_row("001"), line_row("002"), {**line_row("003"), "productdescription": "Extra", "description": None,
-                                               "invoicedetailid": "8b2e4c6a-1d3f-4a5b-9c7d-000000009999"}]
+    rows = [
+        line_row("001"),
+        line_row("002"),
+        {
+            **line_row("003"),
+            "productdescription": "Extra",
+            "description": None,
+            "invoicedetailid": "8b2e4c6a-1d3f-4a5b-9c7d-000000009999",
+        },
+    ]
     plan = build(invoice(lines=rows), existing=partly)
     assert [line.line_item_id for line in plan.document.line_items] == ["x-1", "x-2", "x-3", "x-4", "x-5"]
     assert plan.line_ids[:2] == ("8b2e4c6a-1d3f-4a5b-9c7d-000000001001", "8b2e4c6a-1d3f-4a5b-9c7d-000000001002")
@@ -290,8 +329,9 @@ def test_paid_invoice_keeps_lines_removed_or_added_in_dynamics_and_says_so():
 
 @pytest.mark.parametrize(("status", "word"), [("VOIDED", "voided"), ("DELETED", "deleted")])
 def test_voided_or_deleted_in_xero_changes_nothing_and_says_why(status, word):
-    plan = build_document(invoice(), connection(), contact_id=CONTACT_ID, org_url=ORG_URL,
-                          existing=xero_invoice(status))
+    plan = build_document(
+        invoice(), connection(), contact_id=CONTACT_ID, org_url=ORG_URL, existing=xero_invoice(status)
+    )
     assert isinstance(plan, NoChange)
     assert plan.xero_status == status and f"was {word} there" in plan.reason
 
@@ -326,8 +366,14 @@ def test_idempotency_key_is_the_same_in_another_process():
         "print(idempotency_key(build().document))"
     )
     root = Path(__file__).resolve().parents[2]
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True,
-                           env={"PYTHONHASHSEED": "12345", "PATH": ""})
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": ""},
+    )
     assert other.stdout.strip() == idempotency_key(build().document)
 
 
@@ -349,6 +395,9 @@ def test_xero_line_helper_matches_what_was_sent():
 
 
 def test_paid_invoice_update_does_not_demand_what_only_new_documents_need():
-    plan = build(invoice(due_date=None), connection(default_sales_account_code=None),
-                 existing=xero_invoice("PAID", paid="437.40"))
+    plan = build(
+        invoice(due_date=None),
+        connection(default_sales_account_code=None),
+        existing=xero_invoice("PAID", paid="437.40"),
+    )
     assert plan.restricted and "DueDate" not in wire(plan)

@@ -34,8 +34,12 @@ class Org:
         return f"{self.url}/api/data/v9.2/"
 
     def env(self, token: str = SANDBOX_CONNECTOR_TOKEN, **extra: str) -> dict[str, str]:
-        return {"DATAVERSE_URL": self.url, "DATAVERSE_TOKEN": token, "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
-                **extra}
+        return {
+            "DATAVERSE_URL": self.url,
+            "DATAVERSE_TOKEN": token,
+            "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
+            **extra,
+        }
 
     def run(self, *argv: str, env: dict[str, str] | None = None) -> Outcome:
         self.capsys.readouterr()
@@ -62,4 +66,3 @@ def provisioned(org: Org) -> Org:
     outcome = org.run("provision")
     assert outcome.code == 0, outcome.err
     return org
-

@@ -130,8 +130,11 @@ def test_msal_error_raises_registration_error(fake_msal: type[FakeConfidentialCl
 def test_a_secret_echoed_by_the_server_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
     body = {"error": {"code": "0x0", "message": "Invalid value 'hook-secret-42' and token tok-777777"}}
     with stub_server([Canned(400, body)]) as server:
-        env = {"DATAVERSE_URL": server.url, "DATAVERSE_TOKEN": "tok-777777",
-               "DATAVERSE_WEBHOOK_SECRETS": "hook-secret-42,x"}
+        env = {
+            "DATAVERSE_URL": server.url,
+            "DATAVERSE_TOKEN": "tok-777777",
+            "DATAVERSE_WEBHOOK_SECRETS": "hook-secret-42,x",
+        }
         assert main(["status"], env) == 1
     err = capsys.readouterr().err
     assert "Invalid value '***' and token ***" in err

@@ -61,17 +61,21 @@ def test_relationship_body_names_the_lookup_schema_name() -> None:
 
 def test_publish_xml_lists_the_tables() -> None:
     assert publish_xml(["invoice", "xc_connection"]) == (
-        "<importexportxml><entities><entity>invoice</entity><entity>xc_connection</entity></entities>"
-        "</importexportxml>"
+        "<importexportxml><entities><entity>invoice</entity><entity>xc_connection</entity></entities></importexportxml>"
     )
 
 
 def test_desired_steps_cover_the_brief() -> None:
     steps = {(step.table, step.message): step for step in desired_steps()}
     assert set(steps) == {
-        ("invoice", "Create"), ("invoice", "Update"), ("invoice", "Delete"),
-        ("invoicedetail", "Create"), ("invoicedetail", "Update"), ("invoicedetail", "Delete"),
-        ("xc_connection", "Create"), ("xc_connection", "Update"),
+        ("invoice", "Create"),
+        ("invoice", "Update"),
+        ("invoice", "Delete"),
+        ("invoicedetail", "Create"),
+        ("invoicedetail", "Update"),
+        ("invoicedetail", "Delete"),
+        ("xc_connection", "Create"),
+        ("xc_connection", "Update"),
     }
     for (_, message), step in steps.items():
         assert bool(step.filtering_attributes) == (message == "Update")
@@ -139,5 +143,7 @@ def test_webhook_urls_dataverse_would_refuse_are_rejected(url: str) -> None:
 
 
 def test_loopback_webhook_urls_may_use_any_port() -> None:
-    assert validate_webhook_url("http://127.0.0.1:8000/webhooks/dataverse") == "http://127.0.0.1:8000/webhooks/dataverse"
+    assert (
+        validate_webhook_url("http://127.0.0.1:8000/webhooks/dataverse") == "http://127.0.0.1:8000/webhooks/dataverse"
+    )
     assert validate_webhook_url("https://connector.example.com/webhooks/dataverse") == URL

@@ -40,8 +40,11 @@ def test_provisioned_columns_work_with_the_schema_names(provisioned: Org) -> Non
     """A connection row and an invoice bound to it through the case-sensitive navigation property."""
     created = provisioned.session.post(
         provisioned.api + schema.CONNECTION_ENTITY_SET,
-        json={"xc_name": "Demo Company (UK)", "xc_connectionstatus": int(schema.ConnectionStatus.CONNECTED),
-              "xc_timezone": "Europe/London"},
+        json={
+            "xc_name": "Demo Company (UK)",
+            "xc_connectionstatus": int(schema.ConnectionStatus.CONNECTED),
+            "xc_timezone": "Europe/London",
+        },
         headers={"Prefer": "return=representation"},
     )
     assert created.status_code in (200, 201), created.text
@@ -67,8 +70,9 @@ def test_dry_run_changes_nothing(org: Org) -> None:
     assert "would create table xc_connection" in outcome.out
     assert "dry run" in outcome.out and "nothing was changed" in outcome.out
     assert org.get("EntityDefinitions(LogicalName='xc_connection')").status_code == 404
-    invoice_columns = {row["LogicalName"] for row in org.get("EntityDefinitions(LogicalName='invoice')/Attributes")
-                       .json()["value"]}
+    invoice_columns = {
+        row["LogicalName"] for row in org.get("EntityDefinitions(LogicalName='invoice')/Attributes").json()["value"]
+    }
     assert "xc_exportstatus" not in invoice_columns
 
 
@@ -83,8 +87,7 @@ def test_a_column_and_a_choice_option_added_to_the_schema_are_added_on_rerun(
 ) -> None:
     connection = schema.CONNECTION_TABLE
     widened = tuple(
-        dataclasses.replace(col, choices=WiderBundleHandling)
-        if col.logical_name == "xc_bundlehandling" else col
+        dataclasses.replace(col, choices=WiderBundleHandling) if col.logical_name == "xc_bundlehandling" else col
         for col in connection.columns
     )
     grown = dataclasses.replace(
@@ -111,14 +114,18 @@ def test_extra_things_an_admin_added_are_left_alone(provisioned: Org) -> None:
         "DisplayName": {"LocalizedLabels": [{"Label": "Admin note", "LanguageCode": 1033}]},
         "MaxLength": 100,
     }
-    added = provisioned.session.post(provisioned.api + "EntityDefinitions(LogicalName='xc_connection')/Attributes",
-                                     json=extra)
+    added = provisioned.session.post(
+        provisioned.api + "EntityDefinitions(LogicalName='xc_connection')/Attributes", json=extra
+    )
     assert added.status_code in (200, 201, 204), added.text
     outcome = provisioned.run("provision")
     assert "already up to date" in outcome.out
-    assert provisioned.get(
-        "EntityDefinitions(LogicalName='xc_connection')/Attributes(LogicalName='xc_adminnote')"
-    ).status_code == 200
+    assert (
+        provisioned.get(
+            "EntityDefinitions(LogicalName='xc_connection')/Attributes(LogicalName='xc_adminnote')"
+        ).status_code
+        == 200
+    )
 
 
 def test_metadata_changes_are_made_in_the_connector_solution(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:

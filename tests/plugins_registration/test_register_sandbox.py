@@ -132,13 +132,24 @@ def test_drifted_filtering_attributes_images_and_disabled_steps_are_put_right_in
     delete_id = steps["Xero connector: Delete of invoice"]["sdkmessageprocessingstepid"]
     image = images_of(provisioned, delete_id)["PreImage"]
     session, api = provisioned.session, provisioned.api
-    assert session.patch(api + f"sdkmessageprocessingsteps({update_id})",
-                         json={"filteringattributes": "name"}).status_code == 204
-    assert session.patch(api + f"sdkmessageprocessingstepimages({image['sdkmessageprocessingstepimageid']})",
-                         json={"attributes": "name"}).status_code == 204
+    assert (
+        session.patch(api + f"sdkmessageprocessingsteps({update_id})", json={"filteringattributes": "name"}).status_code
+        == 204
+    )
+    assert (
+        session.patch(
+            api + f"sdkmessageprocessingstepimages({image['sdkmessageprocessingstepimageid']})",
+            json={"attributes": "name"},
+        ).status_code
+        == 204
+    )
     create_id = steps["Xero connector: Create of invoice"]["sdkmessageprocessingstepid"]
-    assert session.patch(api + f"sdkmessageprocessingsteps({create_id})",
-                         json={"statecode": 1, "statuscode": 2}).status_code == 204
+    assert (
+        session.patch(
+            api + f"sdkmessageprocessingsteps({create_id})", json={"statecode": 1, "statuscode": 2}
+        ).status_code
+        == 204
+    )
 
     outcome = provisioned.run("register", "--url", HOOK, "--auth", "header")
     assert outcome.code == 0, outcome.err
@@ -286,8 +297,13 @@ def test_the_msal_path_signs_in_and_registers(org: Org, monkeypatch: pytest.Monk
 
     monkeypatch.setattr("msal.ConfidentialClientApplication", Application)
     forget_msal_applications()  # the connector keeps one msal application per process and credentials
-    env = {"DATAVERSE_URL": org.url, "DATAVERSE_TENANT_ID": "contoso-tenant", "DATAVERSE_CLIENT_ID": "app-1",
-           "DATAVERSE_CLIENT_SECRET": "app-secret", "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET}
+    env = {
+        "DATAVERSE_URL": org.url,
+        "DATAVERSE_TENANT_ID": "contoso-tenant",
+        "DATAVERSE_CLIENT_ID": "app-1",
+        "DATAVERSE_CLIENT_SECRET": "app-secret",
+        "DATAVERSE_WEBHOOK_SECRETS": WEBHOOK_SECRET,
+    }
     assert org.run("provision", env=env).code == 0
     outcome = org.run("register", "--url", HOOK, "--auth", "webhookkey", env=env)
     assert outcome.code == 0, outcome.err
@@ -301,14 +317,24 @@ def test_duplicate_steps_and_images_left_by_an_interrupted_run_are_removed(provi
     original = steps_of(provisioned, registered["serviceendpointid"])["Xero connector: Delete of invoice"]
     step_id = original["sdkmessageprocessingstepid"]
     duplicate = {
-        "name": original["name"], "stage": 40, "mode": 1, "rank": 1, "asyncautodelete": True,
+        "name": original["name"],
+        "stage": 40,
+        "mode": 1,
+        "rank": 1,
+        "asyncautodelete": True,
         "eventhandler_serviceendpoint@odata.bind": f"/serviceendpoints({registered['serviceendpointid']})",
         "sdkmessageid@odata.bind": f"/sdkmessages({original['_sdkmessageid_value']})",
         "sdkmessagefilterid@odata.bind": f"/sdkmessagefilters({original['_sdkmessagefilterid_value']})",
     }
     assert provisioned.session.post(provisioned.api + "sdkmessageprocessingsteps", json=duplicate).status_code == 204
-    image = {"name": "copy", "entityalias": "PreImage", "imagetype": 0, "messagepropertyname": "Target",
-             "attributes": "name", "sdkmessageprocessingstepid@odata.bind": f"/sdkmessageprocessingsteps({step_id})"}
+    image = {
+        "name": "copy",
+        "entityalias": "PreImage",
+        "imagetype": 0,
+        "messagepropertyname": "Target",
+        "attributes": "name",
+        "sdkmessageprocessingstepid@odata.bind": f"/sdkmessageprocessingsteps({step_id})",
+    }
     assert provisioned.session.post(provisioned.api + "sdkmessageprocessingstepimages", json=image).status_code == 204
     assert len(steps_of_all(provisioned)) == STEP_COUNT + 1
 
@@ -332,7 +358,8 @@ def test_a_filtering_list_changed_in_the_code_is_updated_in_place(
     before = steps_of_all(provisioned)
     narrower = tuple(
         dataclasses.replace(step, filtering_attributes=("name", "statecode", "statuscode", "xc_exportstatus"))
-        if (step.table, step.message) == ("invoice", "Update") else step
+        if (step.table, step.message) == ("invoice", "Update")
+        else step
         for step in desired_steps()
     )
     monkeypatch.setattr(register_module, "desired_steps", lambda: narrower)

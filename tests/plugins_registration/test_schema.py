@@ -70,15 +70,29 @@ def test_bind_uses_the_case_sensitive_navigation_property_and_the_target_entity_
 
 
 def test_the_delete_pre_image_carries_what_a_cancellation_needs() -> None:
-    needed = {"xc_xeroinvoiceid", "xc_connectionid", "invoicenumber", "name", "xc_invoicetype", "statecode",
-              "statuscode", "totalamount"}
+    needed = {
+        "xc_xeroinvoiceid",
+        "xc_connectionid",
+        "invoicenumber",
+        "name",
+        "xc_invoicetype",
+        "statecode",
+        "statuscode",
+        "totalamount",
+    }
     assert needed <= set(schema.INVOICE_DELETE_IMAGE_COLUMNS)
 
 
 def test_columns_the_connector_writes_back_do_not_trigger_update_steps() -> None:
-    written_back = {schema.INVOICE_XERO_NUMBER, schema.INVOICE_XERO_STATUS, schema.INVOICE_XERO_LINK,
-                    schema.INVOICE_AMOUNT_DUE, schema.INVOICE_AMOUNT_PAID, schema.INVOICE_EXPORT_DATE,
-                    schema.INVOICE_XERO_INVOICE_ID}
+    written_back = {
+        schema.INVOICE_XERO_NUMBER,
+        schema.INVOICE_XERO_STATUS,
+        schema.INVOICE_XERO_LINK,
+        schema.INVOICE_AMOUNT_DUE,
+        schema.INVOICE_AMOUNT_PAID,
+        schema.INVOICE_EXPORT_DATE,
+        schema.INVOICE_XERO_INVOICE_ID,
+    }
     assert written_back.isdisjoint(schema.INVOICE_FILTERING_COLUMNS)
     assert "xc_connectionstatus" not in schema.CONNECTION_FILTERING_COLUMNS
     for name in schema.INVOICE_FILTERING_COLUMNS:

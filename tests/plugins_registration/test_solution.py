@@ -35,8 +35,10 @@ def test_creates_publisher_and_solution_when_missing() -> None:
     assert "customizationprefix+eq+%27xc%27" in server.requests[0][1]
     assert server.bodies[1]["customizationoptionvalueprefix"] == 10000
     assert server.bodies[3]["publisherid@odata.bind"] == f"/publishers({PUBLISHER_ID})"
-    assert lines == ["  create publisher 'xeroconnector' (prefix xc, choice values from 100000000)",
-                     "  create solution 'XeroConnector'"]
+    assert lines == [
+        "  create publisher 'xeroconnector' (prefix xc, choice values from 100000000)",
+        "  create solution 'XeroConnector'",
+    ]
 
 
 def test_existing_publisher_and_solution_change_nothing() -> None:

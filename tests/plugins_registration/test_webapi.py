@@ -101,8 +101,12 @@ def test_401_is_one_clear_line_without_the_token() -> None:
 
 
 def test_403_names_the_missing_privilege() -> None:
-    body = {"error": {"code": "0x80040220", "message": "Principal user (Id=abc, type=8) is missing prvCreateEntity "
-                      "privilege (Id=1234)\r\nmore lines"}}
+    body = {
+        "error": {
+            "code": "0x80040220",
+            "message": "Principal user (Id=abc, type=8) is missing prvCreateEntity privilege (Id=1234)\r\nmore lines",
+        }
+    }
     with (
         stub_server([Canned(403, body)]) as server,
         pytest.raises(RegistrationError, match="lacks the prvCreateEntity privilege") as caught,

@@ -26,8 +26,9 @@ NO_WEBHOOKS = {"MSCRM.BypassBusinessLogicExecution": "CustomAsync", "Prefer": "r
 
 
 def reconcile(linked):
-    job = linked.harness.jobs.submit_coalesced(QUEUE_MAINTENANCE, "reconcile", {}, scope=periodic_scope("reconcile"),
-                                               trigger={"scheduled": "reconcile"})
+    job = linked.harness.jobs.submit_coalesced(
+        QUEUE_MAINTENANCE, "reconcile", {}, scope=periodic_scope("reconcile"), trigger={"scheduled": "reconcile"}
+    )
     ran = linked.harness.drain()
     [result] = [j.return_value() for j in ran if j.id == job.job_id]
     return result, ran
@@ -56,17 +57,32 @@ def test_a_payment_made_while_xero_webhooks_are_down_is_recovered(linked):
 
 def test_an_invoice_whose_dataverse_webhook_was_lost_is_synced(linked):
     person = linked.harness.connector.session
-    created = person.post(linked.harness.connector.api_url + "invoices", headers=NO_WEBHOOKS, timeout=10, json={
-        "name": "Written while the webhook steps were skipped",
-        "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})", "datedelivered": date.today().isoformat(),
-        schema.INVOICE_EXPORT_STATUS: int(ExportStatus.NO),
-        **schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), linked.harness.connection_id)})
+    created = person.post(
+        linked.harness.connector.api_url + "invoices",
+        headers=NO_WEBHOOKS,
+        timeout=10,
+        json={
+            "name": "Written while the webhook steps were skipped",
+            "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+            "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+            "datedelivered": date.today().isoformat(),
+            schema.INVOICE_EXPORT_STATUS: int(ExportStatus.NO),
+            **schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), linked.harness.connection_id),
+        },
+    )
     assert created.status_code == 201, created.text
     invoice_id = created.json()["invoiceid"]
-    line = person.post(linked.harness.connector.api_url + "invoicedetails", headers=NO_WEBHOOKS, timeout=10, json={
-        "invoiceid@odata.bind": f"/invoices({invoice_id})", "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
-        "uomid@odata.bind": f"/uoms({UNIT_ID})", "quantity": 2})
+    line = person.post(
+        linked.harness.connector.api_url + "invoicedetails",
+        headers=NO_WEBHOOKS,
+        timeout=10,
+        json={
+            "invoiceid@odata.bind": f"/invoices({invoice_id})",
+            "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
+            "uomid@odata.bind": f"/uoms({UNIT_ID})",
+            "quantity": 2,
+        },
+    )
     assert line.status_code == 201, line.text
     assert linked.settle() == [], "nothing reached the connector"
 
@@ -104,11 +120,25 @@ def test_the_checkpoint_stays_put_when_a_pass_fails_and_moves_when_it_succeeds(l
 
 def test_a_webhook_and_the_reconciliation_share_one_job_per_invoice(linked):
     resource = "5b1c8f3e-0000-4000-8000-00000000abcd"
-    body = json.dumps({"events": [{
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{resource}", "resourceId": resource,
-        "eventDateUtc": "2026-11-22T08:00:20.83", "eventType": "UPDATE", "eventCategory": "INVOICE",
-        "tenantId": TENANT_A_ID, "tenantType": "ORGANISATION"}],
-        "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "ABCDEF"}, indent=2).encode()
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{resource}",
+                    "resourceId": resource,
+                    "eventDateUtc": "2026-11-22T08:00:20.83",
+                    "eventType": "UPDATE",
+                    "eventCategory": "INVOICE",
+                    "tenantId": TENANT_A_ID,
+                    "tenantType": "ORGANISATION",
+                }
+            ],
+            "firstEventSequence": 1,
+            "lastEventSequence": 1,
+            "entropy": "ABCDEF",
+        },
+        indent=2,
+    ).encode()
     signature = base64.b64encode(hmac.new(WEBHOOK_KEY.encode(), body, hashlib.sha256).digest()).decode()
     answer = requests.post(linked.webhook_url, data=body, headers={"x-xero-signature": signature}, timeout=10)
     assert answer.status_code == 200

@@ -22,8 +22,11 @@ from tests.helpers import settings_for
 from tests.stack_helpers import DataverseApi, done_job_ids, store_token, worker_stack
 
 REFERENCE_SETS = (
-    schema.TAX_RATE_ENTITY_SET, schema.ACCOUNT_CODE_ENTITY_SET, schema.BRANDING_THEME_ENTITY_SET,
-    schema.TRACKING_CATEGORY_ENTITY_SET, schema.TRACKING_OPTION_ENTITY_SET,
+    schema.TAX_RATE_ENTITY_SET,
+    schema.ACCOUNT_CODE_ENTITY_SET,
+    schema.BRANDING_THEME_ENTITY_SET,
+    schema.TRACKING_CATEGORY_ENTITY_SET,
+    schema.TRACKING_OPTION_ENTITY_SET,
 )
 
 
@@ -32,8 +35,10 @@ class Api(DataverseApi):
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Every reference row, sorted by id: equal snapshots mean nothing was written in between."""
-        return {name: sorted(self.rows(name), key=lambda row: str(row[name.removesuffix("s") + "id"]))
-                for name in REFERENCE_SETS}
+        return {
+            name: sorted(self.rows(name), key=lambda row: str(row[name.removesuffix("s") + "id"]))
+            for name in REFERENCE_SETS
+        }
 
 
 @dataclass
@@ -60,8 +65,9 @@ class Connected:
 
     def queued(self, kind: str) -> list[Job]:
         queue = self.jobs.queue(QUEUE_MAINTENANCE)
-        return [job for job in Job.fetch_many(queue.job_ids, connection=self.redis) if job and
-                job.meta.get("kind") == kind]
+        return [
+            job for job in Job.fetch_many(queue.job_ids, connection=self.redis) if job and job.meta.get("kind") == kind
+        ]
 
     def new_connection(self, name: str, tenant_id: str | None, *, token: bool) -> str:
         body: dict[str, Any] = {schema.CONNECTION_NAME: name}
@@ -77,8 +83,15 @@ class Connected:
 def connected(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator[Connected]:
     with worker_stack(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) as stack:
         api = Api(dataverse_sandbox.api_url)
-        connected = Connected(api=api, jobs=JobQueue(stack.redis, settings_for(redis_url)), redis=stack.redis,
-                              connection_id="", tokens=stack.tokens, xero=stack.xero, xero_sandbox=xero_sandbox)
+        connected = Connected(
+            api=api,
+            jobs=JobQueue(stack.redis, settings_for(redis_url)),
+            redis=stack.redis,
+            connection_id="",
+            tokens=stack.tokens,
+            xero=stack.xero,
+            xero_sandbox=xero_sandbox,
+        )
         connected.connection_id = connected.new_connection("Sandbox Trading Ltd", TENANT_A_ID, token=True)
         try:
             yield connected

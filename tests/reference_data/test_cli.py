@@ -20,7 +20,8 @@ def test_one_connection_is_queued(connected, capsys):
     assert main(["import", "--connection", connected.connection_id]) == 0
     [queued] = connected.queued(KIND_IMPORT)
     assert capsys.readouterr().out.strip() == (
-        f"queued {queued.id}: reference data import for connection {connected.connection_id}")
+        f"queued {queued.id}: reference data import for connection {connected.connection_id}"
+    )
     assert queued.args[1] == {"connection_id": connected.connection_id}
 
 
@@ -35,7 +36,8 @@ def test_now_runs_here_and_prints_the_counts(connected, capsys):
     first = capsys.readouterr().out
     assert f"connection {connected.connection_id}" in first
     assert [line.split() for line in first.splitlines() if line.strip().startswith("tax rates")] == [
-        ["tax", "rates", "9", "0", "0", "0"]]
+        ["tax", "rates", "9", "0", "0", "0"]
+    ]
     assert connected.queued(KIND_IMPORT) == [], "nothing was queued"
 
     assert main(["import", "--connection", connected.connection_id, "--now"]) == 0
@@ -65,8 +67,9 @@ def test_now_needs_the_worker_environment(connected, monkeypatch, capsys):
     assert "DATAVERSE_URL" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["import"], ["import", "--all", "--connection", "x"], ["import", "--connection",
-                                                                                        "not-a-guid"]])
+@pytest.mark.parametrize(
+    "argv", [["import"], ["import", "--all", "--connection", "x"], ["import", "--connection", "not-a-guid"]]
+)
 def test_bad_arguments_exit_with_2(argv, connected):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -74,9 +77,14 @@ def test_bad_arguments_exit_with_2(argv, connected):
 
 
 def test_the_module_runs_as_a_command(connected):
-    done = subprocess.run([sys.executable, "-m", "app.reference_data", "import", "--connection",
-                           connected.connection_id], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.reference_data", "import", "--connection", connected.connection_id],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     [queued] = connected.queued(KIND_IMPORT)
     assert done.stdout.startswith(f"queued {queued.id}")

@@ -29,8 +29,12 @@ def by(rows: list[dict], column: str) -> dict[str, dict]:
 def test_first_import_creates_every_row_linked_to_its_connection(connected):
     result = run_import(connected)
     tenant = connected.tenant()
-    assert result["tables"]["tax_rates"] == {"created": len(tenant.tax_rates), "updated": 0, "deactivated": 0,
-                                             "unchanged": 0}
+    assert result["tables"]["tax_rates"] == {
+        "created": len(tenant.tax_rates),
+        "updated": 0,
+        "deactivated": 0,
+        "unchanged": 0,
+    }
     assert result["tables"]["account_codes"]["created"] == len(tenant.accounts)
     assert result["tables"]["branding_themes"]["created"] == 2
     assert result["tables"]["tracking_categories"]["created"] == 2
@@ -141,7 +145,8 @@ def test_each_connection_keeps_its_own_rows(connected):
     accounts = connected.api.rows(schema.ACCOUNT_CODE_ENTITY_SET)
     mine = [row for row in accounts if row[CONNECTION_VALUE] == other]
     assert {row[schema.REFERENCE_XERO_ID] for row in mine} == {
-        seeded_id(TENANT_B_ID, "account", row[schema.ACCOUNT_CODE_CODE]) for row in mine}
+        seeded_id(TENANT_B_ID, "account", row[schema.ACCOUNT_CODE_CODE]) for row in mine
+    }
     assert len(accounts) == 2 * len(mine)
 
 
@@ -174,7 +179,11 @@ def test_an_archived_tracking_category_takes_its_options_with_it(connected):
     assert categories["Department"][schema.REFERENCE_IS_ACTIVE] is True
     options = by(connected.api.rows(schema.TRACKING_OPTION_ENTITY_SET), schema.REFERENCE_NAME)
     assert [options[name][schema.REFERENCE_IS_ACTIVE] for name in ("North", "South", "Sales", "Ops")] == [
-        False, False, True, True]
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_a_connection_without_a_xero_organisation_is_ignored(connected):

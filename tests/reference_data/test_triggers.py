@@ -14,9 +14,12 @@ ORG = "b2fe5e36-4ad1-ee11-9078-000d3a4b7a1c"
 
 def submit_change(connected: Connected, connection_id: str, *, deleted: bool = False) -> None:
     # Submitted on its own (not coalesced), as two changes a moment apart would be once the first had started.
-    connected.jobs.submit(QUEUE_MAINTENANCE, "connection.changed",
-                          {"organization_id": ORG, "connection_id": connection_id, "deleted": deleted},
-                          trigger={"message": "Delete" if deleted else "Create"})
+    connected.jobs.submit(
+        QUEUE_MAINTENANCE,
+        "connection.changed",
+        {"organization_id": ORG, "connection_id": connection_id, "deleted": deleted},
+        trigger={"message": "Delete" if deleted else "Create"},
+    )
 
 
 def connection_changed(connected: Connected, connection_id: str, *, deleted: bool = False) -> dict:

@@ -78,8 +78,9 @@ def test_wrapped_primary_entity_id_and_unknown_top_level_fields():
 
 
 def test_trimmed_context_falls_back_to_primary_entity_and_message():
-    event = parse_context(dataverse_body("invoice_update_trimmed_oversize"),
-                          {"x-ms-dynamics-msg-size-exceeded": "true"})
+    event = parse_context(
+        dataverse_body("invoice_update_trimmed_oversize"), {"x-ms-dynamics-msg-size-exceeded": "true"}
+    )
     assert (event.entity, event.record_id, event.message) == ("invoice", INVOICE_ID, "Update")
     assert event.trimmed is True
     assert event.changed_attributes == {} and event.pre_images == {} and event.post_images == {}
@@ -120,8 +121,12 @@ def test_malformed_bodies_name_the_problem(body, named):
         (lambda d: d.update(InputParameters="oops"), "InputParameters"),
         (lambda d: d.update(PrimaryEntityName=""), "PrimaryEntityName"),
         (lambda d: d["InputParameters"].append({"nokey": 1}), "key/value"),
-        (lambda d: d["InputParameters"][0]["value"]["Attributes"].append(
-            {"key": "statuscode", "value": {"__type": "OptionSetValue:x"}}), "typed value"),
+        (
+            lambda d: d["InputParameters"][0]["value"]["Attributes"].append(
+                {"key": "statuscode", "value": {"__type": "OptionSetValue:x"}}
+            ),
+            "typed value",
+        ),
         (lambda d: d.update(OperationCreatedOn="yesterday"), "OperationCreatedOn"),
     ],
 )

@@ -59,14 +59,16 @@ def test_webhook_key_in_query_is_accepted(client):
 
 
 def test_http_header_auth_and_a_second_secret_for_rotation(client):
-    response = post(client, "invoice_create_with_post_image", url="/webhooks/dataverse",
-                    headers={"x-connector-key": SECOND_SECRET})
+    response = post(
+        client, "invoice_create_with_post_image", url="/webhooks/dataverse", headers={"x-connector-key": SECOND_SECRET}
+    )
     assert response.status_code == 202
 
 
 def test_a_header_other_than_the_configured_one_is_not_accepted(client):
-    response = post(client, "invoice_create_with_post_image", url="/webhooks/dataverse",
-                    headers={"x-other-key": SECRET})
+    response = post(
+        client, "invoice_create_with_post_image", url="/webhooks/dataverse", headers={"x-other-key": SECRET}
+    )
     assert response.status_code == 401
 
 
@@ -136,8 +138,11 @@ def test_create_enqueues_a_sync_job_that_carries_only_ids(client, redis_conn):
     job = Job.fetch(body["job_id"], connection=redis_conn)
     kind, payload = job.args
     assert kind == "invoice.sync"
-    assert payload == {"organization_id": "b2fe5e36-4ad1-ee11-9078-000d3a4b7a1c", "invoice_id": INVOICE_ID,
-                       "correlation_id": "corr-123"}
+    assert payload == {
+        "organization_id": "b2fe5e36-4ad1-ee11-9078-000d3a4b7a1c",
+        "invoice_id": INVOICE_ID,
+        "correlation_id": "corr-123",
+    }
     assert dataverse_queue(redis_conn).job_ids == [job.id]
 
 
@@ -205,8 +210,12 @@ def test_connection_rows_go_to_the_maintenance_queue(client, redis_conn):
 
 
 def test_the_connectors_own_writes_are_ignored(client, redis_conn):
-    body = with_changes("invoice_update_with_pre_and_post_images", operation_id="11111111-0000-4000-8000-000000000001",
-                        user=CONNECTOR_USER, xc_xeroinvoicenumber="INV-0001")
+    body = with_changes(
+        "invoice_update_with_pre_and_post_images",
+        operation_id="11111111-0000-4000-8000-000000000001",
+        user=CONNECTOR_USER,
+        xc_xeroinvoicenumber="INV-0001",
+    )
     response = post(client, body)
     assert response.status_code == 200
     assert response.get_json() == {"status": "ignored", "reason": "change made by the connector itself"}
@@ -214,10 +223,16 @@ def test_the_connectors_own_writes_are_ignored(client, redis_conn):
 
 
 def test_a_resync_request_is_accepted_even_from_the_connector_user(client, redis_conn):
-    export_status = {"__type": "OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts",
-                     "Value": int(ExportStatus.READY_TO_UPDATE)}
-    body = with_changes("invoice_update_with_pre_and_post_images", operation_id="11111111-0000-4000-8000-000000000002",
-                        user=CONNECTOR_USER, **{INVOICE_EXPORT_STATUS: export_status})
+    export_status = {
+        "__type": "OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts",
+        "Value": int(ExportStatus.READY_TO_UPDATE),
+    }
+    body = with_changes(
+        "invoice_update_with_pre_and_post_images",
+        operation_id="11111111-0000-4000-8000-000000000002",
+        user=CONNECTOR_USER,
+        **{INVOICE_EXPORT_STATUS: export_status},
+    )
     assert post(client, body).status_code == 202
     assert dataverse_queue(redis_conn).count == 1
 

@@ -72,8 +72,10 @@ def test_events_become_one_job_per_resource(client, redis_conn):
     body = xero_body("invoice_paid_twice_and_contact")
     response = post(client, body, sign(body))
     assert response.status_code == 200 and response.data == b""
-    jobs = [Job.fetch(job_id, connection=redis_conn) for job_id in
-            client.application.extensions["connector.jobs"].queue("xero").job_ids]
+    jobs = [
+        Job.fetch(job_id, connection=redis_conn)
+        for job_id in client.application.extensions["connector.jobs"].queue("xero").job_ids
+    ]
     assert sorted(job.args[0] for job in jobs) == ["xero.contact", "xero.invoice"]
     invoice_job = next(job for job in jobs if job.args[0] == "xero.invoice")
     assert invoice_job.args[1]["resource_id"] == INVOICE
@@ -107,9 +109,12 @@ def test_credit_note_events_are_queued(client):
 
 @pytest.mark.parametrize(
     ("body", "named"),
-    [(b"{not json", "not valid JSON"), (b'{"events": {}}', "'events' list"),
-     (b'{"events": [{"resourceId": "x"}]}', "lacks eventCategory"),
-     (b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"events": {}}', "'events' list"),
+        (b'{"events": [{"resourceId": "x"}]}', "lacks eventCategory"),
+        (b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper"),
+    ],
 )
 def test_a_signed_but_malformed_body_is_400_naming_the_problem(client, body, named):
     response = post(client, body, sign(body))

@@ -60,16 +60,21 @@ class Dynamics:
         return dict(response.json())
 
     def create_connection(self, body: dict[str, Any]) -> str:
-        response = self.session.post(self.api + schema.CONNECTION_ENTITY_SET, json=body,
-                                     headers={"Prefer": "return=representation"})
+        response = self.session.post(
+            self.api + schema.CONNECTION_ENTITY_SET, json=body, headers={"Prefer": "return=representation"}
+        )
         response.raise_for_status()
         return str(response.json()[schema.CONNECTION_ID])
 
     def history(self, connection_id: str) -> list[dict[str, Any]]:
         """The connection's Sync History rows, oldest first."""
-        response = self.session.get(self.api + schema.SYNC_HISTORY_ENTITY_SET, params={
-            "$filter": f"_{schema.SYNC_HISTORY_CONNECTION}_value eq {connection_id}",
-            "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc"})
+        response = self.session.get(
+            self.api + schema.SYNC_HISTORY_ENTITY_SET,
+            params={
+                "$filter": f"_{schema.SYNC_HISTORY_CONNECTION}_value eq {connection_id}",
+                "$orderby": f"{schema.SYNC_HISTORY_OCCURRED_ON} asc",
+            },
+        )
         response.raise_for_status()
         return list(response.json()["value"])
 
@@ -77,7 +82,9 @@ class Dynamics:
         response = self.session.get(self.api + schema.SYNC_HISTORY_ENTITY_SET)
         response.raise_for_status()
         for row in response.json()["value"]:
-            self.session.delete(f"{self.api}{schema.SYNC_HISTORY_ENTITY_SET}({row[schema.SYNC_HISTORY_TABLE.primary_id]})")
+            self.session.delete(
+                f"{self.api}{schema.SYNC_HISTORY_ENTITY_SET}({row[schema.SYNC_HISTORY_TABLE.primary_id]})"
+            )
         for row in self.connections():
             self.session.delete(f"{self.api}{schema.CONNECTION_ENTITY_SET}({row[schema.CONNECTION_ID]})")
 
@@ -85,8 +92,9 @@ class Dynamics:
 @pytest.fixture
 def dynamics(provisioned_dataverse: RunningDataverse) -> Iterator[Dynamics]:
     session = requests.Session()
-    session.headers.update({"Accept": "application/json", "OData-Version": "4.0",
-                            "Authorization": f"Bearer {SANDBOX_CONNECTOR_TOKEN}"})
+    session.headers.update(
+        {"Accept": "application/json", "OData-Version": "4.0", "Authorization": f"Bearer {SANDBOX_CONNECTOR_TOKEN}"}
+    )
     org = Dynamics(provisioned_dataverse.api_url, session)
     org.clear()
     yield org
@@ -107,13 +115,20 @@ class Connector:
 
 
 def connector_env(xero: RunningSandbox, dataverse: RunningDataverse, **extra: str) -> dict[str, str]:
-    return {"DATAVERSE_URL": dataverse.url, "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN,
-            **xero_env(xero, Fernet.generate_key().decode()), **extra}
+    return {
+        "DATAVERSE_URL": dataverse.url,
+        "DATAVERSE_TOKEN": SANDBOX_CONNECTOR_TOKEN,
+        **xero_env(xero, Fernet.generate_key().decode()),
+        **extra,
+    }
 
 
 def custom_env() -> dict[str, str]:
-    return {"XERO_CUSTOM_CONNECTION": "true", "XERO_CLIENT_ID": CUSTOM_CLIENT_ID,
-            "XERO_CLIENT_SECRET": CUSTOM_CLIENT_SECRET}
+    return {
+        "XERO_CUSTOM_CONNECTION": "true",
+        "XERO_CLIENT_ID": CUSTOM_CLIENT_ID,
+        "XERO_CLIENT_SECRET": CUSTOM_CLIENT_SECRET,
+    }
 
 
 @pytest.fixture
@@ -145,8 +160,7 @@ def consent(client: FlaskClient, approve: str) -> tuple[str, dict[str, str]]:
     path and query the browser would be sent to."""
     start = client.get("/xero/connect", headers=ADMIN)
     assert start.status_code == 302, start.data
-    authorize = requests.get(start.headers["Location"] + f"&auto_approve={approve}", allow_redirects=False,
-                             timeout=10)
+    authorize = requests.get(start.headers["Location"] + f"&auto_approve={approve}", allow_redirects=False, timeout=10)
     assert authorize.status_code == 302, authorize.text
     back = urlsplit(authorize.headers["Location"])
     return back.path, {k: v[0] for k, v in parse_qs(back.query).items()}

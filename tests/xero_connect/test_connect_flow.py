@@ -26,8 +26,13 @@ def test_connect_one_organisation(connector, dynamics):
     query = parse_qs(location.query)
     assert location.path == "/identity/connect/authorize"
     assert query["redirect_uri"] == ["http://localhost/xero/callback"]
-    assert query["scope"][0].split() == ["offline_access", "accounting.invoices", "accounting.payments.read",
-                                         "accounting.contacts", "accounting.settings"]
+    assert query["scope"][0].split() == [
+        "offline_access",
+        "accounting.invoices",
+        "accounting.payments.read",
+        "accounting.contacts",
+        "accounting.settings",
+    ]
     assert len(query["state"][0]) >= 32
 
     path, params = consent(connector.client, TENANT_A_ID)
@@ -53,17 +58,23 @@ def test_connect_one_organisation(connector, dynamics):
     [note] = dynamics.history(connection_id)
     assert note[schema.SYNC_HISTORY_ACTION] == SyncAction.CONNECTION
     assert note[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
-    assert note[schema.SYNC_HISTORY_DETAILS] == ("Connected to the Xero organisation Sandbox Trading Ltd "
-                                                 "(short code !SbxA1).")
+    assert note[schema.SYNC_HISTORY_DETAILS] == (
+        "Connected to the Xero organisation Sandbox Trading Ltd (short code !SbxA1)."
+    )
 
 
 def test_reconnecting_keeps_the_admins_settings_and_a_second_organisation_is_not_default(connector, dynamics):
-    existing = dynamics.create_connection({
-        schema.CONNECTION_NAME: "Trading (UK)", schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
-        schema.CONNECTION_IS_DEFAULT: True, schema.CONNECTION_STATUS: int(ConnectionStatus.RECONNECT_XERO),
-        schema.CONNECTION_STATUS_MESSAGE: "Reconnect Xero: expired",
-        schema.CONNECTION_DEFAULT_INVOICE_STATUS: int(DefaultInvoiceStatus.AUTHORISED),
-        schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "260"})
+    existing = dynamics.create_connection(
+        {
+            schema.CONNECTION_NAME: "Trading (UK)",
+            schema.CONNECTION_XERO_TENANT_ID: TENANT_A_ID,
+            schema.CONNECTION_IS_DEFAULT: True,
+            schema.CONNECTION_STATUS: int(ConnectionStatus.RECONNECT_XERO),
+            schema.CONNECTION_STATUS_MESSAGE: "Reconnect Xero: expired",
+            schema.CONNECTION_DEFAULT_INVOICE_STATUS: int(DefaultInvoiceStatus.AUTHORISED),
+            schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "260",
+        }
+    )
 
     path, params = consent(connector.client, TENANT_A_ID)
     assert b"reconnected" in connector.client.get(path, query_string=params).data
@@ -109,8 +120,9 @@ def test_two_organisations_the_admin_chooses_one(connector, dynamics):
 def test_a_tenant_that_was_not_offered_is_refused(connector, dynamics):
     path, params = consent(connector.client, "all")
     choice = connector.client.get(path, query_string=params).data.decode().split('name="choice" value="')[1][:43]
-    answer = connector.client.post("/xero/callback/choose",
-                                   data={"choice": choice, "tenant_id": "00000000-0000-0000-0000-000000000000"})
+    answer = connector.client.post(
+        "/xero/callback/choose", data={"choice": choice, "tenant_id": "00000000-0000-0000-0000-000000000000"}
+    )
     assert answer.status_code == 400
     assert dynamics.connections() == []
 
@@ -154,11 +166,14 @@ def test_redirect_uri_setting_is_used_when_set(make_connector, redis_url, redis_
     from tests.helpers import settings_for
 
     make_connector()
-    app = create_app(settings_for(redis_url, admin_token=ADMIN_TOKEN,
-                                  xero_redirect_uri="https://connector.example/xero/callback"), redis=redis_conn)
+    app = create_app(
+        settings_for(redis_url, admin_token=ADMIN_TOKEN, xero_redirect_uri="https://connector.example/xero/callback"),
+        redis=redis_conn,
+    )
     start = app.test_client().get("/xero/connect", headers=ADMIN)
     assert parse_qs(urlsplit(start.headers["Location"]).query)["redirect_uri"] == [
-        "https://connector.example/xero/callback"]
+        "https://connector.example/xero/callback"
+    ]
 
 
 def test_disconnect_revokes_at_xero_and_marks_the_row(connector, dynamics, xero_sandbox):
@@ -168,8 +183,9 @@ def test_disconnect_revokes_at_xero_and_marks_the_row(connector, dynamics, xero_
     connection_id = row[schema.CONNECTION_ID]
     refresh_token = connector.tokens.load(connection_id).refresh_token
 
-    cross_site = connector.client.post(f"/xero/disconnect/{connection_id}",
-                                       headers={**ADMIN, "Origin": "https://elsewhere.example"})
+    cross_site = connector.client.post(
+        f"/xero/disconnect/{connection_id}", headers={**ADMIN, "Origin": "https://elsewhere.example"}
+    )
     assert cross_site.status_code == 403
     answer = connector.client.post(f"/xero/disconnect/{connection_id}", headers=ADMIN)
 
@@ -191,13 +207,18 @@ def test_disconnect_revokes_at_xero_and_marks_the_row(connector, dynamics, xero_
 def xero_sandbox_post_refresh(url: str, client_id: str, secret: str, refresh_token: str):
     import requests
 
-    return requests.post(f"{url}/connect/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                         auth=(client_id, secret), timeout=10)
+    return requests.post(
+        f"{url}/connect/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(client_id, secret),
+        timeout=10,
+    )
 
 
 def test_disconnecting_an_unknown_connection_is_404(connector):
-    assert connector.client.post("/xero/disconnect/5c0e0a5e-0000-4000-8000-0000000000ff",
-                                 headers=ADMIN).status_code == 404
+    assert (
+        connector.client.post("/xero/disconnect/5c0e0a5e-0000-4000-8000-0000000000ff", headers=ADMIN).status_code == 404
+    )
     assert connector.client.post("/xero/disconnect/not-a-guid", headers=ADMIN).status_code == 404
 
 

@@ -12,8 +12,12 @@ from app.xero_connect_flow import KEY_PREFIX, STEP_TTL_SECONDS, ConnectSteps, Ex
 from sandbox.xero.seed import TENANT_A_ID
 from tests.xero_connect.conftest import ADMIN, consent
 
-TOKENS = TokenSet(access_token="access-secret-value", refresh_token="refresh-secret-value", expires_at=2e9,
-                  scope=("offline_access", "accounting.settings"))
+TOKENS = TokenSet(
+    access_token="access-secret-value",
+    refresh_token="refresh-secret-value",
+    expires_at=2e9,
+    scope=("offline_access", "accounting.settings"),
+)
 
 
 @pytest.fixture
@@ -52,11 +56,16 @@ def test_a_choice_sealed_with_a_key_no_longer_configured_is_expired(steps, redis
         other.take_choice(choice)
 
 
-@pytest.mark.parametrize(("scopes", "expected"), [
-    ("granular", "offline_access accounting.invoices accounting.payments.read accounting.contacts "
-                 "accounting.settings"),
-    ("broad", "offline_access accounting.transactions accounting.contacts accounting.settings"),
-])
+@pytest.mark.parametrize(
+    ("scopes", "expected"),
+    [
+        (
+            "granular",
+            "offline_access accounting.invoices accounting.payments.read accounting.contacts accounting.settings",
+        ),
+        ("broad", "offline_access accounting.transactions accounting.contacts accounting.settings"),
+    ],
+)
 def test_granular_scopes_by_default_broad_as_an_option(make_connector, scopes, expected):
     connector = make_connector(XERO_SCOPES=scopes)
     start = connector.client.get("/xero/connect", headers=ADMIN)

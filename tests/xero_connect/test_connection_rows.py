@@ -13,8 +13,7 @@ from mappers.xero_connection import (
     reconnect_patch,
 )
 
-ORG = ConnectedOrganisation("50BD1A8C-C1AB-5C70-B60F-CFF4C56F618A", "Sandbox Trading Ltd", "!SbxA1",
-                            "GMTSTANDARDTIME")
+ORG = ConnectedOrganisation("50BD1A8C-C1AB-5C70-B60F-CFF4C56F618A", "Sandbox Trading Ltd", "!SbxA1", "GMTSTANDARDTIME")
 AT = datetime(2026, 11, 22, 5, 30, tzinfo=UTC)
 
 
@@ -30,9 +29,13 @@ def test_a_new_row_has_identity_status_and_defaults():
 
 def test_reconnecting_touches_no_setting():
     patch = connected_patch(ORG)
-    assert set(patch) == {schema.CONNECTION_XERO_TENANT_ID, schema.CONNECTION_XERO_TENANT_NAME,
-                          schema.CONNECTION_XERO_SHORT_CODE, schema.CONNECTION_STATUS,
-                          schema.CONNECTION_STATUS_MESSAGE}
+    assert set(patch) == {
+        schema.CONNECTION_XERO_TENANT_ID,
+        schema.CONNECTION_XERO_TENANT_NAME,
+        schema.CONNECTION_XERO_SHORT_CODE,
+        schema.CONNECTION_STATUS,
+        schema.CONNECTION_STATUS_MESSAGE,
+    }
     assert patch[schema.CONNECTION_STATUS_MESSAGE] is None
 
 

@@ -27,8 +27,11 @@ WEEK = 7 * DAY
 def connect(connector, dynamics, tenant_id: str) -> str:
     path, params = consent(connector.client, tenant_id)
     assert connector.client.get(path, query_string=params).status_code == 200
-    return next(row[schema.CONNECTION_ID] for row in dynamics.connections()
-                if row[schema.CONNECTION_XERO_TENANT_ID] == tenant_id)
+    return next(
+        row[schema.CONNECTION_ID]
+        for row in dynamics.connections()
+        if row[schema.CONNECTION_XERO_TENANT_ID] == tenant_id
+    )
 
 
 def services(connector):
@@ -37,8 +40,12 @@ def services(connector):
 
 def refresh_with(xero_sandbox, refresh_token: str) -> dict:
     settings = xero_sandbox.settings
-    return requests.post(f"{xero_sandbox.url}/connect/token", auth=(settings.client_id, settings.client_secret),
-                         data={"grant_type": "refresh_token", "refresh_token": refresh_token}, timeout=10).json()
+    return requests.post(
+        f"{xero_sandbox.url}/connect/token",
+        auth=(settings.client_id, settings.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        timeout=10,
+    ).json()
 
 
 def test_a_token_younger_than_the_threshold_is_left_alone(connector, dynamics):
@@ -76,8 +83,12 @@ def test_invalid_grant_flags_the_row_reconnect_xero_and_the_others_carry_on(conn
     revoked = connect(connector, dynamics, TENANT_A_ID)
     healthy = connect(connector, dynamics, TENANT_B_ID)
     settings = xero_sandbox.settings
-    requests.post(f"{xero_sandbox.url}/connect/revocation", auth=(settings.client_id, settings.client_secret),
-                  data={"token": connector.tokens.load(revoked).refresh_token}, timeout=10).raise_for_status()
+    requests.post(
+        f"{xero_sandbox.url}/connect/revocation",
+        auth=(settings.client_id, settings.client_secret),
+        data={"token": connector.tokens.load(revoked).refresh_token},
+        timeout=10,
+    ).raise_for_status()
 
     report = refresh_connections(services(connector), older_than=WEEK, now=time.time() + 8 * DAY)
 

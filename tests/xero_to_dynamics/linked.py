@@ -41,27 +41,51 @@ class XeroUser:
     def __init__(self, base_url: str, access_token: str) -> None:
         self.api = f"{base_url}/api.xro/2.0"
         self.http = requests.Session()
-        self.http.headers.update({"Authorization": f"Bearer {access_token}", "xero-tenant-id": TENANT_A_ID,
-                                  "Accept": "application/json"})
+        self.http.headers.update(
+            {"Authorization": f"Bearer {access_token}", "xero-tenant-id": TENANT_A_ID, "Accept": "application/json"}
+        )
 
     def _send(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.request(method, self.api + path, json=body, timeout=10)
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def invoice(self, amount: str, *, contact_id: str = ACME, status: str = "AUTHORISED",
-                invoice_type: str = "ACCREC", due: date | None = None) -> dict[str, Any]:
+    def invoice(
+        self,
+        amount: str,
+        *,
+        contact_id: str = ACME,
+        status: str = "AUTHORISED",
+        invoice_type: str = "ACCREC",
+        due: date | None = None,
+    ) -> dict[str, Any]:
         today = date.today()
-        body = {"Type": invoice_type, "Contact": {"ContactID": contact_id}, "Status": status,
-                "Date": today.isoformat(), "DueDate": (due or today + timedelta(days=30)).isoformat(),
-                "LineAmountTypes": "NoTax",
-                "LineItems": [{"Description": "Consulting", "Quantity": 1, "UnitAmount": amount,
-                               "AccountCode": "200" if invoice_type == "ACCREC" else "300", "TaxType": "NONE"}]}
+        body = {
+            "Type": invoice_type,
+            "Contact": {"ContactID": contact_id},
+            "Status": status,
+            "Date": today.isoformat(),
+            "DueDate": (due or today + timedelta(days=30)).isoformat(),
+            "LineAmountTypes": "NoTax",
+            "LineItems": [
+                {
+                    "Description": "Consulting",
+                    "Quantity": 1,
+                    "UnitAmount": amount,
+                    "AccountCode": "200" if invoice_type == "ACCREC" else "300",
+                    "TaxType": "NONE",
+                }
+            ],
+        }
         return self._send("PUT", "/Invoices", {"Invoices": [body]})["Invoices"][0]
 
     def pay(self, invoice_id: str, amount: str) -> dict[str, Any]:
-        body = {"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": "090"}, "Amount": amount,
-                "Date": date.today().isoformat()}
+        body = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Account": {"Code": "090"},
+            "Amount": amount,
+            "Date": date.today().isoformat(),
+        }
         return self._send("PUT", "/Payments", {"Payments": [body]})["Payments"][0]
 
     def void(self, invoice_id: str) -> dict[str, Any]:
@@ -69,10 +93,22 @@ class XeroUser:
         return self._send("POST", f"/Invoices/{invoice_id}", {"Invoices": [body]})["Invoices"][0]
 
     def credit_note(self, amount: str, *, contact_id: str = ACME) -> dict[str, Any]:
-        body = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED",
-                "Date": date.today().isoformat(), "LineAmountTypes": "NoTax",
-                "LineItems": [{"Description": "Goodwill", "Quantity": 1, "UnitAmount": amount,
-                               "AccountCode": "200", "TaxType": "NONE"}]}
+        body = {
+            "Type": "ACCRECCREDIT",
+            "Contact": {"ContactID": contact_id},
+            "Status": "AUTHORISED",
+            "Date": date.today().isoformat(),
+            "LineAmountTypes": "NoTax",
+            "LineItems": [
+                {
+                    "Description": "Goodwill",
+                    "Quantity": 1,
+                    "UnitAmount": amount,
+                    "AccountCode": "200",
+                    "TaxType": "NONE",
+                }
+            ],
+        }
         return self._send("PUT", "/CreditNotes", {"CreditNotes": [body]})["CreditNotes"][0]
 
     def allocate(self, credit_note_id: str, invoice_id: str, amount: str) -> None:
@@ -95,19 +131,28 @@ class Linked:
     def both_sides(self, amount: str = "120.00", **xero: Any) -> tuple[str, dict[str, Any]]:
         """A Xero invoice and the Dynamics invoice carrying its id, as a finished first sync leaves them."""
         document = self.xero_user.invoice(amount, **xero)
-        invoice_id = self.dynamics_row(document["InvoiceID"], document["InvoiceNumber"], document["Status"],
-                                       due=document["AmountDue"], invoice_type=InvoiceType.SALES_INVOICE)
+        invoice_id = self.dynamics_row(
+            document["InvoiceID"],
+            document["InvoiceNumber"],
+            document["Status"],
+            due=document["AmountDue"],
+            invoice_type=InvoiceType.SALES_INVOICE,
+        )
         return invoice_id, document
 
     def dynamics_row(self, xero_id: str, number: str, status: str, *, due: Any, invoice_type: InvoiceType) -> str:
         body = {
-            "name": f"Linked {number}", "customerid_account@odata.bind": f"/accounts({CUSTOMER})",
+            "name": f"Linked {number}",
+            "customerid_account@odata.bind": f"/accounts({CUSTOMER})",
             "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
             schema.INVOICE_INVOICE_TYPE: int(invoice_type),
             schema.INVOICE_EXPORT_STATUS: int(ExportStatus.YES),
-            schema.INVOICE_XERO_INVOICE_ID: xero_id, schema.INVOICE_XERO_NUMBER: number,
-            schema.INVOICE_XERO_STATUS: status, schema.INVOICE_AMOUNT_DUE: float(due),
-            schema.INVOICE_AMOUNT_PAID: 0, schema.INVOICE_AMOUNT_CREDITED: 0,
+            schema.INVOICE_XERO_INVOICE_ID: xero_id,
+            schema.INVOICE_XERO_NUMBER: number,
+            schema.INVOICE_XERO_STATUS: status,
+            schema.INVOICE_AMOUNT_DUE: float(due),
+            schema.INVOICE_AMOUNT_PAID: 0,
+            schema.INVOICE_AMOUNT_CREDITED: 0,
             **schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), self.harness.connection_id),
         }
         # Written as the connector's own user, like the first sync's write-back: the intake ignores it.

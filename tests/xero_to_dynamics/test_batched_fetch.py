@@ -45,10 +45,16 @@ def sandbox_calls(linked: Any) -> int:
 
 
 def submit_invoice_job(linked: Any, xero_id: str, trigger: dict[str, Any] | None) -> None:
-    payload = {"tenant_id": TENANT, "category": "INVOICE", "resource_id": xero_id,
-               "connection_id": linked.harness.connection_id, "event_type": "UPDATE"}
-    linked.harness.jobs.submit_coalesced(QUEUE_XERO, "xero.invoice", payload, trigger=trigger,
-                                         scope=xero_resource_scope(TENANT, "INVOICE", xero_id))
+    payload = {
+        "tenant_id": TENANT,
+        "category": "INVOICE",
+        "resource_id": xero_id,
+        "connection_id": linked.harness.connection_id,
+        "event_type": "UPDATE",
+    }
+    linked.harness.jobs.submit_coalesced(
+        QUEUE_XERO, "xero.invoice", payload, trigger=trigger, scope=xero_resource_scope(TENANT, "INVOICE", xero_id)
+    )
 
 
 def read_from_xero(linked: Any, xero_id: str) -> Any:
@@ -61,8 +67,7 @@ def run_one_xero_job(linked: Any) -> list[str]:
     """Run the first queued Xero job alone; the invoice ids of the jobs that finished meanwhile."""
     registry = linked.harness.jobs.queue(QUEUE_XERO).finished_job_registry
     before = set(registry.get_job_ids())
-    SimpleWorker([linked.harness.jobs.queue(QUEUE_XERO)], connection=linked.harness.redis).work(burst=True,
-                                                                                                  max_jobs=1)
+    SimpleWorker([linked.harness.jobs.queue(QUEUE_XERO)], connection=linked.harness.redis).work(burst=True, max_jobs=1)
     done = Job.fetch_many(sorted(set(registry.get_job_ids()) - before), connection=linked.harness.redis)
     return [job.args[1]["resource_id"] for job in done if job]
 

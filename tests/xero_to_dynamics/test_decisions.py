@@ -38,20 +38,40 @@ XERO_ID = "0b9f5e4a-7c6d-4e3f-9a8b-1c2d3e4f5a6b"
 CONNECTION = "5c0e0a5e-0000-4000-8000-0000000000aa"
 
 
-def linked_invoice(status: str = "AUTHORISED", due: str = "120", paid: str = "0", credited: str = "0",
-                   state: InvoiceState = InvoiceState.ACTIVE) -> LinkedInvoice:
-    return LinkedInvoice.from_row({
-        "invoiceid": DYNAMICS_ID, "invoicenumber": "INV-01001", "statecode": int(state), "statuscode": 1,
-        f"_{schema.INVOICE_CONNECTION}_value": CONNECTION, schema.INVOICE_XERO_INVOICE_ID: XERO_ID,
-        schema.INVOICE_XERO_STATUS: status, schema.INVOICE_AMOUNT_DUE: float(due),
-        schema.INVOICE_AMOUNT_PAID: float(paid), schema.INVOICE_AMOUNT_CREDITED: float(credited),
-    })
+def linked_invoice(
+    status: str = "AUTHORISED",
+    due: str = "120",
+    paid: str = "0",
+    credited: str = "0",
+    state: InvoiceState = InvoiceState.ACTIVE,
+) -> LinkedInvoice:
+    return LinkedInvoice.from_row(
+        {
+            "invoiceid": DYNAMICS_ID,
+            "invoicenumber": "INV-01001",
+            "statecode": int(state),
+            "statuscode": 1,
+            f"_{schema.INVOICE_CONNECTION}_value": CONNECTION,
+            schema.INVOICE_XERO_INVOICE_ID: XERO_ID,
+            schema.INVOICE_XERO_STATUS: status,
+            schema.INVOICE_AMOUNT_DUE: float(due),
+            schema.INVOICE_AMOUNT_PAID: float(paid),
+            schema.INVOICE_AMOUNT_CREDITED: float(credited),
+        }
+    )
 
 
 def xero(status: str = "AUTHORISED", due: str = "120", paid: str = "0", credited: str = "0") -> XeroInvoice:
-    return XeroInvoice(invoice_id=XERO_ID, invoice_number="INV-0007", type="ACCREC", status=status,
-                       amount_due=Decimal(due), amount_paid=Decimal(paid), amount_credited=Decimal(credited),
-                       currency_code=CurrencyCode.GBP)
+    return XeroInvoice(
+        invoice_id=XERO_ID,
+        invoice_number="INV-0007",
+        type="ACCREC",
+        status=status,
+        amount_due=Decimal(due),
+        amount_paid=Decimal(paid),
+        amount_credited=Decimal(credited),
+        currency_code=CurrencyCode.GBP,
+    )
 
 
 def test_nothing_is_written_when_dynamics_already_shows_xeros_state():
@@ -67,8 +87,9 @@ def test_a_part_payment_writes_amounts_and_tells_how_much_arrived():
     assert patch.body[schema.INVOICE_AMOUNT_DUE] == 70.0
     assert plan.state_patch is None
     assert plan.history is not None and plan.history.action is SyncAction.PAYMENT
-    assert plan.history.details == ("Part payment of 30.00 GBP received in Xero for Invoice INV-0007; "
-                                    "70.00 GBP still due.")
+    assert plan.history.details == (
+        "Part payment of 30.00 GBP received in Xero for Invoice INV-0007; 70.00 GBP still due."
+    )
 
 
 def test_full_payment_sets_paid_alone_after_the_amounts():
@@ -121,19 +142,30 @@ def test_a_credited_amount_alone_is_written_without_history():
 
 def test_credit_allocations_are_summed_per_invoice_and_fingerprinted():
     on = date(2026, 11, 22)
-    note = CreditNote(credit_note_id="c-1", status="AUTHORISED", total=Decimal("50"), allocations=[
-        Allocation(invoice=XeroInvoice(invoice_id="A-1"), amount=Decimal("10"), date=on),
-        Allocation(invoice=XeroInvoice(invoice_id="a-1"), amount=Decimal("15"), date=on),
-        Allocation(invoice=XeroInvoice(invoice_id="b-2"), amount=Decimal("5"), date=on, is_deleted=True),
-    ])
+    note = CreditNote(
+        credit_note_id="c-1",
+        status="AUTHORISED",
+        total=Decimal("50"),
+        allocations=[
+            Allocation(invoice=XeroInvoice(invoice_id="A-1"), amount=Decimal("10"), date=on),
+            Allocation(invoice=XeroInvoice(invoice_id="a-1"), amount=Decimal("15"), date=on),
+            Allocation(invoice=XeroInvoice(invoice_id="b-2"), amount=Decimal("5"), date=on, is_deleted=True),
+        ],
+    )
     assert [(a.invoice_xero_id, a.amount) for a in credit_allocations(note)] == [("a-1", Decimal("25"))]
     assert credit_note_fingerprint(note) == "AUTHORISED|50.00|a-1=25.00"
 
 
 def _contact(*, supplier: bool, customer: bool) -> Contact:
-    return Contact(contact_id="x", is_supplier=supplier, is_customer=customer, balances=Balances(
-        accounts_receivable=AccountsReceivable(outstanding=120.5, overdue=20),
-        accounts_payable=AccountsPayable(outstanding=300, overdue=0)))
+    return Contact(
+        contact_id="x",
+        is_supplier=supplier,
+        is_customer=customer,
+        balances=Balances(
+            accounts_receivable=AccountsReceivable(outstanding=120.5, overdue=20),
+            accounts_payable=AccountsPayable(outstanding=300, overdue=0),
+        ),
+    )
 
 
 def test_balances_come_from_receivables_unless_the_contact_is_only_a_supplier():
@@ -155,7 +187,8 @@ def test_a_balance_is_patched_only_when_it_differs():
 
 def test_filters_quote_xero_ids_and_refuse_anything_but_a_guid_for_the_connection():
     assert linked_invoice_filter(["a'b", "a'b", "c"]) == (
-        f"{schema.INVOICE_XERO_INVOICE_ID} eq 'a''b' or {schema.INVOICE_XERO_INVOICE_ID} eq 'c'")
+        f"{schema.INVOICE_XERO_INVOICE_ID} eq 'a''b' or {schema.INVOICE_XERO_INVOICE_ID} eq 'c'"
+    )
     since = datetime(2026, 11, 22, 8, 0, 5, tzinfo=UTC)
     text = unsynced_invoices_filter(CONNECTION.upper(), since)
     assert f"_{schema.INVOICE_CONNECTION}_value eq {CONNECTION} and" in text

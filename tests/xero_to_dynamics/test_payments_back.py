@@ -61,9 +61,17 @@ def test_a_repeated_event_writes_nothing_the_second_time(linked):
     # Xero delivers at least once: the same event again, as the intake would queue it.
     resource = document["InvoiceID"].lower()
     linked.harness.jobs.submit_coalesced(
-        "xero", "xero.invoice", {"tenant_id": TENANT_A_ID, "category": "INVOICE", "resource_id": resource,
-                                 "connection_id": linked.harness.connection_id, "event_type": "UPDATE"},
-        scope=xero_resource_scope(TENANT_A_ID, "INVOICE", resource))
+        "xero",
+        "xero.invoice",
+        {
+            "tenant_id": TENANT_A_ID,
+            "category": "INVOICE",
+            "resource_id": resource,
+            "connection_id": linked.harness.connection_id,
+            "event_type": "UPDATE",
+        },
+        scope=xero_resource_scope(TENANT_A_ID, "INVOICE", resource),
+    )
     ran = linked.settle()
 
     # The invoice job finds nothing new; the contact's balances are refreshed in a job of their own.
@@ -99,16 +107,21 @@ def test_credit_note_tells_the_invoice_and_its_credited_amount_comes_back(linked
     [history] = linked.history(invoice_id)
     assert history[schema.SYNC_HISTORY_ACTION] == SyncAction.CREDIT_NOTE
     assert history[schema.SYNC_HISTORY_DETAILS] == (
-        f"Credit note {note['CreditNoteNumber']} (Paid, total 25.00 GBP) in Xero: "
-        "25.00 GBP allocated to this invoice.")
+        f"Credit note {note['CreditNoteNumber']} (Paid, total 25.00 GBP) in Xero: 25.00 GBP allocated to this invoice."
+    )
     assert [r["credit_note"] for r in linked.xero_results("xero.creditnote")] == ["not_in_dynamics"]
 
 
 def test_a_dynamics_credit_note_gets_its_xero_credit_notes_status_and_amounts(linked):
     _, document = linked.both_sides("100.00")
     note = linked.xero_user.credit_note("30.00")
-    credit_row = linked.dynamics_row(note["CreditNoteID"], note["CreditNoteNumber"], note["Status"],
-                                     due=note["RemainingCredit"], invoice_type=InvoiceType.SALES_CREDIT_NOTE)
+    credit_row = linked.dynamics_row(
+        note["CreditNoteID"],
+        note["CreditNoteNumber"],
+        note["Status"],
+        due=note["RemainingCredit"],
+        invoice_type=InvoiceType.SALES_CREDIT_NOTE,
+    )
     linked.xero_user.allocate(note["CreditNoteID"], document["InvoiceID"], "30.00")
     linked.settle()
 
@@ -136,8 +149,12 @@ def test_an_invoice_created_directly_in_xero_is_left_alone(linked):
 
     [result] = [r for r in linked.xero_results() if r.get("resource_id") == document["InvoiceID"].lower()]
     assert result["result"] == "not_in_dynamics"
-    assert linked.harness.connector.rows(
-        "invoices", **{"$filter": f"{schema.INVOICE_XERO_INVOICE_ID} eq '{document['InvoiceID']}'"}) == []
+    assert (
+        linked.harness.connector.rows(
+            "invoices", **{"$filter": f"{schema.INVOICE_XERO_INVOICE_ID} eq '{document['InvoiceID']}'"}
+        )
+        == []
+    )
 
 
 def test_a_supplier_only_contact_gets_its_payable_balance(linked):

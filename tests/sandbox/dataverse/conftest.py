@@ -30,10 +30,25 @@ def api(dataverse_sandbox: RunningDataverse) -> str:
 @pytest.fixture
 def invoice_id(api: str, dataverse_session: requests.Session) -> str:
     """An active GBP invoice for Contoso with one Widget line (2 x 12.50)."""
-    invoice = created_id(dataverse_session.post(api + "invoices", json={
-        "name": "Website build", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})", "duedate": "2026-12-31"}))
-    created_id(dataverse_session.post(api + "invoicedetails", json={
-        "invoiceid@odata.bind": f"/invoices({invoice})", "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
-        "quantity": 2}))
+    invoice = created_id(
+        dataverse_session.post(
+            api + "invoices",
+            json={
+                "name": "Website build",
+                "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+                "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+                "duedate": "2026-12-31",
+            },
+        )
+    )
+    created_id(
+        dataverse_session.post(
+            api + "invoicedetails",
+            json={
+                "invoiceid@odata.bind": f"/invoices({invoice})",
+                "productid@odata.bind": f"/products({PRODUCT_IDS[0]})",
+                "quantity": 2,
+            },
+        )
+    )
     return invoice

@@ -44,8 +44,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 parts = urlsplit(self.path)
-                receiver.calls.append(Received(parts.path, parse_qs(parts.query), dict(self.headers.items()),
-                                               self.rfile.read(length)))
+                receiver.calls.append(
+                    Received(parts.path, parse_qs(parts.query), dict(self.headers.items()), self.rfile.read(length))
+                )
                 status = receiver.statuses.popleft() if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -15,9 +15,13 @@ from tests.sandbox.dataverse.registering import register
 parser = pytest.importorskip("app.webhooks.dataverse_context")
 
 
-def test_update_delete_and_trimmed_contexts_parse(dataverse_sandbox: RunningDataverse,
-                                                  dataverse_session: requests.Session, api: str,
-                                                  receiver: Receiver, invoice_id: str) -> None:
+def test_update_delete_and_trimmed_contexts_parse(
+    dataverse_sandbox: RunningDataverse,
+    dataverse_session: requests.Session,
+    api: str,
+    receiver: Receiver,
+    invoice_id: str,
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "invoice", images=(("pre", 0, None), ("post", 1, None)))
     register(dataverse_session, api, receiver.url, "Delete", "invoice", images=(("gone", 0, "name,totalamount"),))
     dataverse_session.patch(api + f"invoices({invoice_id})", json={"name": "Renamed", "discountamount": 5})
@@ -35,11 +39,17 @@ def test_update_delete_and_trimmed_contexts_parse(dataverse_sandbox: RunningData
     assert delete.pre_image()["totalamount"] == Decimal("20")
 
 
-def test_trimmed_context_parses_as_trimmed(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                           api: str, receiver: Receiver) -> None:
-    dataverse_session.post(api + "EntityDefinitions(LogicalName='account')/Attributes", json={
-        "@odata.type": "Microsoft.Dynamics.CRM.MemoAttributeMetadata", "SchemaName": "xc_Notes",
-        "MaxLength": 1048576})
+def test_trimmed_context_parses_as_trimmed(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
+    dataverse_session.post(
+        api + "EntityDefinitions(LogicalName='account')/Attributes",
+        json={
+            "@odata.type": "Microsoft.Dynamics.CRM.MemoAttributeMetadata",
+            "SchemaName": "xc_Notes",
+            "MaxLength": 1048576,
+        },
+    )
     register(dataverse_session, api, receiver.url, "Update", "account")
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})", json={"xc_notes": "y" * 270_000})
     assert dataverse_sandbox.wait_for_webhooks(timeout=20)

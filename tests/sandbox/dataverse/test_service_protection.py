@@ -7,8 +7,9 @@ import requests
 from sandbox.dataverse.server import RunningDataverse
 
 
-def test_budget_set_at_runtime_gives_429_with_retry_after(dataverse_sandbox: RunningDataverse,
-                                                          dataverse_session: requests.Session, api: str) -> None:
+def test_budget_set_at_runtime_gives_429_with_retry_after(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str
+) -> None:
     admin = dataverse_sandbox.url + "/_sandbox/service-protection"
     assert requests.put(admin, json={"budget": 3, "retry_after_seconds": 7}, timeout=5).json()["budget"] == 3
     statuses = [dataverse_session.get(api + "accounts").status_code for _ in range(4)]
@@ -23,8 +24,9 @@ def test_budget_set_at_runtime_gives_429_with_retry_after(dataverse_sandbox: Run
     assert dataverse_session.get(api + "accounts").status_code == 200
 
 
-def test_reset_restores_the_seed(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                 api: str) -> None:
+def test_reset_restores_the_seed(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str
+) -> None:
     dataverse_session.post(api + "accounts", json={"name": "Temporary"})
     assert len(dataverse_session.get(api + "accounts").json()["value"]) == 4
     assert requests.post(dataverse_sandbox.url + "/_sandbox/reset", timeout=5).status_code == 200
@@ -32,15 +34,22 @@ def test_reset_restores_the_seed(dataverse_sandbox: RunningDataverse, dataverse_
 
 
 def test_admin_can_add_users_with_tokens(dataverse_sandbox: RunningDataverse, api: str) -> None:
-    created = requests.post(dataverse_sandbox.url + "/_sandbox/users", timeout=5, json={
-        "token": "accountant-token", "firstname": "Alex", "lastname": "Accountant"})
+    created = requests.post(
+        dataverse_sandbox.url + "/_sandbox/users",
+        timeout=5,
+        json={"token": "accountant-token", "firstname": "Alex", "lastname": "Accountant"},
+    )
     assert created.status_code == 201
     user_id = created.json()["systemuserid"]
     me = requests.get(api + "WhoAmI", headers={"Authorization": "Bearer accountant-token"}, timeout=5).json()
     assert me["UserId"] == user_id
-    user = requests.get(api + f"systemusers({user_id})?$select=fullname", timeout=5,
-                        headers={"Authorization": "Bearer accountant-token"}).json()
+    user = requests.get(
+        api + f"systemusers({user_id})?$select=fullname",
+        timeout=5,
+        headers={"Authorization": "Bearer accountant-token"},
+    ).json()
     assert user["fullname"] == "Alex Accountant"
-    duplicate = requests.post(dataverse_sandbox.url + "/_sandbox/users", timeout=5,
-                              json={"token": "accountant-token", "lastname": "Again"})
+    duplicate = requests.post(
+        dataverse_sandbox.url + "/_sandbox/users", timeout=5, json={"token": "accountant-token", "lastname": "Again"}
+    )
     assert duplicate.status_code == 400

@@ -29,12 +29,20 @@ def job(session: requests.Session, api: str, operation_id: str) -> dict[str, Any
     return response.json()
 
 
-def test_create_fires_a_real_shaped_context(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                            api: str, receiver: Receiver) -> None:
+def test_create_fires_a_real_shaped_context(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     reg = register(dataverse_session, api, receiver.url, "Create", "account", images=(("created", 1, None),))
-    account_id = created_id(dataverse_session.post(api + "accounts", json={
-        "name": "Globex", "telephone1": "0123", "primarycontactid@odata.bind": "/contacts("
-                                                                            "5c0e0a5e-0000-4000-8000-000000000501)"}))
+    account_id = created_id(
+        dataverse_session.post(
+            api + "accounts",
+            json={
+                "name": "Globex",
+                "telephone1": "0123",
+                "primarycontactid@odata.bind": "/contacts(5c0e0a5e-0000-4000-8000-000000000501)",
+            },
+        )
+    )
     settle(dataverse_sandbox)
 
     assert len(receiver.calls) == 1
@@ -75,8 +83,8 @@ def test_create_fires_a_real_shaped_context(dataverse_sandbox: RunningDataverse,
 
 
 def test_update_target_holds_only_changed_columns_and_filtering_attributes_apply(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account", filtering="telephone1,emailaddress1")
     account = f"accounts({ACCOUNT_IDS[1]})"
     assert dataverse_session.patch(api + account, json={"name": "Fabrikam Group"}).status_code == 204
@@ -91,11 +99,20 @@ def test_update_target_holds_only_changed_columns_and_filtering_attributes_apply
 
 
 def test_registered_images_follow_their_attributes_and_aliases(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver,
-        invoice_id: str) -> None:
-    register(dataverse_session, api, receiver.url, "Update", "invoice",
-             images=(("before", 0, "name,totalamount"), ("after", 1, "name,totalamount,customerid"),
-                     ("whole", 2, None)))
+    dataverse_sandbox: RunningDataverse,
+    dataverse_session: requests.Session,
+    api: str,
+    receiver: Receiver,
+    invoice_id: str,
+) -> None:
+    register(
+        dataverse_session,
+        api,
+        receiver.url,
+        "Update",
+        "invoice",
+        images=(("before", 0, "name,totalamount"), ("after", 1, "name,totalamount,customerid"), ("whole", 2, None)),
+    )
     dataverse_session.patch(api + f"invoices({invoice_id})", json={"name": "Website build (phase 1)"})
     settle(dataverse_sandbox)
     ctx = receiver.calls[0].context
@@ -103,7 +120,9 @@ def test_registered_images_follow_their_attributes_and_aliases(
     assert set(pre) == {"before", "whole"}
     assert set(post) == {"after", "whole", "AsynchronousStepPrimaryName"}
     assert kv(pre["before"]["Attributes"]) == {
-        "name": "Website build", "totalamount": {"__type": f"Money:{CONTRACTS}", "Value": 25.0}}
+        "name": "Website build",
+        "totalamount": {"__type": f"Money:{CONTRACTS}", "Value": 25.0},
+    }
     after = kv(post["after"]["Attributes"])
     assert after["name"] == "Website build (phase 1)"
     assert after["customerid"]["LogicalName"] == "account"
@@ -113,10 +132,20 @@ def test_registered_images_follow_their_attributes_and_aliases(
 
 
 def test_delete_sends_an_entity_reference_and_the_pre_image(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver,
-        invoice_id: str) -> None:
-    register(dataverse_session, api, receiver.url, "Delete", "invoice",
-             images=(("deleted", 0, "name,invoicenumber,totalamount"),))
+    dataverse_sandbox: RunningDataverse,
+    dataverse_session: requests.Session,
+    api: str,
+    receiver: Receiver,
+    invoice_id: str,
+) -> None:
+    register(
+        dataverse_session,
+        api,
+        receiver.url,
+        "Delete",
+        "invoice",
+        images=(("deleted", 0, "name,invoicenumber,totalamount"),),
+    )
     assert dataverse_session.delete(api + f"invoices({invoice_id})").status_code == 204
     settle(dataverse_sandbox)
     assert len(receiver.calls) == 1
@@ -131,11 +160,16 @@ def test_delete_sends_an_entity_reference_and_the_pre_image(
 
 
 def test_state_change_with_other_columns_fires_update_twice(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver,
-        invoice_id: str) -> None:
+    dataverse_sandbox: RunningDataverse,
+    dataverse_session: requests.Session,
+    api: str,
+    receiver: Receiver,
+    invoice_id: str,
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "invoice")
-    response = dataverse_session.patch(api + f"invoices({invoice_id})", json={
-        "description": "Billed in full", "statecode": 0, "statuscode": 4})
+    response = dataverse_session.patch(
+        api + f"invoices({invoice_id})", json={"description": "Billed in full", "statecode": 0, "statuscode": 4}
+    )
     assert response.status_code == 204
     settle(dataverse_sandbox)
     targets = [set(kv(kv(c.context["InputParameters"])["Target"]["Attributes"])) for c in receiver.calls]
@@ -144,11 +178,15 @@ def test_state_change_with_other_columns_fires_update_twice(
     assert {"statecode", "statuscode"} <= targets[1] and "description" not in targets[1]
 
 
-def test_contexts_above_256_kb_are_trimmed(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                            api: str, receiver: Receiver) -> None:
-    attribute = {"@odata.type": "Microsoft.Dynamics.CRM.MemoAttributeMetadata", "SchemaName": "xc_Notes",
-                 "DisplayName": {"LocalizedLabels": [{"Label": "Notes", "LanguageCode": 1033}]},
-                 "MaxLength": 1048576}
+def test_contexts_above_256_kb_are_trimmed(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
+    attribute = {
+        "@odata.type": "Microsoft.Dynamics.CRM.MemoAttributeMetadata",
+        "SchemaName": "xc_Notes",
+        "DisplayName": {"LocalizedLabels": [{"Label": "Notes", "LanguageCode": 1033}]},
+        "MaxLength": 1048576,
+    }
     created = dataverse_session.post(api + "EntityDefinitions(LogicalName='account')/Attributes", json=attribute)
     assert created.status_code == 204, created.text
     register(dataverse_session, api, receiver.url, "Update", "account", images=(("before", 0, None),))
@@ -164,12 +202,26 @@ def test_contexts_above_256_kb_are_trimmed(dataverse_sandbox: RunningDataverse, 
 
 
 def test_http_header_and_query_string_authentication(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
-    register(dataverse_session, api, receiver.url, "Update", "contact", authtype=5,
-             authvalue='<settings><setting name="X-Connector-Key" value="k&amp;1" /></settings>')
-    register(dataverse_session, api, receiver.url + "?tenant=a", "Update", "contact", authtype=6,
-             authvalue='<settings><setting name="key" value="q1" /><setting name="env" value="test" /></settings>')
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
+    register(
+        dataverse_session,
+        api,
+        receiver.url,
+        "Update",
+        "contact",
+        authtype=5,
+        authvalue='<settings><setting name="X-Connector-Key" value="k&amp;1" /></settings>',
+    )
+    register(
+        dataverse_session,
+        api,
+        receiver.url + "?tenant=a",
+        "Update",
+        "contact",
+        authtype=6,
+        authvalue='<settings><setting name="key" value="q1" /><setting name="env" value="test" /></settings>',
+    )
     dataverse_session.patch(api + "contacts(5c0e0a5e-0000-4000-8000-000000000502)", json={"jobtitle": "CFO"})
     settle(dataverse_sandbox)
     assert len(receiver.calls) == 2
@@ -180,8 +232,9 @@ def test_http_header_and_query_string_authentication(
     assert by_query.query == {"tenant": ["a"], "key": ["q1"], "env": ["test"]}
 
 
-def test_one_retry_after_503_then_success(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                          api: str, receiver: Receiver) -> None:
+def test_one_retry_after_503_then_success(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account")
     receiver.statuses.extend([503, 200])
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[2]})", json={"telephone1": "1"})
@@ -194,8 +247,8 @@ def test_one_retry_after_503_then_success(dataverse_sandbox: RunningDataverse, d
 
 
 def test_failures_are_not_retried_except_once_for_gateway_errors(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account")
     receiver.statuses.extend([500, 504, 502])
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[2]})", json={"telephone1": "1"})
@@ -213,8 +266,8 @@ def test_failures_are_not_retried_except_once_for_gateway_errors(
 
 
 def test_no_firing_once_the_step_is_disabled_or_deleted(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     reg = register(dataverse_session, api, receiver.url, "Update", "account")
     step = api + f"sdkmessageprocessingsteps({reg.step_id})"
     account = api + f"accounts({ACCOUNT_IDS[0]})"
@@ -234,9 +287,9 @@ def test_no_firing_once_the_step_is_disabled_or_deleted(
     assert len(receiver.calls) == 1
 
 
-def test_deleting_the_endpoint_removes_its_steps(dataverse_sandbox: RunningDataverse,
-                                                 dataverse_session: requests.Session, api: str,
-                                                 receiver: Receiver) -> None:
+def test_deleting_the_endpoint_removes_its_steps(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     reg = register(dataverse_session, api, receiver.url, "Update", "account", images=(("pre", 0, "name"),))
     assert dataverse_session.delete(api + f"serviceendpoints({reg.endpoint_id})").status_code == 204
     assert dataverse_session.get(api + f"sdkmessageprocessingsteps({reg.step_id})").status_code == 404
@@ -246,11 +299,16 @@ def test_deleting_the_endpoint_removes_its_steps(dataverse_sandbox: RunningDatav
     assert receiver.calls == []
 
 
-def test_initiating_user_is_the_caller(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session,
-                                       api: str, receiver: Receiver) -> None:
+def test_initiating_user_is_the_caller(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account")
-    person = requests.patch(api + f"accounts({ACCOUNT_IDS[0]})", json={"telephone1": "9"}, timeout=5,
-                            headers={"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"})
+    person = requests.patch(
+        api + f"accounts({ACCOUNT_IDS[0]})",
+        json={"telephone1": "9"},
+        timeout=5,
+        headers={"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"},
+    )
     assert person.status_code == 204
     settle(dataverse_sandbox)
     ctx = receiver.calls[0].context
@@ -258,8 +316,8 @@ def test_initiating_user_is_the_caller(dataverse_sandbox: RunningDataverse, data
 
 
 def test_successful_jobs_of_auto_delete_steps_disappear(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account", asyncautodelete=True)
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})", json={"telephone1": "1"})
     settle(dataverse_sandbox)
@@ -269,39 +327,53 @@ def test_successful_jobs_of_auto_delete_steps_disappear(
 
 
 def test_registration_rules(dataverse_session: requests.Session, api: str, receiver: Receiver) -> None:
-    far_port = dataverse_session.post(api + "serviceendpoints", json={
-        "name": "x", "url": "https://hooks.example.com:8443/x", "contract": 8, "authtype": 4, "authvalue": "s"})
+    far_port = dataverse_session.post(
+        api + "serviceendpoints",
+        json={"name": "x", "url": "https://hooks.example.com:8443/x", "contract": 8, "authtype": 4, "authvalue": "s"},
+    )
     assert far_port.status_code == 400
     assert "ports 80 and 443" in far_port.json()["error"]["message"]
     endpoint_id = add_endpoint(dataverse_session, api, receiver.url)
     endpoint = dataverse_session.get(api + f"serviceendpoints({endpoint_id})").json()
     assert "authvalue" not in endpoint
     assert endpoint["contract"] == 8
-    person = requests.post(api + "serviceendpoints", timeout=5, json={
-        "name": "x", "url": receiver.url, "contract": 8, "authtype": 4, "authvalue": "s"},
-        headers={"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"})
+    person = requests.post(
+        api + "serviceendpoints",
+        timeout=5,
+        json={"name": "x", "url": receiver.url, "contract": 8, "authtype": 4, "authvalue": "s"},
+        headers={"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"},
+    )
     assert person.status_code == 403
     assert "missing prvCreateServiceEndpoint privilege" in person.json()["error"]["message"]
 
 
-def test_bypass_headers(dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-                        receiver: Receiver) -> None:
+def test_bypass_headers(
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account")
     account = api + f"accounts({ACCOUNT_IDS[0]})"
     # Synchronous-only bypass leaves asynchronous webhooks alone; CustomAsync skips them.
     dataverse_session.patch(account, json={"telephone1": "1"}, headers={"MSCRM.BypassCustomPluginExecution": "true"})
-    dataverse_session.patch(account, json={"telephone1": "2"},
-                            headers={"MSCRM.BypassBusinessLogicExecution": "CustomAsync"})
+    dataverse_session.patch(
+        account, json={"telephone1": "2"}, headers={"MSCRM.BypassBusinessLogicExecution": "CustomAsync"}
+    )
     settle(dataverse_sandbox)
     assert len(receiver.calls) == 1
-    person = requests.patch(account, json={"telephone1": "3"}, timeout=5, headers={
-        "Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}", "MSCRM.BypassBusinessLogicExecution": "CustomAsync"})
+    person = requests.patch(
+        account,
+        json={"telephone1": "3"},
+        timeout=5,
+        headers={
+            "Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}",
+            "MSCRM.BypassBusinessLogicExecution": "CustomAsync",
+        },
+    )
     assert person.status_code == 403
 
 
 def test_each_delivery_is_its_own_system_job_and_tag_is_shared(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str,
-        receiver: Receiver) -> None:
+    dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account")
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})?tag=from-xero", json={"telephone1": "1"})
     dataverse_session.patch(api + f"accounts({ACCOUNT_IDS[0]})", json={"telephone1": "2"})
@@ -311,14 +383,20 @@ def test_each_delivery_is_its_own_system_job_and_tag_is_shared(
     assert first["CorrelationId"] != second["CorrelationId"]
     assert kv(first["SharedVariables"]) == {"tag": "from-xero"}
     assert second["SharedVariables"] == []
-    jobs = dataverse_session.get(api + "asyncoperations", params={
-        "$filter": f"_regardingobjectid_value eq {ACCOUNT_IDS[0]} and statuscode eq 30"}).json()["value"]
+    jobs = dataverse_session.get(
+        api + "asyncoperations",
+        params={"$filter": f"_regardingobjectid_value eq {ACCOUNT_IDS[0]} and statuscode eq 30"},
+    ).json()["value"]
     assert {j["asyncoperationid"] for j in jobs} == {first["OperationId"], second["OperationId"]}
 
 
 def test_line_changes_fire_for_the_line_and_its_recalculated_invoice(
-        dataverse_sandbox: RunningDataverse, dataverse_session: requests.Session, api: str, receiver: Receiver,
-        invoice_id: str) -> None:
+    dataverse_sandbox: RunningDataverse,
+    dataverse_session: requests.Session,
+    api: str,
+    receiver: Receiver,
+    invoice_id: str,
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "invoice", filtering="totalamount")
     register(dataverse_session, api, receiver.url, "Delete", "invoicedetail", images=(("line", 0, "invoiceid"),))
     line = dataverse_session.get(api + f"invoices({invoice_id})/invoice_details").json()["value"][0]
@@ -334,7 +412,8 @@ def test_line_changes_fire_for_the_line_and_its_recalculated_invoice(
 
 
 def test_synchronous_steps_run_in_the_transaction_and_roll_back_on_failure(
-        dataverse_session: requests.Session, api: str, receiver: Receiver) -> None:
+    dataverse_session: requests.Session, api: str, receiver: Receiver
+) -> None:
     register(dataverse_session, api, receiver.url, "Update", "account", mode=0)
     account = api + f"accounts({ACCOUNT_IDS[0]})"
     receiver.statuses.append(500)

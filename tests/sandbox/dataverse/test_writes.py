@@ -25,8 +25,7 @@ def test_post_answers_204_with_entity_id(dataverse_session: requests.Session, ap
 
 
 def test_post_with_return_representation_is_201(dataverse_session: requests.Session, api: str) -> None:
-    response = dataverse_session.post(api + "accounts?$select=name", json={"name": "Initech"},
-                                      headers=REPRESENTATION)
+    response = dataverse_session.post(api + "accounts?$select=name", json={"name": "Initech"}, headers=REPRESENTATION)
     assert response.status_code == 201
     assert response.json()["name"] == "Initech"
     assert set(response.json()) == {"@odata.context", "@odata.etag", "name", "accountid"}
@@ -36,29 +35,40 @@ def test_unknown_column_and_wrong_navigation_are_400(dataverse_session: requests
     unknown = dataverse_session.post(api + "accounts", json={"name": "x", "xc_xeroid": "1"})
     assert unknown.status_code == 400
     assert "xc_xeroid" in unknown.json()["error"]["message"]
-    lower_case_nav = dataverse_session.post(api + "invoices", json={
-        "name": "x", "customerid@odata.bind": f"/accounts({ACCOUNT_IDS[0]})"})
+    lower_case_nav = dataverse_session.post(
+        api + "invoices", json={"name": "x", "customerid@odata.bind": f"/accounts({ACCOUNT_IDS[0]})"}
+    )
     assert lower_case_nav.status_code == 400
     assert "undeclared property 'customerid'" in lower_case_nav.json()["error"]["message"]
-    lookup_value = dataverse_session.post(api + "contacts", json={"lastname": "x", "_parentcustomerid_value":
-                                                                  ACCOUNT_IDS[0]})
+    lookup_value = dataverse_session.post(
+        api + "contacts", json={"lastname": "x", "_parentcustomerid_value": ACCOUNT_IDS[0]}
+    )
     assert lookup_value.status_code == 400
     wrong_type = dataverse_session.post(api + "accounts", json={"name": 5})
     assert wrong_type.status_code == 400
 
 
 def test_bind_to_a_missing_row_is_404(dataverse_session: requests.Session, api: str) -> None:
-    response = dataverse_session.post(api + "contacts", json={
-        "lastname": "x", "parentcustomerid_account@odata.bind": f"/accounts({uuid.uuid4()})"})
+    response = dataverse_session.post(
+        api + "contacts", json={"lastname": "x", "parentcustomerid_account@odata.bind": f"/accounts({uuid.uuid4()})"}
+    )
     assert response.status_code == 404
 
 
 def test_polymorphic_customer_bind(dataverse_session: requests.Session, api: str) -> None:
-    invoice_id = created_id(dataverse_session.post(api + "invoices", json={
-        "name": "For a person", "customerid_contact@odata.bind": f"/contacts({CONTACT_IDS[1]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})"}))
-    row = dataverse_session.get(api + f"invoices({invoice_id})?$select=_customerid_value",
-                                headers={"Prefer": 'odata.include-annotations="*"'}).json()
+    invoice_id = created_id(
+        dataverse_session.post(
+            api + "invoices",
+            json={
+                "name": "For a person",
+                "customerid_contact@odata.bind": f"/contacts({CONTACT_IDS[1]})",
+                "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+            },
+        )
+    )
+    row = dataverse_session.get(
+        api + f"invoices({invoice_id})?$select=_customerid_value", headers={"Prefer": 'odata.include-annotations="*"'}
+    ).json()
     assert row["_customerid_value"] == CONTACT_IDS[1]
     assert row["_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "contact"
     assert row["_customerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == "customerid_contact"
@@ -66,24 +76,28 @@ def test_polymorphic_customer_bind(dataverse_session: requests.Session, api: str
 
 def test_patch_update_only_upsert_and_etag(dataverse_session: requests.Session, api: str) -> None:
     new_id = str(uuid.uuid4())
-    update_only = dataverse_session.patch(api + f"accounts({new_id})", json={"name": "Ghost"},
-                                          headers={"If-Match": "*"})
+    update_only = dataverse_session.patch(
+        api + f"accounts({new_id})", json={"name": "Ghost"}, headers={"If-Match": "*"}
+    )
     assert update_only.status_code == 404
     upsert = dataverse_session.patch(api + f"accounts({new_id})", json={"name": "Upserted"})
     assert upsert.status_code == 204
     row = dataverse_session.get(api + f"accounts({new_id})").json()
     assert row["name"] == "Upserted"
     etag = row["@odata.etag"]
-    fresh = dataverse_session.patch(api + f"accounts({new_id})", json={"name": "Renamed"},
-                                    headers={"If-Match": etag, **REPRESENTATION})
+    fresh = dataverse_session.patch(
+        api + f"accounts({new_id})", json={"name": "Renamed"}, headers={"If-Match": etag, **REPRESENTATION}
+    )
     assert fresh.status_code == 200
     assert fresh.json()["name"] == "Renamed"
-    stale = dataverse_session.patch(api + f"accounts({new_id})", json={"name": "Lost update"},
-                                    headers={"If-Match": etag})
+    stale = dataverse_session.patch(
+        api + f"accounts({new_id})", json={"name": "Lost update"}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
     assert stale.json()["error"]["code"] == "0x80060882"
-    create_only = dataverse_session.patch(api + f"accounts({new_id})", json={"name": "x"},
-                                          headers={"If-None-Match": "*"})
+    create_only = dataverse_session.patch(
+        api + f"accounts({new_id})", json={"name": "x"}, headers={"If-None-Match": "*"}
+    )
     assert create_only.status_code == 412
     assert dataverse_session.get(api + f"accounts({new_id})").json()["name"] == "Renamed"
 
@@ -130,32 +144,46 @@ def _changeset(requests_: list[str], boundary: str = "changeset_1") -> str:
 
 
 def test_batch_with_change_set_and_content_id_references(dataverse_session: requests.Session, api: str) -> None:
-    body, content_type = _batch([
-        _changeset([
-            _http("POST", api + "accounts", {"name": "Batch Co"}, content_id="1"),
-            _http("POST", api + "contacts", {"lastname": "Batcher", "parentcustomerid_account@odata.bind": "$1"},
-                  content_id="2"),
-        ]),
-        _http("GET", api + "accounts?$select=name&$filter=name eq 'Batch Co'"),
-    ])
+    body, content_type = _batch(
+        [
+            _changeset(
+                [
+                    _http("POST", api + "accounts", {"name": "Batch Co"}, content_id="1"),
+                    _http(
+                        "POST",
+                        api + "contacts",
+                        {"lastname": "Batcher", "parentcustomerid_account@odata.bind": "$1"},
+                        content_id="2",
+                    ),
+                ]
+            ),
+            _http("GET", api + "accounts?$select=name&$filter=name eq 'Batch Co'"),
+        ]
+    )
     response = dataverse_session.post(api + "$batch", data=body, headers={"Content-Type": content_type})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("multipart/mixed; boundary=batchresponse_")
     text = response.text
     assert text.count("HTTP/1.1 204 No Content") == 2
     assert "Batch Co" in text
-    contacts = dataverse_session.get(api + "contacts", params={"$filter": "lastname eq 'Batcher'",
-                                                               "$expand": "parentcustomerid_account($select=name)"})
+    contacts = dataverse_session.get(
+        api + "contacts",
+        params={"$filter": "lastname eq 'Batcher'", "$expand": "parentcustomerid_account($select=name)"},
+    )
     assert contacts.json()["value"][0]["parentcustomerid_account"]["name"] == "Batch Co"
 
 
 def test_failed_change_set_rolls_back_every_request(dataverse_session: requests.Session, api: str) -> None:
-    body, content_type = _batch([
-        _changeset([
-            _http("POST", api + "accounts", {"name": "Half done"}, content_id="1"),
-            _http("POST", api + "accounts", {"name": "Broken", "nosuchcolumn": 1}, content_id="2"),
-        ]),
-    ])
+    body, content_type = _batch(
+        [
+            _changeset(
+                [
+                    _http("POST", api + "accounts", {"name": "Half done"}, content_id="1"),
+                    _http("POST", api + "accounts", {"name": "Broken", "nosuchcolumn": 1}, content_id="2"),
+                ]
+            ),
+        ]
+    )
     response = dataverse_session.post(api + "$batch", data=body, headers={"Content-Type": content_type})
     assert response.status_code == 200
     assert "HTTP/1.1 400 Bad Request" in response.text
@@ -169,25 +197,35 @@ def test_disassociate_clears_a_lookup(dataverse_session: requests.Session, api: 
     assert dataverse_session.get(url + "?$select=_parentcustomerid_value").json()["_parentcustomerid_value"] is None
 
 
-def test_batch_stops_at_the_first_failure_unless_asked_to_continue(dataverse_session: requests.Session,
-                                                                   api: str) -> None:
+def test_batch_stops_at_the_first_failure_unless_asked_to_continue(
+    dataverse_session: requests.Session, api: str
+) -> None:
     parts = [_http("POST", api + "accounts", {"nosuchcolumn": 1}), _http("POST", api + "accounts", {"name": "After"})]
     body, content_type = _batch(parts)
     stopped = dataverse_session.post(api + "$batch", data=body, headers={"Content-Type": content_type})
     assert stopped.text.count("HTTP/1.1 ") == 1
     assert dataverse_session.get(api + "accounts?$filter=name eq 'After'").json()["value"] == []
-    carried_on = dataverse_session.post(api + "$batch", data=body, headers={
-        "Content-Type": content_type, "Prefer": "odata.continue-on-error"})
+    carried_on = dataverse_session.post(
+        api + "$batch", data=body, headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"}
+    )
     assert carried_on.text.count("HTTP/1.1 ") == 2
     assert f"OData-EntityId: {api}accounts(" in carried_on.text
     assert len(dataverse_session.get(api + "accounts?$filter=name eq 'After'").json()["value"]) == 1
 
 
 def test_deep_insert_creates_invoice_and_lines(dataverse_session: requests.Session, api: str) -> None:
-    response = dataverse_session.post(api + "invoices?$select=totalamount", headers=REPRESENTATION, json={
-        "name": "Deep", "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
-        "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
-        "invoice_details": [{"productdescription": "Design", "quantity": 2, "priceperunit": 50},
-                            {"productdescription": "Hosting", "quantity": 1, "priceperunit": 20}]})
+    response = dataverse_session.post(
+        api + "invoices?$select=totalamount",
+        headers=REPRESENTATION,
+        json={
+            "name": "Deep",
+            "customerid_account@odata.bind": f"/accounts({ACCOUNT_IDS[0]})",
+            "pricelevelid@odata.bind": f"/pricelevels({PRICE_LIST_ID})",
+            "invoice_details": [
+                {"productdescription": "Design", "quantity": 2, "priceperunit": 50},
+                {"productdescription": "Hosting", "quantity": 1, "priceperunit": 20},
+            ],
+        },
+    )
     assert response.status_code == 201
     assert response.json()["totalamount"] == 120

@@ -20,14 +20,14 @@ from tests.sandbox.xero.builders import ACME_ID
 
 def test_contact_names_are_unique_per_organisation(xero_client: SdkClient) -> None:
     api, tenant = xero_client.accounting, xero_client.tenant_id
-    (created,) = api.create_contacts(tenant, Contacts(contacts=[Contact(name="Hooli", email_address="a@h.test")])
-                                     ).contacts
+    (created,) = api.create_contacts(
+        tenant, Contacts(contacts=[Contact(name="Hooli", email_address="a@h.test")])
+    ).contacts
     assert created.contact_status == "ACTIVE" and created.balances.accounts_receivable.outstanding == 0
     with pytest.raises(AccountingBadRequestException) as error:
         api.create_contacts(tenant, Contacts(contacts=[Contact(name="Acme Corporation")]))
     assert error.value.reason.startswith("The contact name Acme Corporation is already assigned to another contact.")
-    (renamed,) = api.update_contact(tenant, created.contact_id, Contacts(contacts=[Contact(name="Hooli XYZ")])
-                                    ).contacts
+    (renamed,) = api.update_contact(tenant, created.contact_id, Contacts(contacts=[Contact(name="Hooli XYZ")])).contacts
     assert renamed.name == "Hooli XYZ" and renamed.email_address == "a@h.test"
 
 
@@ -45,15 +45,17 @@ def test_contact_reads_ids_paging_and_name_filter(xero_client: SdkClient) -> Non
 
 def test_items_create_update_and_unique_codes(xero_client: SdkClient) -> None:
     api, tenant = xero_client.accounting, xero_client.tenant_id
-    new = Item(code="GADGET", name="Gadget", sales_details=Purchase(unit_price=12.5, account_code="200",
-                                                                     tax_type="OUTPUT2"))
+    new = Item(
+        code="GADGET", name="Gadget", sales_details=Purchase(unit_price=12.5, account_code="200", tax_type="OUTPUT2")
+    )
     (created,) = api.create_items(tenant, Items(items=[new])).items
     assert created.sales_details.unit_price == 12.5
     with pytest.raises(AccountingBadRequestException):
         api.create_items(tenant, Items(items=[Item(code="WIDGET", name="Clash")]))
     with pytest.raises(AccountingBadRequestException):
-        api.create_items(tenant, Items(items=[Item(code="BAD", name="Bad", sales_details=Purchase(
-            account_code="999"))]))
+        api.create_items(
+            tenant, Items(items=[Item(code="BAD", name="Bad", sales_details=Purchase(account_code="999"))])
+        )
     (updated,) = api.update_or_create_items(tenant, Items(items=[Item(code="GADGET", name="Gadget Pro")])).items
     assert updated.item_id == created.item_id and updated.name == "Gadget Pro"
     assert api.get_item(tenant, "GADGET").items[0].name == "Gadget Pro"
@@ -72,17 +74,20 @@ def test_seeded_settings_per_tenant(xero_sdk: Callable[..., SdkClient]) -> None:
         rates = {t.tax_type: t.effective_rate for t in api.get_tax_rates(tenant_id).tax_rates}
         assert rates["OUTPUT2"] == 20 and rates["INPUT2"] == 20 and rates["ZERORATEDOUTPUT"] == 0
         assert {"NONE", "ZERORATEDINPUT"} <= set(rates)
-        categories = {c.name: [o.name for o in c.options] for c in api.get_tracking_categories(tenant_id)
-                      .tracking_categories}
+        categories = {
+            c.name: [o.name for o in c.options] for c in api.get_tracking_categories(tenant_id).tracking_categories
+        }
         assert categories == {"Region": ["North", "South"], "Department": ["Sales", "Ops"]}
-        assert [b.name for b in api.get_branding_themes(tenant_id).branding_themes] == ["Standard",
-                                                                                         "Special Projects"]
+        assert [b.name for b in api.get_branding_themes(tenant_id).branding_themes] == ["Standard", "Special Projects"]
 
 
 def test_command_line_entry_point_serves() -> None:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "sandbox.xero", "--port", str(port), "--time-scale", "0.5",
-                                "--limit-minute", "7"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.xero", "--port", str(port), "--time-scale", "0.5", "--limit-minute", "7"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         headers = {"X-Sandbox-Admin-Token": "sandbox-admin"}
         for _ in range(100):

@@ -26,8 +26,7 @@ def test_fail_next_answers_5xx_and_changes_nothing(xero_client: SdkClient, xero_
     assert len(_invoices(xero_admin, xero_client)) == 1
 
 
-def test_error_rate_one_fails_everything_until_switched_off(xero_client: SdkClient, xero_admin: SandboxAdmin
-                                                            ) -> None:
+def test_error_rate_one_fails_everything_until_switched_off(xero_client: SdkClient, xero_admin: SandboxAdmin) -> None:
     xero_admin.set_faults(error_rate=1.0, error_status=500)
     for _ in range(3):
         with pytest.raises(HTTPStatusException) as error:
@@ -47,7 +46,8 @@ def test_drop_after_commit_on_post(xero_client: SdkClient, xero_admin: SandboxAd
     xero_admin.set_faults(drop_next=1)
     with pytest.raises(urllib3.exceptions.HTTPError):
         xero_client.accounting.update_or_create_invoices(
-            xero_client.tenant_id, Invoices(invoices=[invoice(reference="lost answer")]))
+            xero_client.tenant_id, Invoices(invoices=[invoice(reference="lost answer")])
+        )
     stored = _invoices(xero_admin, xero_client)
     assert [i["Reference"] for i in stored] == ["lost answer"]
 
@@ -63,12 +63,12 @@ def test_drop_then_retry_with_the_same_key_replays(xero_client: SdkClient, xero_
 
 
 def test_drop_with_the_sdks_default_urllib3_retries_duplicates_a_put(
-        xero_sandbox: object, xero_admin: SandboxAdmin, xero_client: SdkClient) -> None:
+    xero_sandbox: object, xero_admin: SandboxAdmin, xero_client: SdkClient
+) -> None:
     """urllib3 re-sends a PUT after a dropped connection: without an idempotency key, Xero gets two."""
     xero_client.api_client.rest_client.pool_manager.clear()
     xero_client.api_client.rest_client.pool_manager.connection_pool_kw.pop("retries", None)
     xero_admin.set_faults(drop_next=1)
-    result = xero_client.accounting.create_invoices(xero_client.tenant_id,
-                                                    Invoices(invoices=[invoice()]))
+    result = xero_client.accounting.create_invoices(xero_client.tenant_id, Invoices(invoices=[invoice()]))
     assert len(result.invoices) == 1
     assert len(_invoices(xero_admin, xero_client)) == 2

@@ -47,6 +47,7 @@ def test_keys_are_per_tenant_and_failed_validation_is_replayed_too(xero_client: 
     bad = invoice([line(account_code="999")])
     for _ in range(2):
         with pytest.raises(AccountingBadRequestException):
-            xero_client.accounting.create_invoices(xero_client.tenant_id, Invoices(invoices=[bad]),
-                                                   idempotency_key="bad-1")
+            xero_client.accounting.create_invoices(
+                xero_client.tenant_id, Invoices(invoices=[bad]), idempotency_key="bad-1"
+            )
     assert _count(xero_client) == 0

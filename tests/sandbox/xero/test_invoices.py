@@ -20,8 +20,9 @@ def create(client: SdkClient, *docs: Invoice, **kwargs: object) -> list[Invoice]
 
 
 def test_create_invoice_returns_xero_shaped_document(xero_client: SdkClient) -> None:
-    (created,) = create(xero_client, invoice([line(quantity=3, unit_amount=19.99,
-                                                   tracking=[tracking("Region", "North")])]))
+    (created,) = create(
+        xero_client, invoice([line(quantity=3, unit_amount=19.99, tracking=[tracking("Region", "North")])])
+    )
     assert created.invoice_number == "INV-0001"
     assert created.status == "AUTHORISED"
     assert created.contact.name == "Acme Corporation"
@@ -43,8 +44,11 @@ def test_accrec_numbers_are_sequential_and_unique(xero_client: SdkClient) -> Non
 
 def test_bills_may_share_a_number(xero_client: SdkClient) -> None:
     bill = {"kind": "ACCPAY", "contact_id": INITECH_ID, "invoice_number": "SUP-7"}
-    one, two = create(xero_client, invoice([line(account_code="300", tax_type="INPUT2")], **bill),
-                      invoice([line(account_code="300", tax_type="INPUT2")], **bill))
+    one, two = create(
+        xero_client,
+        invoice([line(account_code="300", tax_type="INPUT2")], **bill),
+        invoice([line(account_code="300", tax_type="INPUT2")], **bill),
+    )
     assert one.invoice_number == two.invoice_number == "SUP-7"
 
 
@@ -58,16 +62,21 @@ def test_bills_may_share_a_number(xero_client: SdkClient) -> None:
         # Tax is rounded per line, then summed: 3 x round(0.206) = 0.63, not round(0.618) = 0.62.
         ("Exclusive", [line(unit_amount=1.03)] * 3, "3.09", "0.63", "3.72"),
         ("Exclusive", [line(quantity=2, unit_amount=50, discount_rate=10)], "90.00", "18.00", "108.00"),
-        ("Exclusive", [line(unit_amount=80, tax_type="ZERORATEDOUTPUT"), line(unit_amount=10, tax_type="RROUTPUT")],
-         "90.00", "0.50", "90.50"),
+        (
+            "Exclusive",
+            [line(unit_amount=80, tax_type="ZERORATEDOUTPUT"), line(unit_amount=10, tax_type="RROUTPUT")],
+            "90.00",
+            "0.50",
+            "90.50",
+        ),
         ("Exclusive", [line(unit_amount=0.125)], "0.13", "0.03", "0.16"),
     ],
 )
-def test_tax_maths(xero_client: SdkClient, amounts: str, lines: list[LineItem], sub_total: str, tax: str,
-                   total: str) -> None:
+def test_tax_maths(
+    xero_client: SdkClient, amounts: str, lines: list[LineItem], sub_total: str, tax: str, total: str
+) -> None:
     (created,) = create(xero_client, invoice(lines, amounts=amounts))
-    assert (created.sub_total, created.total_tax, created.total) == (Decimal(sub_total), Decimal(tax),
-                                                                     Decimal(total))
+    assert (created.sub_total, created.total_tax, created.total) == (Decimal(sub_total), Decimal(tax), Decimal(total))
     assert created.amount_due == Decimal(total)
 
 
@@ -97,19 +106,40 @@ def test_item_code_fills_price_account_and_tax(xero_client: SdkClient) -> None:
     [
         (invoice([line(account_code="999")]), "Account code '999' is not a valid code for this document."),
         (invoice([line(account_code="205")]), "Account code '205' is not a valid code for this document."),
-        (invoice([line(tax_type="BOGUS")]),
-         "The TaxType code 'BOGUS' does not exist or cannot be used for this type of transaction."),
-        (invoice([line(tracking=[tracking("Region", "North"), tracking("Department", "Ops"),
-                                 tracking("Region", "South")])]),
-         "A maximum of 2 tracking categories can be applied to a line item"),
-        (invoice([line(tracking=[tracking("Region", "East")])]),
-         "The TrackingOption 'East' is not valid for TrackingCategory 'Region'"),
+        (
+            invoice([line(tax_type="BOGUS")]),
+            "The TaxType code 'BOGUS' does not exist or cannot be used for this type of transaction.",
+        ),
+        (
+            invoice(
+                [
+                    line(
+                        tracking=[
+                            tracking("Region", "North"),
+                            tracking("Department", "Ops"),
+                            tracking("Region", "South"),
+                        ]
+                    )
+                ]
+            ),
+            "A maximum of 2 tracking categories can be applied to a line item",
+        ),
+        (
+            invoice([line(tracking=[tracking("Region", "East")])]),
+            "The TrackingOption 'East' is not valid for TrackingCategory 'Region'",
+        ),
         (invoice([line(tracking=[tracking("Colour", "Red")])]), "Tracking category 'Colour' is not valid"),
-        (invoice([line(account_code="300", tax_type="INPUT2", discount_rate=5)], kind="ACCPAY",
-                 contact_id=INITECH_ID), "Discounts are only supported on sales invoices and credit notes"),
+        (
+            invoice(
+                [line(account_code="300", tax_type="INPUT2", discount_rate=5)], kind="ACCPAY", contact_id=INITECH_ID
+            ),
+            "Discounts are only supported on sales invoices and credit notes",
+        ),
         (invoice(due=None), "The document DueDate field must be specified."),
-        (invoice(contact_id="00000000-0000-0000-0000-000000000000"),
-         "The contact with ID 00000000-0000-0000-0000-000000000000 could not be found"),
+        (
+            invoice(contact_id="00000000-0000-0000-0000-000000000000"),
+            "The contact with ID 00000000-0000-0000-0000-000000000000 could not be found",
+        ),
     ],
 )
 def test_validation_errors_use_xeros_400_shape(xero_client: SdkClient, doc: Invoice, message: str) -> None:
@@ -121,8 +151,9 @@ def test_validation_errors_use_xeros_400_shape(xero_client: SdkClient, doc: Invo
 
 
 def test_draft_may_omit_due_date_and_account(xero_client: SdkClient) -> None:
-    (created,) = create(xero_client, invoice([LineItem(description="Work", quantity=1, unit_amount=10)],
-                                             status="DRAFT", due=None))
+    (created,) = create(
+        xero_client, invoice([LineItem(description="Work", quantity=1, unit_amount=10)], status="DRAFT", due=None)
+    )
     assert created.status == "DRAFT" and created.due_date is None
 
 
@@ -134,8 +165,7 @@ def test_batch_with_one_bad_element_fails_whole_and_saves_nothing(xero_client: S
 
 
 def test_batch_without_summarized_errors_reports_each_element(xero_client: SdkClient) -> None:
-    results = create(xero_client, invoice(), invoice([line(account_code="999")]), invoice(),
-                     summarize_errors=False)
+    results = create(xero_client, invoice(), invoice([line(account_code="999")]), invoice(), summarize_errors=False)
     assert [r.status_attribute_string for r in results] == ["OK", "ERROR", "OK"]
     assert results[1].validation_errors[0].message.startswith("Account code '999'")
     assert results[1].has_errors is True
@@ -144,9 +174,11 @@ def test_batch_without_summarized_errors_reports_each_element(xero_client: SdkCl
 
 
 def test_contact_by_name_is_found_or_created(xero_client: SdkClient) -> None:
-    existing, new = create(xero_client,
-                           Invoice(type="ACCREC", contact=Contact(name="acme corporation"), line_items=[line()]),
-                           Invoice(type="ACCREC", contact=Contact(name="Brand New Customer"), line_items=[line()]))
+    existing, new = create(
+        xero_client,
+        Invoice(type="ACCREC", contact=Contact(name="acme corporation"), line_items=[line()]),
+        Invoice(type="ACCREC", contact=Contact(name="Brand New Customer"), line_items=[line()]),
+    )
     assert existing.contact.contact_id == ACME_ID
     assert new.contact.contact_id != ACME_ID
     fetched = xero_client.accounting.get_contact(xero_client.tenant_id, new.contact.contact_id).contacts[0]
@@ -158,10 +190,10 @@ def test_update_keeps_sent_line_ids_and_recreates_others(xero_client: SdkClient)
     kept = created.line_items[0]
     kept.quantity = 2
     kept.line_amount = None
-    update = Invoice(invoice_id=created.invoice_id, reference="PO-42",
-                     line_items=[kept, line(unit_amount=5)])
+    update = Invoice(invoice_id=created.invoice_id, reference="PO-42", line_items=[kept, line(unit_amount=5)])
     (updated,) = xero_client.accounting.update_invoice(
-        xero_client.tenant_id, created.invoice_id, Invoices(invoices=[update])).invoices
+        xero_client.tenant_id, created.invoice_id, Invoices(invoices=[update])
+    ).invoices
     ids = [li.line_item_id for li in updated.line_items]
     assert ids[0] == kept.line_item_id
     assert ids[1] not in {li.line_item_id for li in created.line_items}
@@ -174,17 +206,20 @@ def test_round_trip_of_a_fetched_invoice_is_accepted(xero_client: SdkClient) -> 
     fetched = xero_client.accounting.get_invoice(xero_client.tenant_id, created.invoice_id).invoices[0]
     fetched.reference = "changed"
     (updated,) = xero_client.accounting.update_or_create_invoices(
-        xero_client.tenant_id, Invoices(invoices=[fetched])).invoices
+        xero_client.tenant_id, Invoices(invoices=[fetched])
+    ).invoices
     assert updated.invoice_id == created.invoice_id and updated.reference == "changed"
     assert updated.total == created.total
 
 
 def test_post_without_id_creates_and_with_number_updates(xero_client: SdkClient) -> None:
     (created,) = xero_client.accounting.update_or_create_invoices(
-        xero_client.tenant_id, Invoices(invoices=[invoice(status="DRAFT")])).invoices
+        xero_client.tenant_id, Invoices(invoices=[invoice(status="DRAFT")])
+    ).invoices
     (again,) = xero_client.accounting.update_or_create_invoices(
-        xero_client.tenant_id, Invoices(invoices=[Invoice(invoice_number=created.invoice_number, type="ACCREC",
-                                                          reference="by number")])).invoices
+        xero_client.tenant_id,
+        Invoices(invoices=[Invoice(invoice_number=created.invoice_number, type="ACCREC", reference="by number")]),
+    ).invoices
     assert again.invoice_id == created.invoice_id and again.reference == "by number"
 
 
@@ -193,11 +228,10 @@ def test_list_filters_paging_and_modified_since(xero_client: SdkClient, xero_san
     docs = create(xero_client, *[invoice(status="DRAFT") for _ in range(3)], invoice(contact_id=GLOBEX_ID))
     api = xero_client.accounting
     assert {i.invoice_id for i in api.get_invoices(tenant, statuses=["DRAFT"]).invoices} == {
-        d.invoice_id for d in docs[:3]}
-    assert [i.invoice_number for i in api.get_invoices(tenant, invoice_numbers=["INV-0002"]).invoices] == [
-        "INV-0002"]
-    assert [i.invoice_id for i in api.get_invoices(tenant, contact_i_ds=[GLOBEX_ID]).invoices] == [
-        docs[3].invoice_id]
+        d.invoice_id for d in docs[:3]
+    }
+    assert [i.invoice_number for i in api.get_invoices(tenant, invoice_numbers=["INV-0002"]).invoices] == ["INV-0002"]
+    assert [i.invoice_id for i in api.get_invoices(tenant, contact_i_ds=[GLOBEX_ID]).invoices] == [docs[3].invoice_id]
     by_ids = api.get_invoices(tenant, i_ds=[docs[0].invoice_id, docs[1].invoice_id]).invoices
     assert len(by_ids) == 2 and by_ids[0].line_items
     assert api.get_invoices(tenant).invoices[0].line_items == []  # unpaged lists leave lines out
@@ -237,8 +271,12 @@ def test_parallel_creation_keeps_numbers_unique(xero_sdk: Callable[..., SdkClien
 
 def test_where_filters_and_search_term(xero_client: SdkClient) -> None:
     api, tenant = xero_client.accounting, xero_client.tenant_id
-    tagged, other, _ = create(xero_client, invoice(reference="DYN-INV-7"), invoice(reference="DYN-INV-8"),
-                              invoice(contact_id=GLOBEX_ID, status="DRAFT"))
+    tagged, other, _ = create(
+        xero_client,
+        invoice(reference="DYN-INV-7"),
+        invoice(reference="DYN-INV-8"),
+        invoice(contact_id=GLOBEX_ID, status="DRAFT"),
+    )
     found = api.get_invoices(tenant, where='Reference=="dyn-inv-7"').invoices
     assert [i.invoice_id for i in found] == [tagged.invoice_id]
     both = api.get_invoices(tenant, where=f'Contact.ContactID==Guid("{ACME_ID}") AND Status=="AUTHORISED"')

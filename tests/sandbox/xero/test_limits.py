@@ -28,7 +28,8 @@ def test_every_answer_carries_the_remaining_counts(xero_client: SdkClient) -> No
 
 
 def test_minute_limit_gives_429_with_retry_after_until_the_window_rolls(
-        xero_client: SdkClient, xero_admin: SandboxAdmin, xero_sdk: Callable[..., SdkClient]) -> None:
+    xero_client: SdkClient, xero_admin: SandboxAdmin, xero_sdk: Callable[..., SdkClient]
+) -> None:
     xero_admin.set_limits(per_minute=3)
     for _ in range(3):
         xero_client.accounting.get_organisations(xero_client.tenant_id)
@@ -54,8 +55,7 @@ def test_day_limit(xero_client: SdkClient, xero_admin: SandboxAdmin) -> None:
     assert int(error.value.headers["Retry-After"]) > 60
 
 
-def test_concurrent_limit(xero_client: SdkClient, xero_admin: SandboxAdmin, xero_sdk: Callable[..., SdkClient]
-                          ) -> None:
+def test_concurrent_limit(xero_client: SdkClient, xero_admin: SandboxAdmin, xero_sdk: Callable[..., SdkClient]) -> None:
     xero_admin.set_limits(concurrent=1)
     xero_admin.set_faults(latency_ms=400)
     slow_started = threading.Event()

@@ -22,15 +22,23 @@ SCOPES = "openid offline_access accounting.invoices accounting.contacts accounti
 
 
 def _authorize(sandbox: RunningSandbox, **params: str) -> requests.Response:
-    query = {"response_type": "code", "client_id": sandbox.settings.client_id, "redirect_uri": REDIRECT,
-             "scope": SCOPES, "state": "xyz", **params}
-    return requests.get(f"{sandbox.url}/identity/connect/authorize", params=query, allow_redirects=False,
-                        timeout=10)
+    query = {
+        "response_type": "code",
+        "client_id": sandbox.settings.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": SCOPES,
+        "state": "xyz",
+        **params,
+    }
+    return requests.get(f"{sandbox.url}/identity/connect/authorize", params=query, allow_redirects=False, timeout=10)
 
 
 def _token(sandbox: RunningSandbox, **form: str) -> requests.Response:
-    return requests.post(f"{sandbox.url}/connect/token", timeout=10, data={
-        "client_id": sandbox.settings.client_id, "client_secret": sandbox.settings.client_secret, **form})
+    return requests.post(
+        f"{sandbox.url}/connect/token",
+        timeout=10,
+        data={"client_id": sandbox.settings.client_id, "client_secret": sandbox.settings.client_secret, **form},
+    )
 
 
 def _code_from(response: requests.Response) -> dict[str, list[str]]:
@@ -54,7 +62,8 @@ def test_authorize_code_exchange_and_connections(xero_sandbox: RunningSandbox) -
     client = _sdk(xero_sandbox, token, TENANT_B_ID)
     connections = client.identity.get_connections()
     assert [(c.tenant_id, c.tenant_type, c.tenant_name) for c in connections] == [
-        (TENANT_B_ID, "ORGANISATION", "Northwind Goods Ltd")]
+        (TENANT_B_ID, "ORGANISATION", "Northwind Goods Ltd")
+    ]
     assert connections[0].created_date_utc.year >= 2025
     org = client.accounting.get_organisations(TENANT_B_ID).organisations[0]
     assert org.short_code == "!SbxB2"
@@ -71,13 +80,25 @@ def test_code_bound_to_its_redirect_uri(xero_sandbox: RunningSandbox) -> None:
 def test_consent_page_form_and_bad_requests(xero_sandbox: RunningSandbox) -> None:
     page = _authorize(xero_sandbox)
     assert page.status_code == 200 and "Sandbox Trading Ltd" in page.text and "Northwind Goods Ltd" in page.text
-    form = {"response_type": "code", "client_id": xero_sandbox.settings.client_id, "redirect_uri": REDIRECT,
-            "scope": SCOPES, "state": "s1", "tenant": TENANT_A_ID, "decision": "allow"}
-    posted = requests.post(f"{xero_sandbox.url}/identity/connect/authorize", data=form, allow_redirects=False,
-                           timeout=10)
+    form = {
+        "response_type": "code",
+        "client_id": xero_sandbox.settings.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": SCOPES,
+        "state": "s1",
+        "tenant": TENANT_A_ID,
+        "decision": "allow",
+    }
+    posted = requests.post(
+        f"{xero_sandbox.url}/identity/connect/authorize", data=form, allow_redirects=False, timeout=10
+    )
     assert "code" in _code_from(posted)
-    denied = requests.post(f"{xero_sandbox.url}/identity/connect/authorize", data={**form, "decision": "deny"},
-                           allow_redirects=False, timeout=10)
+    denied = requests.post(
+        f"{xero_sandbox.url}/identity/connect/authorize",
+        data={**form, "decision": "deny"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert _code_from(denied)["error"] == ["access_denied"]
     assert _code_from(_authorize(xero_sandbox, scope="accounting.everything"))["error"] == ["invalid_scope"]
     assert _authorize(xero_sandbox, client_id="nobody").status_code == 400
@@ -86,24 +107,26 @@ def test_consent_page_form_and_bad_requests(xero_sandbox: RunningSandbox) -> Non
     assert bad_secret.json() == {"error": "invalid_client"}
 
 
-def test_refresh_rotates_and_allows_a_retry_within_the_grace(xero_sandbox: RunningSandbox,
-                                                             xero_admin: SandboxAdmin) -> None:
+def test_refresh_rotates_and_allows_a_retry_within_the_grace(
+    xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin
+) -> None:
     client = _sdk(xero_sandbox, xero_admin.mint_token([TENANT_A_ID]))
     old_refresh = client.token["refresh_token"]
     refreshed = client.api_client.refresh_oauth2_token()
     assert refreshed["refresh_token"] != old_refresh and client.saved_tokens[-1] == refreshed
     retry = _token(xero_sandbox, grant_type="refresh_token", refresh_token=old_refresh)
     assert retry.status_code == 200
-    assert (retry.json()["refresh_token"], retry.json()["access_token"]) == (refreshed["refresh_token"],
-                                                                              refreshed["access_token"])
+    assert (retry.json()["refresh_token"], retry.json()["access_token"]) == (
+        refreshed["refresh_token"],
+        refreshed["access_token"],
+    )
     client.accounting.get_organisations(TENANT_A_ID)  # the new access token works
     xero_admin.advance_clock(31 * 60)
     late = _token(xero_sandbox, grant_type="refresh_token", refresh_token=old_refresh)
     assert (late.status_code, late.json()) == (400, {"error": "invalid_grant"})
 
 
-def test_a_used_token_whose_successor_was_used_is_dead(xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin
-                                                       ) -> None:
+def test_a_used_token_whose_successor_was_used_is_dead(xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin) -> None:
     first = xero_admin.mint_token([TENANT_A_ID])["refresh_token"]
     second = _token(xero_sandbox, grant_type="refresh_token", refresh_token=first).json()["refresh_token"]
     assert _token(xero_sandbox, grant_type="refresh_token", refresh_token=second).status_code == 200
@@ -113,8 +136,7 @@ def test_a_used_token_whose_successor_was_used_is_dead(xero_sandbox: RunningSand
 def test_refresh_tokens_expire_after_sixty_days(xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin) -> None:
     refresh = xero_admin.mint_token([TENANT_A_ID])["refresh_token"]
     xero_admin.advance_clock(61 * 24 * 3600)
-    assert _token(xero_sandbox, grant_type="refresh_token", refresh_token=refresh).json() == {
-        "error": "invalid_grant"}
+    assert _token(xero_sandbox, grant_type="refresh_token", refresh_token=refresh).json() == {"error": "invalid_grant"}
 
 
 def test_sdk_refreshes_an_expiring_token_by_itself(xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin) -> None:
@@ -127,16 +149,23 @@ def test_sdk_refreshes_an_expiring_token_by_itself(xero_sandbox: RunningSandbox,
 def test_expired_access_token_is_refused(xero_sandbox: RunningSandbox, xero_admin: SandboxAdmin) -> None:
     token = xero_admin.mint_token([TENANT_A_ID])
     xero_admin.advance_clock(31 * 60)
-    response = requests.get(f"{xero_sandbox.url}/api.xro/2.0/Organisation", timeout=10, headers={
-        "Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": TENANT_A_ID})
+    response = requests.get(
+        f"{xero_sandbox.url}/api.xro/2.0/Organisation",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": TENANT_A_ID},
+    )
     assert (response.status_code, response.json()["Detail"]) == (401, "TokenExpired")
 
 
 def test_client_credentials_for_a_custom_connection(xero_sandbox: RunningSandbox) -> None:
     settings = xero_sandbox.settings
-    client = connect(xero_sandbox.url, {"access_token": "none", "expires_in": 1, "token_type": "Bearer",
-                                        "scope": []}, TENANT_A_ID, settings.custom_client_id,
-                     settings.custom_client_secret)
+    client = connect(
+        xero_sandbox.url,
+        {"access_token": "none", "expires_in": 1, "token_type": "Bearer", "scope": []},
+        TENANT_A_ID,
+        settings.custom_client_id,
+        settings.custom_client_secret,
+    )
     token = client.api_client.get_client_credentials_token()
     assert "refresh_token" not in token and token["expires_in"] == 1800
     assert client.accounting.get_invoices(TENANT_A_ID).invoices == []
@@ -155,7 +184,8 @@ def test_revocation_and_disconnecting_a_tenant(xero_sandbox: RunningSandbox, xer
     assert client.accounting.get_organisations(TENANT_A_ID).organisations
     client.api_client.revoke_oauth2_token()
     assert _token(xero_sandbox, grant_type="refresh_token", refresh_token=token["refresh_token"]).json() == {
-        "error": "invalid_grant"}
+        "error": "invalid_grant"
+    }
 
 
 @pytest.mark.parametrize(
@@ -167,8 +197,9 @@ def test_revocation_and_disconnecting_a_tenant(xero_sandbox: RunningSandbox, xer
         (["accounting.invoices.read"], "get_invoices", "get_payments"),
     ],
 )
-def test_scopes_must_cover_the_call(xero_sdk: Callable[..., SdkClient], scopes: list[str], allowed: str,
-                                    refused: str) -> None:
+def test_scopes_must_cover_the_call(
+    xero_sdk: Callable[..., SdkClient], scopes: list[str], allowed: str, refused: str
+) -> None:
     client = xero_sdk(scopes=scopes)
     getattr(client.accounting, allowed)(TENANT_A_ID)
     with pytest.raises(HTTPStatusException) as error:
@@ -179,8 +210,12 @@ def test_scopes_must_cover_the_call(xero_sdk: Callable[..., SdkClient], scopes: 
 
 def test_read_scope_cannot_write(xero_sdk: Callable[..., SdkClient], xero_sandbox: RunningSandbox) -> None:
     client = xero_sdk(scopes=["accounting.invoices.read"])
-    response = requests.put(f"{xero_sandbox.url}/api.xro/2.0/Invoices", json={"Invoices": []}, timeout=10, headers={
-        "Authorization": f"Bearer {client.token['access_token']}", "xero-tenant-id": TENANT_A_ID})
+    response = requests.put(
+        f"{xero_sandbox.url}/api.xro/2.0/Invoices",
+        json={"Invoices": []},
+        timeout=10,
+        headers={"Authorization": f"Bearer {client.token['access_token']}", "xero-tenant-id": TENANT_A_ID},
+    )
     assert response.status_code == 401
 
 
@@ -188,11 +223,17 @@ def test_wrong_tenant_and_wrong_token(xero_client: SdkClient, xero_sandbox: Runn
     with pytest.raises(HTTPStatusException) as error:
         xero_client.accounting.get_organisations(TENANT_B_ID)  # not connected for this token
     assert error.value.status == 403
-    response = requests.get(f"{xero_sandbox.url}/api.xro/2.0/Organisation", timeout=10,
-                            headers={"Authorization": "Bearer nonsense", "xero-tenant-id": TENANT_A_ID})
+    response = requests.get(
+        f"{xero_sandbox.url}/api.xro/2.0/Organisation",
+        timeout=10,
+        headers={"Authorization": "Bearer nonsense", "xero-tenant-id": TENANT_A_ID},
+    )
     assert response.status_code == 401 and response.json()["Title"] == "Unauthorized"
-    missing = requests.get(f"{xero_sandbox.url}/api.xro/2.0/Organisation", timeout=10,
-                           headers={"Authorization": f"Bearer {xero_client.token['access_token']}"})
+    missing = requests.get(
+        f"{xero_sandbox.url}/api.xro/2.0/Organisation",
+        timeout=10,
+        headers={"Authorization": f"Bearer {xero_client.token['access_token']}"},
+    )
     assert missing.status_code == 403
 
 
@@ -205,8 +246,9 @@ def test_tokens_carry_readable_claims(xero_admin: SandboxAdmin, xero_sandbox: Ru
     access = claims(token["access_token"])
     assert access["client_id"] == xero_sandbox.settings.client_id
     assert access["scope"] == ["openid", "offline_access", "accounting.settings"]
-    connections = requests.get(f"{xero_sandbox.url}/connections", timeout=10,
-                               headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    connections = requests.get(
+        f"{xero_sandbox.url}/connections", timeout=10, headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).json()
     assert connections[0]["authEventId"] == access["authentication_event_id"]
     assert claims(token["id_token"])["email"] == "sandbox.user@example.test"
     assert "id_token" not in xero_admin.mint_token([TENANT_A_ID], ["accounting.settings"])

@@ -35,8 +35,13 @@ def _invoice(client: SdkClient, amount: float = 100, **kwargs: object) -> Invoic
 
 
 def _pay(client: SdkClient, invoice_id: str, amount: float, code: str = "090") -> Payment:
-    payment = Payment(invoice=Invoice(invoice_id=invoice_id), account=Account(code=code), amount=amount,
-                      date=dt.date(2026, 1, 20), reference="bank")
+    payment = Payment(
+        invoice=Invoice(invoice_id=invoice_id),
+        account=Account(code=code),
+        amount=amount,
+        date=dt.date(2026, 1, 20),
+        reference="bank",
+    )
     return client.accounting.create_payments(client.tenant_id, Payments(payments=[payment])).payments[0]
 
 
@@ -51,7 +56,8 @@ def _credit(client: SdkClient, note: CreditNote) -> CreditNote:
 def _allocate(client: SdkClient, note_id: str, invoice_id: str, amount: float) -> Allocation:
     allocation = Allocation(invoice=Invoice(invoice_id=invoice_id), amount=amount, date=dt.date(2026, 1, 21))
     return client.accounting.create_credit_note_allocation(
-        client.tenant_id, note_id, Allocations(allocations=[allocation])).allocations[0]
+        client.tenant_id, note_id, Allocations(allocations=[allocation])
+    ).allocations[0]
 
 
 def test_partial_then_full_payment_marks_paid(xero_client: SdkClient) -> None:
@@ -59,8 +65,7 @@ def test_partial_then_full_payment_marks_paid(xero_client: SdkClient) -> None:
     first = _pay(xero_client, doc.invoice_id, 20)
     assert first.payment_type == "ACCRECPAYMENT" and first.status == "AUTHORISED"
     partly = _get(xero_client, doc.invoice_id)
-    assert (partly.status, partly.amount_paid, partly.amount_due) == ("AUTHORISED", Decimal("20.00"),
-                                                                       Decimal("100.00"))
+    assert (partly.status, partly.amount_paid, partly.amount_due) == ("AUTHORISED", Decimal("20.00"), Decimal("100.00"))
     _pay(xero_client, doc.invoice_id, 100)
     paid = _get(xero_client, doc.invoice_id)
     assert (paid.status, paid.amount_due, paid.amount_paid) == ("PAID", Decimal("0.00"), Decimal("120.00"))
@@ -89,8 +94,7 @@ def test_deleting_a_payment_reopens_the_invoice(xero_client: SdkClient) -> None:
     doc = _invoice(xero_client)
     payment = _pay(xero_client, doc.invoice_id, 120)
     assert _get(xero_client, doc.invoice_id).status == "PAID"
-    xero_client.accounting.delete_payment(xero_client.tenant_id, payment.payment_id,
-                                          {"Status": "DELETED"})
+    xero_client.accounting.delete_payment(xero_client.tenant_id, payment.payment_id, {"Status": "DELETED"})
     reopened = _get(xero_client, doc.invoice_id)
     assert (reopened.status, reopened.amount_due) == ("AUTHORISED", Decimal("120.00"))
 
@@ -118,8 +122,11 @@ def test_credit_note_allocation_reduces_and_can_settle_an_invoice(xero_client: S
     allocation = _allocate(xero_client, note.credit_note_id, doc.invoice_id, 10)
     assert allocation.amount == Decimal("10.00")
     partly = _get(xero_client, doc.invoice_id)
-    assert (partly.amount_credited, partly.amount_due, partly.status) == (Decimal("10.00"), Decimal("14.00"),
-                                                                          "AUTHORISED")
+    assert (partly.amount_credited, partly.amount_due, partly.status) == (
+        Decimal("10.00"),
+        Decimal("14.00"),
+        "AUTHORISED",
+    )
     assert partly.credit_notes[0].credit_note_id == note.credit_note_id
     _allocate(xero_client, note.credit_note_id, doc.invoice_id, 14)
     assert _get(xero_client, doc.invoice_id).status == "PAID"
@@ -147,7 +154,8 @@ def test_credit_note_status_update_and_number_in_path(xero_client: SdkClient) ->
     note = _credit(xero_client, credit_note(5, status="DRAFT"))
     change = CreditNote(credit_note_id=note.credit_note_id, status="AUTHORISED")
     (updated,) = xero_client.accounting.update_credit_note(
-        xero_client.tenant_id, note.credit_note_id, CreditNotes(credit_notes=[change])).credit_notes
+        xero_client.tenant_id, note.credit_note_id, CreditNotes(credit_notes=[change])
+    ).credit_notes
     assert updated.status == "AUTHORISED"
     by_number = xero_client.accounting.get_credit_note(xero_client.tenant_id, note.credit_note_number)
     assert by_number.credit_notes[0].credit_note_id == note.credit_note_id

@@ -47,9 +47,15 @@ def xero_client(xero_sdk: Callable[..., SdkClient]) -> SdkClient:
 
 
 def _raw(client: SdkClient, base: str, path: str) -> Any:
-    response = requests.get(f"{base}/api.xro/2.0/{path}", timeout=10, headers={
-        "Authorization": f"Bearer {client.token['access_token']}", "xero-tenant-id": client.tenant_id,
-        "Accept": "application/json"})
+    response = requests.get(
+        f"{base}/api.xro/2.0/{path}",
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {client.token['access_token']}",
+            "xero-tenant-id": client.tenant_id,
+            "Accept": "application/json",
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -61,15 +67,40 @@ def test_schema_rejects_a_wrong_shape(validate: Callable[[str, Any], None]) -> N
         validate("Invoices", {"Invoices": [{"Status": "SETTLED"}]})
 
 
-def test_samples_match_xeros_schemas(validate: Callable[[str, Any], None], xero_client: SdkClient,
-                                     xero_sandbox: Any) -> None:
+def test_samples_match_xeros_schemas(
+    validate: Callable[[str, Any], None], xero_client: SdkClient, xero_sandbox: Any
+) -> None:
     tenant, api, base = xero_client.tenant_id, xero_client.accounting, xero_sandbox.url
-    (doc,) = api.create_invoices(tenant, Invoices(invoices=[invoice(
-        [line(quantity=2, unit_amount=10, tracking=[tracking("Region", "South"), tracking("Department", "Ops")],
-              discount_rate=5)])])).invoices
-    api.create_payments(tenant, Payments(payments=[Payment(invoice=Invoice(invoice_id=doc.invoice_id),
-                                                           account=Account(code="090"), amount=5,
-                                                           date=dt.date(2026, 1, 15))]))
+    (doc,) = api.create_invoices(
+        tenant,
+        Invoices(
+            invoices=[
+                invoice(
+                    [
+                        line(
+                            quantity=2,
+                            unit_amount=10,
+                            tracking=[tracking("Region", "South"), tracking("Department", "Ops")],
+                            discount_rate=5,
+                        )
+                    ]
+                )
+            ]
+        ),
+    ).invoices
+    api.create_payments(
+        tenant,
+        Payments(
+            payments=[
+                Payment(
+                    invoice=Invoice(invoice_id=doc.invoice_id),
+                    account=Account(code="090"),
+                    amount=5,
+                    date=dt.date(2026, 1, 15),
+                )
+            ]
+        ),
+    )
     (note,) = api.create_credit_notes(tenant, CreditNotes(credit_notes=[credit_note(2)])).credit_notes
 
     samples = {
@@ -90,9 +121,19 @@ def test_samples_match_xeros_schemas(validate: Callable[[str, Any], None], xero_
     for name, body in samples.items():
         validate(name, body)
 
-    error = requests.put(f"{base}/api.xro/2.0/Invoices", timeout=10, json={"Invoices": [
-        {"Type": "ACCREC", "Contact": {"ContactID": doc.contact.contact_id},
-         "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 1, "AccountCode": "999"}]}]},
-        headers={"Authorization": f"Bearer {xero_client.token['access_token']}", "xero-tenant-id": tenant})
+    error = requests.put(
+        f"{base}/api.xro/2.0/Invoices",
+        timeout=10,
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactID": doc.contact.contact_id},
+                    "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 1, "AccountCode": "999"}],
+                }
+            ]
+        },
+        headers={"Authorization": f"Bearer {xero_client.token['access_token']}", "xero-tenant-id": tenant},
+    )
     assert error.status_code == 400
     validate("Error", error.json())

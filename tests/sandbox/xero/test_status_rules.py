@@ -71,8 +71,7 @@ def test_invoice_with_a_payment_cannot_be_voided_or_repriced(xero_client: SdkCli
     fetched.line_items[0].unit_amount = 90
     fetched.line_items[0].line_amount = None
     with pytest.raises(AccountingBadRequestException) as error:
-        xero_client.accounting.update_invoice(xero_client.tenant_id, created.invoice_id,
-                                              Invoices(invoices=[fetched]))
+        xero_client.accounting.update_invoice(xero_client.tenant_id, created.invoice_id, Invoices(invoices=[fetched]))
     assert error.value.reason == LOCKED
 
 
@@ -83,8 +82,9 @@ def test_paid_invoice_accepts_only_the_allowed_fields(xero_client: SdkClient) ->
     fetched = xero_client.accounting.get_invoice(xero_client.tenant_id, created.invoice_id).invoices[0]
     fetched.line_items[0].description = "New wording"
     fetched.line_items[0].account_code = "260"
-    (updated,) = xero_client.accounting.update_invoice(xero_client.tenant_id, created.invoice_id,
-                                                       Invoices(invoices=[fetched])).invoices
+    (updated,) = xero_client.accounting.update_invoice(
+        xero_client.tenant_id, created.invoice_id, Invoices(invoices=[fetched])
+    ).invoices
     assert updated.line_items[0].description == "New wording" and updated.line_items[0].account_code == "260"
     assert updated.reference == "PO-9" and updated.status == "PAID"
     with pytest.raises(AccountingBadRequestException) as error:

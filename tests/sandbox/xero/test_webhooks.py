@@ -35,8 +35,9 @@ def test_intent_to_receive_activates_a_correct_receiver(xero_admin: SandboxAdmin
     assert all(b'"events": []' in body for body in receiver.bodies)
 
 
-def test_intent_to_receive_fails_a_receiver_that_accepts_everything(xero_admin: SandboxAdmin,
-                                                                    xero_client: SdkClient) -> None:
+def test_intent_to_receive_fails_a_receiver_that_accepts_everything(
+    xero_admin: SandboxAdmin, xero_client: SdkClient
+) -> None:
     with running_receiver(KEY, mode="always-200") as receiver:
         outcome = xero_admin.subscribe_webhooks(receiver.url, KEY)
         xero_client.accounting.create_invoices(xero_client.tenant_id, Invoices(invoices=[invoice()]))
@@ -46,14 +47,22 @@ def test_intent_to_receive_fails_a_receiver_that_accepts_everything(xero_admin: 
     assert xero_admin.webhooks()["deliveries"] == []
 
 
-def test_signed_batched_events_for_invoices_contacts_and_payments(xero_admin: SandboxAdmin,
-                                                                  xero_client: SdkClient) -> None:
+def test_signed_batched_events_for_invoices_contacts_and_payments(
+    xero_admin: SandboxAdmin, xero_client: SdkClient
+) -> None:
     with running_receiver(KEY) as receiver:
         assert xero_admin.subscribe_webhooks(receiver.url, KEY)["status"] == "ACTIVE"
-        new_contact = Invoice(type="ACCREC", contact=Contact(name="Webhook Customer Ltd"), date=dt.date(2026, 1, 1),
-                              due_date=dt.date(2026, 1, 31), status="AUTHORISED", line_items=invoice().line_items)
+        new_contact = Invoice(
+            type="ACCREC",
+            contact=Contact(name="Webhook Customer Ltd"),
+            date=dt.date(2026, 1, 1),
+            due_date=dt.date(2026, 1, 31),
+            status="AUTHORISED",
+            line_items=invoice().line_items,
+        )
         created = xero_client.accounting.create_invoices(
-            xero_client.tenant_id, Invoices(invoices=[invoice(), new_contact])).invoices
+            xero_client.tenant_id, Invoices(invoices=[invoice(), new_contact])
+        ).invoices
         assert xero_admin.flush_webhooks()
         payment = Payment(invoice=Invoice(invoice_id=created[0].invoice_id), account=Account(code="090"), amount=10)
         xero_client.accounting.create_payments(xero_client.tenant_id, Payments(payments=[payment]))
@@ -69,21 +78,30 @@ def test_signed_batched_events_for_invoices_contacts_and_payments(xero_admin: Sa
     assert first["firstEventSequence"] == 1 and first["lastEventSequence"] == 3
     assert second["firstEventSequence"] == 4
     assert [(e["eventCategory"], e["eventType"], e["resourceId"]) for e in second["events"]] == [
-        ("INVOICE", "UPDATE", created[0].invoice_id)]
+        ("INVOICE", "UPDATE", created[0].invoice_id)
+    ]
     for event in first["events"] + second["events"]:
         assert event["tenantId"] == xero_client.tenant_id and event["tenantType"] == "ORGANISATION"
         assert EVENT_DATE.match(event["eventDateUtc"]), event["eventDateUtc"]
         assert event["resourceUrl"].endswith(event["resourceId"])
-        assert set(event) == {"resourceUrl", "resourceId", "eventDateUtc", "eventType", "eventCategory",
-                              "tenantId", "tenantType"}
+        assert set(event) == {
+            "resourceUrl",
+            "resourceId",
+            "eventDateUtc",
+            "eventType",
+            "eventCategory",
+            "tenantId",
+            "tenantType",
+        }
     assert first["entropy"] and first["entropy"] != second["entropy"]
 
 
 def test_credit_note_events_carry_type_and_status(xero_admin: SandboxAdmin, xero_client: SdkClient) -> None:
     with running_receiver(KEY) as receiver:
         xero_admin.subscribe_webhooks(receiver.url, KEY)
-        xero_client.accounting.create_credit_notes(xero_client.tenant_id,
-                                                   CreditNotes(credit_notes=[credit_note(status="DRAFT")]))
+        xero_client.accounting.create_credit_notes(
+            xero_client.tenant_id, CreditNotes(credit_notes=[credit_note(status="DRAFT")])
+        )
         assert xero_admin.flush_webhooks()
     (batch,) = receiver.event_batches()
     (event,) = batch["events"]
@@ -102,8 +120,9 @@ def test_contact_update_event_and_no_event_for_reads(xero_admin: SandboxAdmin, x
     assert [(e["eventCategory"], e["eventType"]) for e in batch["events"]] == [("CONTACT", "UPDATE")]
 
 
-def test_failed_deliveries_are_retried_a_few_times_then_logged(xero_admin: SandboxAdmin,
-                                                               xero_client: SdkClient) -> None:
+def test_failed_deliveries_are_retried_a_few_times_then_logged(
+    xero_admin: SandboxAdmin, xero_client: SdkClient
+) -> None:
     with running_receiver(KEY) as receiver:
         assert xero_admin.subscribe_webhooks(receiver.url, KEY)["status"] == "ACTIVE"
         receiver.mode = "always-500"
