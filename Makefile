@@ -20,6 +20,7 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-test
