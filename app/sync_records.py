@@ -78,29 +78,28 @@ class SyncRecords:
 
     def begin_create(self, organization_id: str, invoice_id: str) -> None:
         """Before a create goes out. An earlier start is kept: the lookup must reach back to the first try."""
-        key = self.invoice_key(organization_id, invoice_id)
-        self.redis.hsetnx(key, "create_started", str(time.time()))
-        self.redis.expire(key, RECORD_TTL_SECONDS)
+        self._begin(organization_id, invoice_id, "create_started")
 
     def record_document(self, organization_id: str, invoice_id: str, xero_id: str) -> None:
         """The moment the Xero id is known, before anything is written to Dynamics."""
-        key = self.invoice_key(organization_id, invoice_id)
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, "xero_id", xero_id)
-            pipe.hdel(key, "create_started")
-            pipe.expire(key, RECORD_TTL_SECONDS)
-            pipe.execute()
+        self._record(organization_id, invoice_id, "xero_id", xero_id, "create_started")
 
     def begin_credit(self, organization_id: str, invoice_id: str) -> None:
-        key = self.invoice_key(organization_id, invoice_id)
-        self.redis.hsetnx(key, "credit_started", str(time.time()))
-        self.redis.expire(key, RECORD_TTL_SECONDS)
+        self._begin(organization_id, invoice_id, "credit_started")
 
     def record_credit(self, organization_id: str, invoice_id: str, credit_note_id: str) -> None:
+        self._record(organization_id, invoice_id, "credit_note_id", credit_note_id, "credit_started")
+
+    def _begin(self, organization_id: str, invoice_id: str, started_field: str) -> None:
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hsetnx(key, started_field, str(time.time()))
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def _record(self, organization_id: str, invoice_id: str, id_field: str, value: str, started_field: str) -> None:
         key = self.invoice_key(organization_id, invoice_id)
         with self.redis.pipeline() as pipe:
-            pipe.hset(key, "credit_note_id", credit_note_id)
-            pipe.hdel(key, "credit_started")
+            pipe.hset(key, id_field, value)
+            pipe.hdel(key, started_field)
             pipe.expire(key, RECORD_TTL_SECONDS)
             pipe.execute()
 
