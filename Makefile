@@ -13,6 +13,7 @@ $(VENV)/.installed-run: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]'
+	tests/browser/ensure_chromium.sh
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
