@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import dynamics_schema as schema
 from app.clients.xero_auth import XeroTokenEndpoint
-from app.clients.xero_tokens import KEY_PREFIX, LOCK_TIMEOUT_SECONDS, TokenSet
+from app.clients.xero_tokens import TokenSet
 from app.config import SETTINGS
 from app.dispatch import JobContext
 from app.dynamics_schema import ConnectionStatus, SyncStatus
@@ -151,20 +151,20 @@ def _refresh_one(
         return "no_refresh_token"
     if now - issued_at(tokens) < older_than:
         return "fresh_enough"
-    # The lock `TokenStore.fresh` uses: a worker refreshing this connection at the same moment waits for us.
-    lock = store.redis.lock(
-        f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS
-    )
-    if not lock.acquire():
-        raise Retryable("another worker is still refreshing the Xero token")
-    try:
-        tokens = store.load(connection_id) or tokens
-        if not tokens.refresh_token or now - issued_at(tokens) < older_than:
-            return "fresh_enough"
-        store.save(connection_id, endpoint.refresh(tokens.refresh_token))
-        return "refreshed"
-    finally:
-        lock.release()
+    # Under the lock every refresh takes (`TokenStore.renew`): a worker refreshing this connection waits for us.
+    outcome = "fresh_enough"
+
+    def still_needed(current: TokenSet) -> bool:
+        return bool(current.refresh_token) and now - issued_at(current) >= older_than
+
+    def refresh(current: TokenSet) -> TokenSet:
+        nonlocal outcome
+        outcome = "refreshed"
+        assert current.refresh_token is not None  # still_needed said so
+        return endpoint.refresh(current.refresh_token)
+
+    store.renew(connection_id, still_needed, refresh)
+    return outcome
 
 
 def _reason(exc: ConnectionLost) -> str:

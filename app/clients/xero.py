@@ -61,6 +61,7 @@ from app.clients.xero_auth import XeroTokenEndpoint, XeroTokenSource
 from app.clients.xero_errors import (
     NotFound,
     OutcomeUnknown,
+    TokenExpired,
     XeroValidationError,
     classify,
     tenant_pause_seconds,
@@ -69,7 +70,7 @@ from app.clients.xero_errors import (
 from app.clients.xero_limits import TenantLimiter
 from app.clients.xero_sdk import build_sdk
 from app.clients.xero_settings import XeroSettings
-from app.clients.xero_tokens import TokenStore, token_cipher
+from app.clients.xero_tokens import TokenBackup, TokenStore, token_cipher
 from app.errors import ConnectorError
 
 __all__ = [
@@ -170,7 +171,17 @@ class XeroGateway:
     def _call(self, action: str, write: bool, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # Any refresh happens here, before taking one of the tenant's slots: a worker waiting on the identity
         # server (or on another worker's refresh) must not hold a slot the tenant's other work could use.
-        self.token_source.current()
+        used = self.token_source.current()
+        try:
+            return self._call_once(action, write, method, *args, **kwargs)
+        except TokenExpired:
+            # Xero disagrees with our clock (skew, or it expired the token early): retrying with the same token
+            # cannot help. One forced refresh (shared by every worker that hit it), then one more try; a 401 is
+            # a refusal, so even a write is safe to send again.
+            self.token_source.renew_rejected(used.access_token)
+            return self._call_once(action, write, method, *args, **kwargs)
+
+    def _call_once(self, action: str, write: bool, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.limiter.call(self.tenant_id):
             try:
                 return method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)
@@ -525,9 +536,14 @@ def _best(matches: list[T]) -> T | None:
 class XeroGateways:
     """One gateway (one SDK client) per connection in this process, sharing the Redis token store and limiter."""
 
-    def __init__(self, connection: Redis, settings: XeroSettings) -> None:
+    def __init__(self, connection: Redis, settings: XeroSettings, *, token_backup: TokenBackup | None = None) -> None:
         self.settings = settings
-        self.tokens = TokenStore(connection, token_cipher(settings.token_encryption_keys))
+        self.tokens = TokenStore(
+            connection,
+            token_cipher(settings.token_encryption_keys),
+            backup=token_backup,
+            token_call_seconds=sum(settings.request_timeout),
+        )
         self.limiter = TenantLimiter(connection, settings.limits, max_wait_seconds=settings.limit_wait_seconds)
         self._gateways: dict[tuple[str, str], XeroGateway] = {}
         self._lock = threading.Lock()

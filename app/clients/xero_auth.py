@@ -144,6 +144,10 @@ class XeroTokenSource:
             self.store.save(self.connection_id, self.endpoint.client_credentials())
         return self.store.fresh(self.connection_id, self.endpoint.renew)
 
+    def renew_rejected(self, access_token: str) -> TokenSet:
+        """Xero answered 401 TokenExpired to `access_token`: a new token now (once, however many workers ask)."""
+        return self.store.renew_rejected(self.connection_id, access_token, self.endpoint.renew)
+
     def sdk_token(self) -> dict[str, Any]:
         """For the SDK's `oauth2_token_getter`: exactly `TokenSet.to_sdk()`."""
         return self.current().to_sdk()

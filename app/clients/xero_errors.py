@@ -8,7 +8,8 @@
 | other 5xx, read timeout, dropped answer (read)   | `Retryable`                                          |
 | other 5xx, read timeout, dropped answer (write)  | `OutcomeUnknown` (a `Retryable`): look up first      |
 | 400                                              | `XeroValidationError` (a `Permanent`) with `.messages` |
-| 401 TokenExpired                                 | `Retryable` (the next attempt gets a fresh token)    |
+| 401 TokenExpired                                 | `TokenExpired` (a `Retryable`): the gateway forces   |
+|                                                  | one refresh and retries the call once               |
 | other 401, 403                                   | `ConnectionLost` ("Reconnect Xero")                  |
 | 404                                              | `NotFound` (a `Permanent`)                           |
 
@@ -36,6 +37,11 @@ _TENANT_PROBLEMS = {"minute", "day", "concurrent"}
 
 class OutcomeUnknown(Retryable):
     """A write whose answer was lost: it may have happened in Xero. Look it up before writing it again."""
+
+
+class TokenExpired(Retryable):
+    """Xero says the access token expired although the stored one looked valid (clock skew, server-side
+    expiry): the gateway refreshes it at once and retries the call once, instead of retrying with it."""
 
 
 class NotFound(Permanent):
@@ -164,8 +170,12 @@ def _by_status(error: ApiException, action: str, write: bool) -> ConnectorError:
         return validation_error(action, validation_messages(body))
     if status == 401:
         detail = str(body.get("Detail", "")) if isinstance(body, Mapping) else ""
-        if detail == "TokenExpired":
-            return Retryable(f"Xero said the access token expired while trying to {action}", retry_after=1.0)
+        if detail.split(":", 1)[0].strip() == "TokenExpired":  # Xero may add ": token expired at …"
+            return TokenExpired(
+                f"Xero said the access token expired while trying to {action}",
+                retry_after=1.0,
+                user_message="Xero said the connector's access token had expired; the sync will retry.",
+            )
         return reconnect(f"Xero answered 401 ({detail or 'unauthorised'}) to {action}")
     if status == 403:
         return reconnect(f"Xero answered 403 to {action}: the organisation is no longer connected")

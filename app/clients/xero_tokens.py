@@ -8,19 +8,24 @@ worker may have refreshed it already), and persists the rotated token before any
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis import Redis
+from redis.exceptions import LockNotOwnedError
 
-from app.errors import ConnectionLost, Retryable
+from app.errors import ConnectionLost, ConnectorError, Retryable
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "connector:xero:token"
 REFRESH_MARGIN_SECONDS = 120  # refresh a little before expiry so a token never dies mid-call
-LOCK_TIMEOUT_SECONDS = 30
+LOCK_TIMEOUT_SECONDS = 30  # the least the refresh lock is held for; see TokenStore.lock_timeout
+DEFAULT_TOKEN_CALL_SECONDS = 40.0  # connect (10) + read (30) timeouts of one call to Xero's token endpoint
 
 
 def token_cipher(keys: Sequence[str]) -> MultiFernet:
@@ -71,19 +76,75 @@ class TokenSet:
 Refresher = Callable[[TokenSet], TokenSet]
 
 
+class TokenBackup(Protocol):
+    """Somewhere outside Redis that keeps each connection's sealed (encrypted) token set, so losing Redis does
+    not mean a person must reconnect Xero (`app.token_backup` keeps it on the Dynamics connection row)."""
+
+    def keep(self, connection_id: str, sealed: str | None) -> None: ...
+
+    def recall(self, connection_id: str) -> str | None: ...
+
+
 class TokenStore:
-    def __init__(self, connection: Redis, cipher: MultiFernet) -> None:
+    def __init__(
+        self,
+        connection: Redis,
+        cipher: MultiFernet,
+        *,
+        backup: TokenBackup | None = None,
+        token_call_seconds: float = DEFAULT_TOKEN_CALL_SECONDS,
+    ) -> None:
         self.redis = connection
         self.cipher = cipher
+        self.backup = backup
+        # The lock must outlast the longest refresh (connect + read timeouts of the token call), with room for a
+        # retry: a lock that expired mid-refresh would let a second worker spend the same refresh token.
+        self.lock_timeout = max(LOCK_TIMEOUT_SECONDS, 2 * token_call_seconds + 10)
+
+    def _key(self, connection_id: str) -> str:
+        return f"{KEY_PREFIX}:{connection_id}"
+
+    def seal(self, tokens: TokenSet) -> bytes:
+        return self.cipher.encrypt(json.dumps({**tokens.__dict__, "scope": list(tokens.scope)}).encode())
 
     def save(self, connection_id: str, tokens: TokenSet) -> None:
-        plain = json.dumps({**tokens.__dict__, "scope": list(tokens.scope)}).encode()
-        self.redis.set(f"{KEY_PREFIX}:{connection_id}", self.cipher.encrypt(plain))
+        sealed = self.seal(tokens)
+        self.redis.set(self._key(connection_id), sealed)
+        self._keep_copy(connection_id, sealed.decode())
+
+    def _keep_copy(self, connection_id: str, sealed: str | None) -> None:
+        if self.backup is None:
+            return
+        try:
+            self.backup.keep(connection_id, sealed)
+        except ConnectorError as exc:
+            # Redis holds the token; the copy catches up at the next save. Losing Redis before then means the
+            # copy's refresh token is the spent one, and the connection asks to be reconnected.
+            log.warning(
+                "could not keep a copy of the Xero token", extra={"connection_id": connection_id, "error": str(exc)}
+            )
 
     def load(self, connection_id: str) -> TokenSet | None:
-        stored = self.redis.get(f"{KEY_PREFIX}:{connection_id}")
+        stored = self.redis.get(self._key(connection_id))
         if stored is None:
+            stored = self._recall(connection_id)
+            if stored is None:
+                return None
+        return self._open(connection_id, stored)
+
+    def _recall(self, connection_id: str) -> bytes | None:
+        """Redis has no token (replaced, or restarted without persistence): the copy outside it, put back."""
+        if self.backup is None:
             return None
+        sealed = self.backup.recall(connection_id)
+        if not sealed:
+            return None
+        log.warning("Xero token restored from its copy in Dynamics", extra={"connection_id": connection_id})
+        # NX: a token saved meanwhile (a refresh, a reconnect) is newer than the copy.
+        self.redis.set(self._key(connection_id), sealed.encode(), nx=True)
+        return self.redis.get(self._key(connection_id)) or sealed.encode()
+
+    def _open(self, connection_id: str, stored: bytes) -> TokenSet:
         try:
             data = json.loads(self.cipher.decrypt(stored))
         except InvalidToken:
@@ -94,29 +155,64 @@ class TokenStore:
         return TokenSet(**{**data, "scope": tuple(data["scope"])})
 
     def delete(self, connection_id: str) -> None:
-        self.redis.delete(f"{KEY_PREFIX}:{connection_id}")
+        self.redis.delete(self._key(connection_id))
+        self._keep_copy(connection_id, None)
 
     def fresh(self, connection_id: str, refresh: Refresher) -> TokenSet:
         """A token set good for a while: refreshed under the connection's lock when it is about to expire."""
+        tokens = self._required(connection_id)
+        if not tokens.expires_soon():
+            return tokens
+        return self.renew(connection_id, lambda current: current.expires_soon(), refresh)
+
+    def renew_rejected(self, connection_id: str, rejected_access_token: str, refresh: Refresher) -> TokenSet:
+        """Xero refused `rejected_access_token` as expired: renew it now, unless another worker already did."""
+        return self.renew(connection_id, lambda current: current.access_token == rejected_access_token, refresh)
+
+    def _required(self, connection_id: str) -> TokenSet:
         tokens = self.load(connection_id)
         if tokens is None:
             raise ConnectionLost(
                 f"no Xero token stored for connection {connection_id}",
                 user_message="Xero is not connected for this organisation: connect it first.",
             )
-        if not tokens.expires_soon():
-            return tokens
+        return tokens
+
+    def renew(self, connection_id: str, still_needed: Callable[[TokenSet], bool], refresh: Refresher) -> TokenSet:
+        """Renew the connection's token set under its lock, if `still_needed` of the set read under the lock.
+
+        Every refresh of a connection goes through here (workers, the scheduled refresh), so a single-use refresh
+        token is spent once however many workers find it expiring together.
+        """
         lock = self.redis.lock(
-            f"{KEY_PREFIX}:lock:{connection_id}", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS
+            f"{KEY_PREFIX}:lock:{connection_id}", timeout=self.lock_timeout, blocking_timeout=self.lock_timeout
         )
         if not lock.acquire():
             raise Retryable("another worker is still refreshing the Xero token", retry_after=5)
         try:
-            tokens = self.load(connection_id) or tokens  # someone may have refreshed while we waited
-            if not tokens.expires_soon():
+            tokens = self._required(connection_id)  # someone may have refreshed while we waited
+            if not still_needed(tokens):
                 return tokens
-            renewed = refresh(tokens)
+            try:
+                renewed = refresh(tokens)
+            except ConnectionLost:
+                # Our lock expired and another worker spent the refresh token meanwhile: theirs is the good one.
+                latest = self.load(connection_id)
+                if latest is not None and latest.refresh_token != tokens.refresh_token:
+                    return latest
+                raise
+            if not lock.owned():
+                latest = self.load(connection_id)
+                if latest is not None and latest.refresh_token != tokens.refresh_token:
+                    log.warning(
+                        "Xero token refresh outlived its lock; keeping the newer token",
+                        extra={"connection_id": connection_id},
+                    )
+                    return latest
             self.save(connection_id, renewed)  # persisted before first use: a crash now loses nothing
             return renewed
         finally:
-            lock.release()
+            try:
+                lock.release()
+            except LockNotOwnedError:
+                log.warning("the Xero token lock expired during a refresh", extra={"connection_id": connection_id})

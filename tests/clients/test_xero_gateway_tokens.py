@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from app.clients.xero import XeroGateway
 from app.clients.xero_auth import XeroTokenEndpoint
+from app.clients.xero_limits import TenantLimiter, XeroLimits
 from app.clients.xero_errors import RECONNECT_MESSAGE
 from app.clients.xero_tokens import TokenSet
 from app.errors import ConnectionLost, Retryable
@@ -112,10 +114,100 @@ def test_no_stored_token_means_connect_first(make_gateway):
         make_gateway("never-connected").get_organisation()
 
 
-def test_an_access_token_xero_calls_expired_is_retryable(xero, xero_admin):
+def test_an_access_token_xero_calls_expired_forces_one_refresh_and_one_retry(
+    connect, redis_conn, token_store, xero_admin, xero_settings
+):
+    connect("conn-a")
+    before = token_store.load("conn-a")
     xero_admin.advance_clock(1801)  # our clock says fresh, Xero's says expired (clock skew)
-    with pytest.raises(Retryable):
-        xero.get_organisation()
+    refreshed: list[str] = []
+
+    class CountingEndpoint(XeroTokenEndpoint):
+        def refresh(self, refresh_token: str) -> TokenSet:
+            refreshed.append(refresh_token)
+            time.sleep(0.1)
+            return super().refresh(refresh_token)
+
+    # Eight workers hit the 401 together: one refresh between them, each retries once and succeeds. They
+    # queue for Xero's five concurrent calls instead of giving up at once.
+    patient = TenantLimiter(redis_conn, XeroLimits(), max_wait_seconds=10)
+    gateways = [
+        XeroGateway(
+            "conn-a",
+            TENANT_A_ID,
+            settings=xero_settings,
+            tokens=token_store,
+            limiter=patient,
+            token_endpoint=CountingEndpoint(xero_settings),
+        )
+        for _ in range(8)
+    ]
+    start, names, failures = threading.Barrier(len(gateways)), [], []
+
+    def work(gateway) -> None:
+        start.wait()
+        try:
+            names.append(gateway.get_organisation().name)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(g,)) for g in gateways]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert failures == []
+    assert names == ["Sandbox Trading Ltd"] * 8
+    assert refreshed == [before.refresh_token]
+    assert token_store.load("conn-a").access_token != before.access_token
+
+
+def test_a_token_xero_still_calls_expired_after_the_refresh_is_not_retried_again(
+    connect, make_gateway, token_store, xero_admin, xero_settings, monkeypatch
+):
+    connect("conn-a")
+    xero_admin.advance_clock(1801)
+    refreshed: list[str] = []
+
+    class StaleEndpoint(XeroTokenEndpoint):
+        """An identity server that answers with a token Xero's API already thinks expired."""
+
+        def refresh(self, refresh_token: str) -> TokenSet:
+            refreshed.append(refresh_token)
+            renewed = super().refresh(refresh_token)
+            xero_admin.advance_clock(1801)
+            return renewed
+
+    gateway = make_gateway("conn-a", token_endpoint=StaleEndpoint(xero_settings))
+    with pytest.raises(Retryable) as failed:
+        gateway.get_organisation()
+    assert "expired" in str(failed.value)
+    assert len(refreshed) == 1, "one forced refresh per call, not one per retry of the same token"
+
+
+def test_a_refresh_lock_lost_mid_refresh_keeps_the_token_another_worker_saved(connect, token_store, xero_settings):
+    connect("conn-a")
+    stored = expire(token_store, "conn-a")
+    endpoint = XeroTokenEndpoint(xero_settings)
+    winner = {}
+
+    def slow_refresh(current: TokenSet) -> TokenSet:
+        # While this refresh runs its lock is lost, and another worker renews the same token set first.
+        token_store.redis.delete("connector:xero:token:lock:conn-a")
+        winner["tokens"] = endpoint.refresh(current.refresh_token)
+        token_store.save("conn-a", winner["tokens"])
+        return endpoint.refresh(current.refresh_token)  # the spent token: Xero's grace answer, or invalid_grant
+
+    got = token_store.fresh("conn-a", slow_refresh)
+
+    assert got.refresh_token == winner["tokens"].refresh_token
+    assert token_store.load("conn-a").refresh_token == winner["tokens"].refresh_token != stored.refresh_token
+
+
+def test_the_refresh_lock_outlasts_the_longest_token_call(token_store, xero_settings):
+    connect_timeout, read_timeout = xero_settings.request_timeout
+    assert token_store.lock_timeout > connect_timeout + read_timeout
 
 
 def test_custom_connection_fetches_and_renews_client_credentials_tokens(make_gateway, token_store, xero_settings):
