@@ -12,8 +12,8 @@ import requests
 
 from app.clients.xero import XeroGateway
 from app.clients.xero_auth import XeroTokenEndpoint
-from app.clients.xero_limits import TenantLimiter, XeroLimits
 from app.clients.xero_errors import RECONNECT_MESSAGE
+from app.clients.xero_limits import TenantLimiter, XeroLimits
 from app.clients.xero_tokens import TokenSet
 from app.errors import ConnectionLost, Retryable
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
