@@ -299,6 +299,12 @@ CONNECTION_TABLE = _custom_table(
             default=ConnectionStatus.DISCONNECTED,
         ),
         MemoColumn("xc_StatusMessage", "Status message", "Why the connection needs attention.", max_length=4000),
+        MemoColumn(
+            "xc_XeroTokenBackup",
+            "Xero authorisation (encrypted)",
+            "The connector's encrypted copy of the Xero token set, used when its Redis has lost it.",
+            max_length=20000,
+        ),
         BooleanColumn(
             "xc_UseXeroInvoiceNumber",
             "Use Xero invoice numbering",
@@ -546,6 +552,7 @@ CONNECTION_XERO_SHORT_CODE = column("xeroshortcode")
 CONNECTION_IS_DEFAULT = column("isdefault")
 CONNECTION_STATUS = column("connectionstatus")
 CONNECTION_STATUS_MESSAGE = column("statusmessage")
+CONNECTION_XERO_TOKEN_BACKUP = column("xerotokenbackup")
 CONNECTION_USE_XERO_INVOICE_NUMBER = column("usexeroinvoicenumber")
 CONNECTION_CREATE_CONTACTS = column("createcontacts")
 CONNECTION_CREATE_ITEMS = column("createitems")
@@ -669,9 +676,9 @@ INVOICE_LINE_FILTERING_COLUMNS: tuple[str, ...] = (
     column("trackingoption1id"),
     column("trackingoption2id"),
 )
-# The connection's status columns are written by the connector itself: they do not trigger it.
+# The connection's status columns and token copy are written by the connector itself: they do not trigger it.
 CONNECTION_FILTERING_COLUMNS: tuple[str, ...] = tuple(
     col.logical_name
     for col in CONNECTION_TABLE.all_columns()
-    if col.logical_name not in {column("connectionstatus"), column("statusmessage")}
+    if col.logical_name not in {column("connectionstatus"), column("statusmessage"), column("xerotokenbackup")}
 )

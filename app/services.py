@@ -29,6 +29,7 @@ from app.clients.xero_tokens import token_cipher
 from app.config import ConfigError
 from app.errors import Permanent
 from app.sync_records import SyncRecords
+from app.token_backup import DataverseTokenBackup
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def build_services(connection: Redis, environ: Mapping[str, str]) -> Services:
         ) from None
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
     dataverse = dataverse_client_from_env(environ, token_cache=token_cache)
-    return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings), records=SyncRecords(connection))
+    xero = XeroGateways(connection, xero_settings, token_backup=DataverseTokenBackup(dataverse))
+    return Services(dataverse=dataverse, xero=xero, records=SyncRecords(connection))
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:

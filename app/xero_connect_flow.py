@@ -222,6 +222,7 @@ class XeroConnector:
             self.dataverse.upsert(
                 schema.CONNECTION_ENTITY_SET, connection_id, new_connection_row(facts, is_default=is_default)
             )
+            self.tokens.copy_out(connection_id)  # saved before the row existed
         register_tenant(self.redis, tenant.tenant_id, connection_id)
         short = f" (short code {facts.short_code})" if facts.short_code else ""
         record_history(

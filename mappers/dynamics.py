@@ -465,7 +465,12 @@ def _expand(navigation: str, *select: str) -> str:
 
 
 def connection_query() -> dict[str, str]:
-    columns = [col.logical_name for col in schema.CONNECTION_TABLE.all_columns()]
+    # The token copy is the connector's own (app.token_backup), never a setting a sync needs.
+    columns = [
+        col.logical_name
+        for col in schema.CONNECTION_TABLE.all_columns()
+        if col.logical_name != schema.CONNECTION_XERO_TOKEN_BACKUP
+    ]
     return {"$select": ",".join([schema.CONNECTION_ID, *columns])}
 
 

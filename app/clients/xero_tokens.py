@@ -124,6 +124,12 @@ class TokenStore:
                 "could not keep a copy of the Xero token", extra={"connection_id": connection_id, "error": str(exc)}
             )
 
+    def copy_out(self, connection_id: str) -> None:
+        """Write the stored token set's copy again (its row did not exist when it was saved)."""
+        stored = self.redis.get(self._key(connection_id))
+        if stored is not None:
+            self._keep_copy(connection_id, stored.decode())
+
     def load(self, connection_id: str) -> TokenSet | None:
         stored = self.redis.get(self._key(connection_id))
         if stored is None:

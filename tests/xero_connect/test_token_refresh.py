@@ -142,3 +142,19 @@ def test_the_schedule_entry_takes_its_interval_from_the_setting(value, interval)
     assert (entry.kind, entry.queue, entry.interval_seconds) == (KIND, QUEUE_MAINTENANCE, interval)
     assert KIND in dispatch.HANDLERS
     assert any(p.kind == KIND for p in schedule.PERIODIC)
+
+
+def test_the_tokens_survive_the_loss_of_redis_through_their_encrypted_copy_in_dynamics(connector, dynamics, xero_admin):
+    connection_id = connect(connector, dynamics, TENANT_A_ID)
+    xero_admin.advance_clock(50 * DAY)
+    refresh_connections(services(connector), older_than=WEEK, now=time.time() + 8 * DAY)
+    refreshed = connector.tokens.load(connection_id)
+    copy = dynamics.connection(connection_id)[schema.CONNECTION_XERO_TOKEN_BACKUP]
+    assert copy and refreshed.refresh_token not in copy and refreshed.access_token not in copy  # sealed
+
+    connector.redis.flushall()  # Redis replaced, nothing persisted
+
+    organisation = services(connector).xero.get(connection_id, TENANT_A_ID).get_organisation()
+    assert organisation.short_code == "!SbxA1"
+    assert connector.tokens.load(connection_id).refresh_token == refreshed.refresh_token, "the latest, not the first"
+    assert dynamics.connection(connection_id)[schema.CONNECTION_STATUS] == ConnectionStatus.CONNECTED
