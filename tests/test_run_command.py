@@ -28,8 +28,11 @@ NOT_CONFIGURED = (
 def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path, capsys):
     environ = {k: v for k, v in os.environ.items() if k not in NOT_CONFIGURED}
     environ.update(PORT=str(free_port()), SANDBOX_DATAVERSE_PORT=str(free_port()), SANDBOX_XERO_PORT=str(free_port()))
+    environ["REDIS_DATA_DIR"] = str(tmp_path / "redis")
     with LocalStack(environ=environ, log_dir=tmp_path) as stack:
         assert stack.sandbox_dataverse and stack.sandbox_xero
+        assert Redis.from_url(stack.env["REDIS_URL"]).config_get("appendonly") == {"appendonly": "yes"}
+        assert (tmp_path / "redis" / "appendonlydir").is_dir(), "the private Redis persists to its data folder"
         assert requests.get(f"{stack.web_url}/readyz", timeout=5).json()["status"] == "ready"
         steps = requests.get(
             f"{stack.env['DATAVERSE_URL']}/api/data/v9.2/sdkmessageprocessingsteps",
