@@ -137,6 +137,7 @@ def entity_metadata(table: Table, with_attributes: bool = False) -> dict[str, An
         "ObjectTypeCode": table.object_type_code,
         "IsCustomEntity": table.custom,
         "IsActivity": False,
+        "ChangeTrackingEnabled": table.change_tracking,
     }
     if with_attributes:
         body["Attributes"] = [attribute_metadata(table, c) for c in table.columns.values()]
@@ -249,6 +250,7 @@ def create_entity(records: Records, body: dict[str, Any], where: SolutionTarget)
         object_type_code=10000 + sum(1 for t in schema.tables.values() if t.custom),
         custom=True,
         state_status=dict(ACTIVE_INACTIVE),
+        change_tracking=body.get("ChangeTrackingEnabled") is True,
     )
     schema.add_table(table)
     table.add(*columns)
@@ -256,6 +258,22 @@ def create_entity(records: Records, body: dict[str, Any], where: SolutionTarget)
     add_message_filters(records, logical)
     solutions.record_table(records, where, table)
     return table
+
+
+def update_entity(table: Table, body: dict[str, Any]) -> None:
+    """`PUT EntityDefinitions(...)`: the whole definition is sent back; what the sandbox lets change is
+    ChangeTrackingEnabled (and only from off to on: Dataverse cannot turn it off again)."""
+    if body.get("LogicalName", table.logical_name) != table.logical_name:
+        raise bad_request("The LogicalName of a table cannot be changed.", INVALID_ARGUMENT)
+    wanted = body.get("ChangeTrackingEnabled", table.change_tracking)
+    if not isinstance(wanted, bool):
+        raise bad_request("ChangeTrackingEnabled must be true or false.", INVALID_ARGUMENT)
+    if table.change_tracking and not wanted:
+        raise bad_request(
+            f"Change tracking cannot be disabled for the entity '{table.logical_name}' once it is enabled.",
+            INVALID_ARGUMENT,
+        )
+    table.change_tracking = wanted
 
 
 def create_attribute(records: Records, table: Table, body: dict[str, Any], where: SolutionTarget) -> Column:

@@ -109,8 +109,13 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
             return listing(items, "EntityDefinitions")
         table = entity_by_key(key)
         if not rest:
+            if method == "PUT":
+                # Table definitions are updated with PUT (the whole definition); PATCH is not supported.
+                metadata.require_admin(sandbox.records, ctx, "prvWriteEntity")
+                metadata.update_entity(table, json_body())
+                return no_content()
             if method != "GET":
-                raise DataverseError(405, "0x80060888", "Only GET is supported on a table definition here.")
+                raise DataverseError(405, "0x80060888", "Only GET and PUT are supported on a table definition.")
             body = pick(metadata.entity_metadata(table, "Attributes" in expand))
             return respond({"@odata.context": f"{base_url()}$metadata#EntityDefinitions/$entity", **body})
         return attributes(ctx, table, rest)

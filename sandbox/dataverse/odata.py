@@ -308,7 +308,7 @@ class QueryOptions:
     skiptoken: int = 0
 
 
-_SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+_SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$deltatoken"}
 _NESTED_SUPPORTED = {"$select", "$filter", "$orderby", "$top"}
 
 

@@ -330,6 +330,7 @@ class Records:
                 solutions.check_deletable(table, row)
             self.cascade(table, record_id, ctx)
             del rows[record_id]
+            self.store.bury(table.logical_name, record_id)
             self.store.emit(
                 ChangeEvent(
                     "Delete",

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 
+from sandbox.dataverse import change_tracking
 from sandbox.dataverse.errors import bad_request, not_found
 from sandbox.dataverse.odata import parse_options
 from sandbox.dataverse.records import WriteContext, etag_of
@@ -47,6 +48,11 @@ def collection(ctx: WriteContext, table: Table) -> Response:
         return no_content(entity_headers(table, record_id))
     if request.method != "GET":
         raise method_not_allowed()
+    if change_tracking.DELTA_TOKEN in request.args:
+        return delta(table, prefs)
+    tracking = change_tracking.TRACK_CHANGES in prefs
+    if tracking:
+        change_tracking.check_trackable(table, dict(request.args))
     options = parse_options(request.args)
     page_size = sandbox.settings.max_page_size
     if prefs.get("odata.maxpagesize", "").isdigit():
@@ -64,7 +70,35 @@ def collection(ctx: WriteContext, table: Table) -> Response:
     applied = [f"odata.maxpagesize={page_size}"] if "odata.maxpagesize" in prefs else []
     if annotations_wanted(prefs):
         applied.append(f'odata.include-annotations="{prefs["odata.include-annotations"]}"')
+    if tracking:
+        applied.append(change_tracking.TRACK_CHANGES)
+        if page.next_skip is None:
+            token = change_tracking.token_now(sandbox.store)
+            body["@odata.deltaLink"] = change_tracking.delta_link(base_url(), table, options, token)
     return respond(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
+
+
+def delta(table: Table, prefs: dict[str, str]) -> Response:
+    """Following a delta link: what changed since its token, and the next link."""
+    sandbox = current_sandbox()
+    args = dict(request.args)
+    change_tracking.check_trackable(table, args)
+    version = change_tracking.version_of(args.pop(change_tracking.DELTA_TOKEN))
+    options = parse_options(args)
+    with sandbox.store.lock:
+        sandbox.reader.validate(table, options)
+        changed, deleted = change_tracking.changes_since(sandbox.store, table, version)
+        annotations = annotations_wanted(prefs)
+        items = [sandbox.reader.represent(table, row, options.select, annotations) for row in changed]
+        items += [change_tracking.deleted_entry(base_url(), table, record_id) for record_id in deleted]
+        token = change_tracking.token_now(sandbox.store)
+    select = f"({','.join(options.select)})" if options.select else ""
+    body = {
+        "@odata.context": f"{base_url()}$metadata#{table.entity_set}{select}/$delta",
+        "@odata.deltaLink": change_tracking.delta_link(base_url(), table, options, token),
+        "value": items,
+    }
+    return respond(body)
 
 
 def single(ctx: WriteContext, table: Table, record_id: str) -> Response:

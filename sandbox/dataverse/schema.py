@@ -128,6 +128,8 @@ class Table:
     # statecode -> allowed statuscodes, the first being the default.
     state_status: dict[int, tuple[int, ...]] = field(default_factory=dict)
     metadata_id: str = field(default_factory=new_id)
+    # ChangeTrackingEnabled: off until an admin turns it on; it can never be turned off again.
+    change_tracking: bool = False
 
     def __post_init__(self) -> None:
         self.schema_name = self.schema_name or self.logical_name

@@ -45,10 +45,19 @@ class Store:
         self._depth = 0
         self._events: list[ChangeEvent] = []
         self._version = 1000
+        # Deleted rows of each table with the version they were deleted at, for change tracking.
+        self.tombstones: dict[str, dict[str, int]] = {}
 
     def next_version(self) -> int:
         self._version += 1
         return self._version
+
+    @property
+    def current_version(self) -> int:
+        return self._version
+
+    def bury(self, logical_name: str, record_id: str) -> None:
+        self.tombstones.setdefault(logical_name, {})[record_id] = self.next_version()
 
     def table_rows(self, logical_name: str) -> dict[str, Row]:
         return self.rows.setdefault(logical_name, {})
@@ -69,6 +78,7 @@ class Store:
                 if outer
                 else None
             )
+            buried = {t: dict(ids) for t, ids in self.tombstones.items()} if outer else None
             self._depth += 1
             try:
                 yield
@@ -78,6 +88,7 @@ class Store:
                 self._depth -= 1
                 if outer and snapshot is not None:
                     self.rows = snapshot
+                    self.tombstones = buried or {}
                     self._events = []
                 raise
             self._depth -= 1
