@@ -467,6 +467,10 @@ EXTENDED_TABLES: tuple[Table, ...] = (
 )
 ALL_TABLES: tuple[Table, ...] = CUSTOM_TABLES + EXTENDED_TABLES
 
+# Tables whose changes the reconciliation reads with Dataverse change tracking (delta links), so an edit,
+# cancellation or delete whose webhook was lost is still found: provisioning turns ChangeTrackingEnabled on.
+CHANGE_TRACKED_TABLES: tuple[str, ...] = ("invoice", "invoicedetail")
+
 # Entity sets of the standard tables we touch (fixed names in every org).
 STANDARD_ENTITY_SETS: Mapping[str, str] = {
     "invoice": "invoices",

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from app.dynamics_schema import ALL_TABLES, ChoiceColumn, Column, LookupColumn, Table, table
+from app.dynamics_schema import ALL_TABLES, CHANGE_TRACKED_TABLES, ChoiceColumn, Column, LookupColumn, Table, table
 from plugins_registration import metadata
 from plugins_registration.errors import RegistrationError
 from plugins_registration.report import ChangeReport
@@ -108,10 +108,27 @@ def provision(api: WebApi, report: ChangeReport) -> None:
                 body = metadata.relationship_metadata(definition, col, table(col.target).primary_id)
                 api.post("RelationshipDefinitions", body, in_solution)
 
+    for logical_name in CHANGE_TRACKED_TABLES:
+        if _enable_change_tracking(api, report, logical_name):
+            touched[logical_name] = None
+
     if touched:
         report.change(f"publish customizations of {', '.join(touched)}")
         if not report.dry_run:
             api.post("PublishXml", {"ParameterXml": publish_xml(touched)})
+
+
+def _enable_change_tracking(api: WebApi, report: ChangeReport, logical_name: str) -> bool:
+    """Turn on ChangeTrackingEnabled (it cannot be turned off again): the reconciliation's delta links need it.
+    Table definitions are updated with PUT of the whole definition, keeping labels in other languages."""
+    definition = api.get(_entity_path(logical_name))
+    if definition.get("ChangeTrackingEnabled") is True:
+        return False
+    report.change(f"enable change tracking on {logical_name}")
+    if not report.dry_run:
+        definition = {key: value for key, value in definition.items() if not key.startswith("@odata.")}
+        api.put(_entity_path(logical_name), {**definition, "ChangeTrackingEnabled": True}, merge_labels=True)
+    return True
 
 
 def _add_missing_options(

@@ -85,8 +85,9 @@ class WebApi:
         # If-Match: * turns the PATCH into a pure update, so a stale id cannot silently create a row.
         self._request("PATCH", path, json_body=body, headers={"If-Match": "*"})
 
-    def put(self, path: str, body: dict[str, Any]) -> None:
-        self._request("PUT", path, json_body=body)
+    def put(self, path: str, body: dict[str, Any], *, merge_labels: bool = False) -> None:
+        # MSCRM.MergeLabels keeps the labels of languages the body does not mention (metadata updates).
+        self._request("PUT", path, json_body=body, headers={"MSCRM.MergeLabels": "true"} if merge_labels else None)
 
     def delete(self, path: str) -> None:
         self._request("DELETE", path, allow_missing=True)

@@ -29,6 +29,9 @@ def test_provision_creates_everything_then_a_rerun_changes_nothing(org: Org) -> 
         assert wanted <= present, (definition.logical_name, wanted - present)
     entity = org.get("EntityDefinitions(LogicalName='xc_synchistory')").json()
     assert entity["EntitySetName"] == schema.SYNC_HISTORY_ENTITY_SET
+    assert "enable change tracking on invoice" in first.out
+    for logical_name in schema.CHANGE_TRACKED_TABLES:
+        assert org.get(f"EntityDefinitions(LogicalName='{logical_name}')").json()["ChangeTrackingEnabled"] is True
 
     second = org.run("provision")
     assert second.code == 0, second.err
