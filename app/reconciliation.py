@@ -36,3 +36,18 @@ def advance_checkpoint(connection: Redis, connection_id: str, moment: datetime) 
     if moment.tzinfo is None:
         raise ValueError("pass an aware datetime")
     return bool(connection.eval(_ADVANCE, 1, checkpoint_key(connection_id), repr(moment.timestamp())))
+
+
+def delta_link_key(organization_id: str, entity_set: str) -> str:
+    return f"{KEY_PREFIX}:delta:{organization_id.lower()}:{entity_set}"
+
+
+def load_delta_link(connection: Redis, organization_id: str, entity_set: str) -> str | None:
+    """Where the last change-tracking read of a Dynamics table left off (None: read the whole table afresh)."""
+    raw = connection.get(delta_link_key(organization_id, entity_set))
+    return raw.decode() if raw else None
+
+
+def save_delta_link(connection: Redis, organization_id: str, entity_set: str, link: str) -> None:
+    """Only after the changes the link's read returned were queued: following the old link returns them again."""
+    connection.set(delta_link_key(organization_id, entity_set), link)

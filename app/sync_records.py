@@ -13,19 +13,26 @@ would lose it. So, per invoice:
   so once, not on every edit;
 - that a cancellation was carried out, so repeated events of the (read-only) cancelled invoice stay quiet;
 - the ids of the invoice's lines, so a line deleted in Dynamics (whose event cannot name its invoice) still
-  leads to its invoice.
+  leads to its invoice;
+- the fingerprint of the Dynamics content the last finished sync saw (`mappers.dynamics_changes`), so the
+  reconciliation can tell a person's edit from the connector's own write-back in a change-tracking read;
+- what a delete needs (Xero id, connection, type, number), so a delete whose webhook was lost, of which change
+  tracking gives only the id, still cancels the Xero document.
 
 Records expire after `RECORD_TTL_SECONDS`: by then the ids are on the Dynamics rows.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
+
+from mappers.dynamics_changes import DeletedInvoiceIdentity
 
 KEY_PREFIX = "connector:sync"
 RECORD_TTL_SECONDS = 90 * 24 * 3600
@@ -143,6 +150,29 @@ class SyncRecords:
     def clear_cancelled(self, organization_id: str, invoice_id: str) -> None:
         """The invoice is active again: a later cancellation is a new one."""
         self.redis.hdel(self.invoice_key(organization_id, invoice_id), "cancelled")
+
+    def record_content(self, organization_id: str, invoice_id: str, fingerprint: str) -> None:
+        """The Dynamics content the sync that just finished worked from."""
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hset(key, "content", fingerprint)
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def recorded_content(self, organization_id: str, invoice_id: str) -> str | None:
+        return _text(self.redis.hget(self.invoice_key(organization_id, invoice_id), "content"))
+
+    def remember_identity(self, organization_id: str, invoice_id: str, identity: DeletedInvoiceIdentity) -> None:
+        key = self.invoice_key(organization_id, invoice_id)
+        self.redis.hset(key, "identity", json.dumps(asdict(identity)))
+        self.redis.expire(key, RECORD_TTL_SECONDS)
+
+    def identity(self, organization_id: str, invoice_id: str) -> DeletedInvoiceIdentity | None:
+        raw = self.redis.hget(self.invoice_key(organization_id, invoice_id), "identity")
+        if not raw:
+            return None
+        try:
+            return DeletedInvoiceIdentity(**json.loads(raw))
+        except (ValueError, TypeError):
+            return None
 
     def remember_lines(self, organization_id: str, invoice_id: str, line_ids: Iterable[str]) -> None:
         with self.redis.pipeline() as pipe:

@@ -20,6 +20,7 @@ from mappers.dynamics import (
     invoice_lines_query,
     invoice_query,
 )
+from mappers.dynamics_changes import content_fingerprint
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class InvoiceState:
     invoice: Invoice
     connection: ConnectionSettings | None
     customer: Customer | None
+    content: str = ""  # `mappers.dynamics_changes.content_fingerprint` of the row as read
 
 
 def load_connection(dataverse: DataverseClient, connection_id: str) -> ConnectionSettings | None:
@@ -63,7 +65,7 @@ def load_invoice(dataverse: DataverseClient, invoice_id: str) -> InvoiceState | 
             kind.entity_set, invoice.customer.id, select=customer_query(kind)["$select"]
         )
         customer = Customer.from_row(customer_row, kind) if customer_row else None
-    return InvoiceState(invoice=invoice, connection=connection, customer=customer)
+    return InvoiceState(invoice=invoice, connection=connection, customer=customer, content=content_fingerprint(row))
 
 
 def invoice_of_line(dataverse: DataverseClient, line_id: str) -> str | None:

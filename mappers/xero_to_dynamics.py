@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from xero_python.accounting import Contact, CreditNote
@@ -350,6 +350,19 @@ def unsynced_invoices_filter(connection_id: str, modified_since: datetime) -> st
     return (
         f"{connection} eq {connection_id} and ({waiting} or {schema.INVOICE_EXPORT_STATUS} eq null) "
         f"and modifiedon ge {since}"
+    )
+
+
+def due_invoices_filter(connection_id: str, today: date) -> str:
+    """`$filter` for the active invoices of a connection delivered today or yesterday and still waiting for a
+    sync (a day back, so a pass missed around midnight does not miss the day)."""
+    waiting = " or ".join(f"{schema.INVOICE_EXPORT_STATUS} eq {int(s)}" for s in WAITING_EXPORT_STATUSES)
+    connection = rows.lookup_key(schema.INVOICE_CONNECTION)
+    connection_id = str(uuid.UUID(connection_id))
+    return (
+        f"{connection} eq {connection_id} and statecode eq 0 "
+        f"and ({waiting} or {schema.INVOICE_EXPORT_STATUS} eq null) "
+        f"and datedelivered le {today.isoformat()} and datedelivered ge {(today - timedelta(days=1)).isoformat()}"
     )
 
 

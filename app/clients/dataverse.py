@@ -96,6 +96,7 @@ log = logging.getLogger(__name__)
 
 API_PATH = "/api/data/v9.2/"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
+TRACK_CHANGES = "odata.track-changes"  # Prefer: a delta link with the rows (change tracking)
 ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 JSON_BODY = "application/json; charset=utf-8"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
@@ -243,6 +244,44 @@ class DataverseClient:
                 formatted_values=formatted_values,
             )
         )
+
+    def changes(
+        self,
+        entity_set: str,
+        *,
+        select: Sequence[str],
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> TableChanges:
+        """Change tracking (RetrieveEntityChanges over the Web API; the table needs ChangeTrackingEnabled).
+
+        Without `delta_link`: every row of the table (the selected columns) and the first delta link. With it:
+        the rows created or updated since (`changed`, current values), the ids deleted since (`deleted`:
+        entries whose `@odata.context` ends in `$deletedEntity` carry only the id) and the next delta link.
+        Keep the link only once the changes were acted on: following the old one again returns them again.
+        """
+        headers = {"Prefer": ",".join(filter(None, [TRACK_CHANGES, _prefer(page_size=page_size).get("Prefer")]))}
+        if delta_link is None:
+            params = query_options(select=list(select))
+            page = self.request("GET", checked_entity_set(entity_set), params=params, headers=headers).json()
+        else:
+            page = self.request("GET", delta_link, headers=headers).json()
+        changed: list[dict[str, Any]] = []
+        deleted: list[str] = []
+        while True:
+            for entry in page.get("value", []):
+                if str(entry.get("@odata.context", "")).endswith("$deletedEntity"):
+                    deleted.append(str(entry["id"]).lower())
+                else:
+                    changed.append(entry)
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                break
+            page = self.request("GET", next_link, headers=headers).json()
+        link = page.get("@odata.deltaLink")
+        if not link:
+            raise Permanent(f"Dataverse returned no delta link for {entity_set}: is change tracking enabled?")
+        return TableChanges(changed=changed, deleted=deleted, delta_link=str(link))
 
     # ---- writes --------------------------------------------------------------------------------------------
 
@@ -443,6 +482,15 @@ class DataverseClient:
 
 
 # ---- configuration -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableChanges:
+    """One change-tracking read: NewOrUpdatedItem rows, RemovedOrDeletedItem ids, and where to continue."""
+
+    changed: list[dict[str, Any]]
+    deleted: list[str]
+    delta_link: str
 
 
 def normalise_org_url(raw: str) -> str:

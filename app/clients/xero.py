@@ -376,6 +376,25 @@ class XeroGateway:
             "read the invoices changed in Xero", self.accounting.get_invoices, "invoices", if_modified_since=since
         )
 
+    def credit_notes_modified_since(self, since: datetime) -> Iterator[CreditNote]:
+        """Credit notes Xero changed since `since`, like `invoices_modified_since`."""
+        return self._pages(
+            "read the credit notes changed in Xero",
+            self.accounting.get_credit_notes,
+            "credit_notes",
+            if_modified_since=since,
+        )
+
+    def contacts_modified_since(self, since: datetime) -> Iterator[Contact]:
+        """Contacts Xero changed since `since` (archived ones too), like `invoices_modified_since`."""
+        return self._pages(
+            "read the contacts changed in Xero",
+            self.accounting.get_contacts,
+            "contacts",
+            if_modified_since=since,
+            include_archived=True,
+        )
+
     def get_invoice(self, invoice_id: str) -> Invoice:
         return self._call("read the invoice", False, self.accounting.get_invoice, invoice_id).invoices[0]
 

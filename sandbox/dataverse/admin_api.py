@@ -43,6 +43,22 @@ def admin_deliveries() -> Response:
     return respond({"value": [d.summary() for d in list(sandbox.dispatcher.deliveries)]})
 
 
+@admin.route("/webhooks/faults", methods=["GET", "PUT"])
+def admin_webhook_faults() -> Response:
+    """{"drop_rate": 0.1, "seed": 7}: that share of asynchronous webhook deliveries is lost (never sent)."""
+    sandbox = current_sandbox()
+    if request.method == "PUT":
+        body = json_body()
+        rate = body.get("drop_rate", 0.0)
+        if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise bad_request("drop_rate must be a number from 0 to 1.")
+        seed = body.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise bad_request("seed must be an integer.")
+        sandbox.dispatcher.set_faults(float(rate), seed)
+    return respond({"drop_rate": sandbox.dispatcher.drop_rate})
+
+
 @admin.post("/webhooks/wait")
 def admin_wait() -> Response:
     sandbox = current_sandbox()

@@ -11,6 +11,7 @@ job of a step with `asyncautodelete` is removed, as Dataverse does.
 from __future__ import annotations
 
 import queue
+import random
 import threading
 import time
 import uuid
@@ -107,6 +108,9 @@ class WebhookDispatcher:
         self._idle = threading.Condition()
         self._pending = 0
         self._session = requests.Session()
+        # Test control: the share of asynchronous deliveries lost on the way (never sent, system job Failed).
+        self.drop_rate = 0.0
+        self._random = random.Random()
         self._thread = threading.Thread(target=self._run, name="dataverse-webhooks", daemon=True)
         self._thread.start()
 
@@ -278,8 +282,17 @@ class WebhookDispatcher:
             delivery.error = f"The webhook call returned HTTP status {status}; only 2xx counts as success."
         return False
 
+    def set_faults(self, drop_rate: float, seed: int | None = None) -> None:
+        self.drop_rate = drop_rate
+        if seed is not None:
+            self._random.seed(seed)
+
     def _deliver(self, delivery: Delivery) -> None:
         self._set_job(delivery, {"statecode": LOCKED, "statuscode": IN_PROGRESS, "startedon": utcnow()})
+        if self.drop_rate and self._random.random() < self.drop_rate:
+            delivery.status, delivery.error = "dropped", "The webhook call was lost (sandbox fault control)."
+            self._set_job(delivery, {"statecode": COMPLETED, "statuscode": FAILED, "completedon": utcnow()})
+            return
         if self._send(delivery):
             if delivery.auto_delete:
                 with self.records.store.lock:
@@ -314,6 +327,7 @@ class WebhookDispatcher:
     def reset(self) -> None:
         with self._idle:
             self.deliveries = [d for d in self.deliveries if d.status == "pending"]
+        self.drop_rate = 0.0
 
     def stop(self) -> None:
         self._queue.put(None)
