@@ -126,7 +126,10 @@ def history_operation(
 
 
 def write_invoice(event: XeroEventContext, invoice_id: str, plan: InvoiceWriteBack, xero_id: str | None) -> None:
-    """Status and amounts with their history row in one change set; then, alone, the Paid state."""
+    """Status and amounts with their history row in one change set; then, alone, the Paid state. A Paid
+    invoice to reopen is made Active first, on its own: until then Dynamics refuses any other change to it."""
+    if plan.reopen_patch is not None:
+        event.dataverse.update(plan.reopen_patch.entity_set, plan.reopen_patch.row_id, plan.reopen_patch.body)
     operations = [BatchOperation.update(p.entity_set, p.row_id, p.body) for p in plan.patches]
     if plan.history is not None:
         operations.append(history_operation(event, invoice_id, plan.history, xero_id))

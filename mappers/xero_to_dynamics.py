@@ -6,14 +6,16 @@
 
 Payments arrive as invoice updates, so every decision compares what Xero shows now with what Dynamics last
 received: writes happen only for a difference, which keeps repeated events and reconciliation passes quiet.
-A Dynamics invoice that is Paid or Canceled is read-only; it is left alone (the connector never reopens it).
+A Dynamics invoice that is Canceled is read-only; it is left alone. One that is Paid is left alone too, except
+when a payment was removed in Xero and money is due again: then it is reopened (set Active), because a Paid
+invoice that is owed misleads everyone who reads receivables in Dynamics; the history row says so.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -34,6 +36,8 @@ CENT = Decimal("0.01")
 PAID_STATECODE = 2
 PAID_COMPLETE_STATUSCODE = 100001
 READ_ONLY_STATES = frozenset({InvoiceState.PAID, InvoiceState.CANCELED})
+REOPENED_STATUSCODE = 1  # Active's default status reason, "New"
+OWED_STATUSES = frozenset({"AUTHORISED", "SUBMITTED"})  # Xero statuses of a document with money due
 _INVOICE_SET = schema.entity_set_name("invoice")
 
 
@@ -117,12 +121,13 @@ class InvoiceWriteBack:
 
     patches: tuple[RowPatch, ...] = ()
     state_patch: RowPatch | None = None  # sent alone, after `patches`
+    reopen_patch: RowPatch | None = None  # sent alone, before `patches`: a read-only Paid invoice made Active
     history: HistoryNote | None = None
     skipped: str | None = None  # why nothing is written although something differs
 
     @property
     def changed(self) -> bool:
-        return bool(self.patches or self.state_patch or self.history)
+        return bool(self.patches or self.state_patch or self.reopen_patch or self.history)
 
 
 def currency_of(document: XeroDocument) -> str:
@@ -166,7 +171,8 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     needs_paid_state = fully_paid and current.state is not InvoiceState.PAID
     if not (status_changed or amounts_changed or needs_paid_state):
         return InvoiceWriteBack()
-    if current.read_only:
+    reopen = current.state is InvoiceState.PAID and status in OWED_STATUSES and due > 0
+    if current.read_only and not reopen:
         return InvoiceWriteBack(
             skipped=f"the Dynamics invoice is {current.state.name.lower()} and read-only; "
             f"Xero shows {status} with {due} due"
@@ -181,7 +187,14 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     # No new history when only the Paid state is missing: an earlier attempt wrote the amounts and told the
     # story, then failed before the state (a retry must not tell it twice).
     history = _history(current, document, status_changed=status_changed) if patches else None
-    return InvoiceWriteBack(patches=patches, state_patch=state_patch, history=history)
+    if reopen and history is not None:
+        history = replace(history, details=f"{history.details} The Dynamics invoice was Paid and is open again.")
+    reopen_patch = (
+        RowPatch(_INVOICE_SET, current.id, {"statecode": int(InvoiceState.ACTIVE), "statuscode": REOPENED_STATUSCODE})
+        if reopen
+        else None
+    )
+    return InvoiceWriteBack(patches=patches, state_patch=state_patch, reopen_patch=reopen_patch, history=history)
 
 
 def _history(current: LinkedInvoice, document: XeroDocument, *, status_changed: bool) -> HistoryNote | None:

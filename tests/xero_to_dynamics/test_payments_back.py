@@ -38,6 +38,27 @@ def test_full_payment_in_xero_sets_the_dynamics_invoice_paid(linked):
     assert {job.meta["kind"] for job in ran} <= {"xero.invoice", "xero.contact"}
 
 
+def test_a_payment_removed_in_xero_reopens_the_paid_dynamics_invoice_and_says_so(linked):
+    invoice_id, document = linked.both_sides("120.00")
+    linked.xero_user.pay(document["InvoiceID"], "70.00")
+    payment = linked.xero_user.pay(document["InvoiceID"], "50.00")
+    linked.settle()
+    assert linked.harness.invoice_row(invoice_id)["statecode"] == 2
+
+    linked.xero_user._send("POST", f"/Payments/{payment['PaymentID']}", {"Payments": [{"Status": "DELETED"}]})
+    linked.settle()
+
+    row = linked.harness.invoice_row(invoice_id)
+    assert (row["statecode"], row["statuscode"]) == (0, 1), "reopened: money is owed again"
+    assert row[schema.INVOICE_XERO_STATUS] == "AUTHORISED"
+    assert (row[schema.INVOICE_AMOUNT_PAID], row[schema.INVOICE_AMOUNT_DUE]) == (70.0, 50.0)
+    last = linked.history(invoice_id)[-1]
+    assert last[schema.SYNC_HISTORY_DETAILS] == (
+        f"A payment of 50.00 GBP was removed in Xero from Invoice {document['InvoiceNumber']}; 50.00 GBP now due. "
+        "The Dynamics invoice was Paid and is open again."
+    )
+
+
 def test_part_payment_writes_amounts_and_history_and_keeps_the_invoice_active(linked):
     invoice_id, document = linked.both_sides("120.00")
     linked.xero_user.pay(document["InvoiceID"], "50.00")
