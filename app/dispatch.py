@@ -38,6 +38,7 @@ HANDLERS: dict[str, str] = {
     "xero.contact": "handlers.xero_event",
     "reconcile": "handlers.reconciliation",
     "xero.token_refresh": "handlers.xero_tokens_refresh",
+    "xero.balances_nightly": "handlers.xero_balances_nightly",
     "reference_data.import": "handlers.reference_data",
     "reference_data.import_all": "handlers.reference_data",
     "reference_data.nightly": "handlers.reference_data",

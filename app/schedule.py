@@ -14,7 +14,7 @@ from rq import get_current_job
 
 from app.config import load_settings, raw_setting
 from app.queue import QUEUE_MAINTENANCE, JobQueue
-from handlers import xero_tokens_refresh
+from handlers import xero_balances_nightly, xero_tokens_refresh
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,14 @@ PERIODIC: list[Periodic] = [
     ),
 ]
 PERIODIC.append(xero_tokens_refresh.periodic())
+PERIODIC.append(
+    Periodic(
+        kind=xero_balances_nightly.KIND,
+        queue=QUEUE_MAINTENANCE,
+        description="Refresh every linked account's and contact's Xero balances, so overdue amounts age",
+        cron=xero_balances_nightly.CRON,
+    )
+)
 
 
 def periodic_scope(kind: str) -> str:

@@ -6,9 +6,12 @@ intake (a real server), the worker runs the job, and the Dynamics rows are read 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from app import dynamics_schema as schema
 from app.dynamics_schema import InvoiceType, SyncAction, SyncStatus
-from app.queue import xero_resource_scope
+from app.queue import QUEUE_MAINTENANCE, xero_resource_scope
+from handlers import xero_balances_nightly
 from sandbox.dataverse.seed import ACCOUNT_IDS
 from sandbox.xero.seed import TENANT_A_ID
 from tests.xero_to_dynamics.linked import INITECH
@@ -151,6 +154,24 @@ def test_a_dynamics_credit_note_gets_its_xero_credit_notes_status_and_amounts(li
     assert (row[schema.INVOICE_AMOUNT_CREDITED], row[schema.INVOICE_AMOUNT_DUE]) == (30.0, 0.0)
     assert row["statecode"] == 2
     assert [r["credit_note"] for r in linked.xero_results("xero.creditnote")][-1] == "paid"
+
+
+def test_the_nightly_refresh_ages_overdue_amounts_without_any_xero_event(linked):
+    linked.both_sides("120.00", due=date.today() + timedelta(days=3))
+    assert linked.customer()[schema.CUSTOMER_OVERDUE] == 0.0
+    linked.harness.xero.advance_clock(5 * 24 * 3600)  # five days on: due, and nothing happened in Xero
+
+    job = linked.harness.jobs.submit(QUEUE_MAINTENANCE, xero_balances_nightly.KIND, {})
+    ran = linked.settle()
+
+    [result] = [j.return_value() for j in ran if j.id == job.job_id]
+    [connection] = result["connections"]
+    assert connection["contacts_read"] >= 1 and connection["balances_written"] >= 1
+    assert linked.customer()[schema.CUSTOMER_OVERDUE] == 120.0
+    assert linked.customer()[schema.CUSTOMER_OUTSTANDING] == 120.0
+    again = linked.harness.jobs.submit(QUEUE_MAINTENANCE, xero_balances_nightly.KIND, {})
+    [second] = [j.return_value() for j in linked.settle() if j.id == again.job_id]
+    assert second["connections"][0]["balances_written"] == 0, "only what changed is written"
 
 
 def test_balances_follow_invoices_and_payments_into_the_linked_account(linked):
