@@ -41,8 +41,15 @@ class SandboxAdmin:
     def set_limits(self, **changes: int) -> dict[str, int]:
         return self._call("PUT", "/limits", json=changes)  # type: ignore[no-any-return]
 
-    def subscribe_webhooks(self, url: str | None, key: str | None = None) -> dict[str, Any]:
-        return self._call("PUT", "/webhooks", json={"url": url, "key": key})  # type: ignore[no-any-return]
+    def subscribe_webhooks(
+        self, url: str | None, key: str | None = None, categories: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {"url": url, "key": key, "categories": categories}
+        return self._call("PUT", "/webhooks", json=body)  # type: ignore[no-any-return]
+
+    def drop_webhooks(self, rate: float) -> None:
+        """Lose this share of the events from now on (never sent), as a flaky network would."""
+        self._call("PUT", "/webhooks", json={"dropRate": rate})
 
     def webhooks(self) -> dict[str, Any]:
         return self._call("GET", "/webhooks")  # type: ignore[no-any-return]

@@ -116,14 +116,36 @@ def limits() -> Response:
 
 @bp.route("/webhooks", methods=["GET", "PUT"])
 def webhooks() -> Response:
-    """PUT {"url": ..., "key": ...} runs intent to receive at once and answers with the outcome."""
+    """PUT {"url": ..., "key": ..., "categories": [...]} runs intent to receive at once and answers with the
+    outcome; {"dropRate": 0.1} alone loses that share of the events from now on (a test control)."""
     dispatcher = sandbox_state().webhooks
     if request.method == "PUT":
         body = _body()
-        dispatcher.subscribe(body.get("url"), body.get("key"))
+        if "dropRate" in body:
+            rate = body["dropRate"]
+            if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 1:
+                return json_response({"error": "dropRate must be a number from 0 to 1"}, 400)
+            dispatcher.drop_rate = float(rate)
+        if "url" in body:
+            categories = body.get("categories")
+            if categories is not None and (
+                not isinstance(categories, list) or not all(isinstance(c, str) for c in categories)
+            ):
+                return json_response({"error": "categories must be a list of names"}, 400)
+            try:
+                dispatcher.subscribe(body.get("url"), body.get("key"), categories)
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
     sub = dispatcher.subscription
     return json_response(
-        {"url": sub.url, "status": sub.status, "intentLog": sub.intent_log, "deliveries": list(dispatcher.deliveries)}
+        {
+            "url": sub.url,
+            "status": sub.status,
+            "categories": sorted(sub.categories),
+            "dropRate": dispatcher.drop_rate,
+            "intentLog": sub.intent_log,
+            "deliveries": list(dispatcher.deliveries),
+        }
     )
 
 

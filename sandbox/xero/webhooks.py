@@ -17,6 +17,7 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +46,18 @@ def payload(events: list[dict[str, Any]], first: int, last: int) -> bytes:
     return json.dumps(body, indent=2).encode()
 
 
+# The event categories a Xero app's webhook can subscribe to (developer portal: Contacts, Invoices, Credit notes).
+CATEGORIES = ("INVOICE", "CONTACT", "CREDITNOTE")
+
+
 @dataclass
 class Subscription:
     url: str | None = None
     key: str = ""
     status: str = "NONE"  # NONE | ACTIVE | INTENT_FAILED
     intent_log: list[dict[str, Any]] = field(default_factory=list)
+    # Only events of these categories are sent: Xero sends what the app subscribed to, nothing else.
+    categories: frozenset[str] = frozenset(CATEGORIES)
 
 
 class WebhookDispatcher:
@@ -61,6 +68,7 @@ class WebhookDispatcher:
         self.retry_seconds = retry_seconds
         self.deliveries: list[dict[str, Any]] = []
         self._random = random.Random(seed)
+        self.drop_rate = 0.0  # test control: the share of events lost on the way (never sent)
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._sequence = 0
         self._lock = threading.Lock()
@@ -71,9 +79,16 @@ class WebhookDispatcher:
         self._thread.start()
 
     # -- subscription --------------------------------------------------------------------------------
-    def subscribe(self, url: str | None, key: str | None = None) -> Subscription:
+    def subscribe(
+        self, url: str | None, key: str | None = None, categories: Iterable[str] | None = None
+    ) -> Subscription:
         """Point the subscription at a URL and run intent to receive now; returns the outcome."""
+        chosen = frozenset(c.upper() for c in categories) if categories is not None else frozenset(CATEGORIES)
+        unknown = chosen - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown webhook categories: {sorted(unknown)}")
         with self._lock:
+            self.subscription.categories = chosen
             if key:
                 self.subscription.key = key
             self.subscription.url = url
@@ -124,6 +139,11 @@ class WebhookDispatcher:
             return
         with self._lock:
             if self.subscription.status != "ACTIVE":
+                return
+            events = [e for e in events if e.get("eventCategory") in self.subscription.categories]
+            if self.drop_rate:
+                events = [e for e in events if self._random.random() >= self.drop_rate]
+            if not events:
                 return
             self._pending += len(events)
         for event in events:
@@ -198,6 +218,7 @@ class WebhookDispatcher:
         with self._lock:
             self.subscription = Subscription(key=key)
             self.deliveries = []
+            self.drop_rate = 0.0
             self._sequence = 0
 
     def stop(self) -> None:

@@ -22,6 +22,7 @@ from app import create_app
 from app import dynamics_schema as schema
 from app.dynamics_schema import ExportStatus, InvoiceType
 from app.embedded_redis import free_port
+from app.webhooks.xero import CATEGORY_KINDS
 from app.xero_tenants import register_tenant
 from sandbox.dataverse.seed import ACCOUNT_IDS, PRICE_LIST_ID
 from sandbox.xero.seed import TENANT_A_ID, seeded_id
@@ -185,7 +186,8 @@ def linked(harness: Harness, redis_url: str) -> Iterator[Linked]:
     register_tenant(harness.redis, TENANT_A_ID, harness.connection_id)
     harness.connector.update("accounts", CUSTOMER, {schema.CUSTOMER_XERO_CONTACT_ID: ACME})
     url = f"http://127.0.0.1:{port}/webhooks/xero"
-    subscription = harness.xero.subscribe_webhooks(url, WEBHOOK_KEY)
+    # Invoices, contacts and credit notes: every category the connector reads (CATEGORY_KINDS).
+    subscription = harness.xero.subscribe_webhooks(url, WEBHOOK_KEY, categories=list(CATEGORY_KINDS))
     assert subscription["status"] == "ACTIVE", subscription
     # A person in Xero may record payments (the connector itself only reads them).
     token = harness.xero.mint_token([TENANT_A_ID], XERO_USER_SCOPES)["access_token"]

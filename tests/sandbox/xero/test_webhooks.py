@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import requests
 from xero_python.accounting import Account, Contact, Contacts, CreditNotes, Invoice, Invoices, Payment, Payments
 
 from sandbox.xero import RunningSandbox, Settings
@@ -148,3 +149,28 @@ def test_webhook_url_from_settings_subscribes_at_start(xero_sandbox_factory: Cal
         admin.close()
     assert status == "ACTIVE"
     assert receiver.verdicts.count(True) == 2
+
+
+def test_only_the_subscribed_categories_are_sent(xero_admin: SandboxAdmin, xero_client: SdkClient) -> None:
+    with running_receiver(KEY) as receiver:
+        outcome = xero_admin.subscribe_webhooks(receiver.url, KEY, categories=["INVOICE"])
+        assert outcome["status"] == "ACTIVE" and outcome["categories"] == ["INVOICE"]
+        xero_client.accounting.create_credit_notes(
+            xero_client.tenant_id, CreditNotes(credit_notes=[credit_note(status="DRAFT")])
+        )
+        xero_client.accounting.create_invoices(xero_client.tenant_id, Invoices(invoices=[invoice()]))
+        assert xero_admin.flush_webhooks()
+    assert {e["eventCategory"] for b in receiver.event_batches() for e in b["events"]} == {"INVOICE"}
+
+
+def test_an_unknown_category_is_refused_and_dropped_events_are_never_sent(
+    xero_admin: SandboxAdmin, xero_client: SdkClient
+) -> None:
+    with pytest.raises(requests.HTTPError):
+        xero_admin.subscribe_webhooks("http://127.0.0.1:9/", KEY, categories=["PAYMENT"])
+    with running_receiver(KEY) as receiver:
+        xero_admin.subscribe_webhooks(receiver.url, KEY)
+        xero_admin.drop_webhooks(1.0)
+        xero_client.accounting.create_invoices(xero_client.tenant_id, Invoices(invoices=[invoice()]))
+        assert xero_admin.flush_webhooks()
+    assert receiver.event_batches() == []
