@@ -87,6 +87,10 @@ def reconcile_dynamics(ctx: JobContext, services: Services, now: datetime) -> di
             extra={"error": str(exc)},
         )
         return {"tracking": False, "error": exc.dataverse_message or str(exc)}
+    except ConnectorError as exc:
+        # Dataverse unreachable: the Xero side still runs; the same delta links are followed next pass.
+        log.warning("dynamics changes not read this pass", extra={"error": str(exc)})
+        return {"error": exc.user_message}
     advance_checkpoint(ctx.redis, checkpoint_id, window.until)
     log.info("dynamics changes recovered", extra=found)
     return {"tracking": True, **found}

@@ -11,6 +11,8 @@ from decimal import Decimal
 import pytest
 
 from app import dynamics_schema as schema
+from app.clients.dataverse import DataverseClient
+from app.clients.dataverse_errors import DataverseUnavailable
 from app.dynamics_schema import ExportStatus
 from app.queue import QUEUE_MAINTENANCE
 from app.schedule import periodic_scope
@@ -140,5 +142,26 @@ def test_a_lost_delta_link_starts_afresh_and_still_finds_recent_changes(harness,
     found = reconcile(harness)["dynamics"]
 
     assert found["first_read"] is True and found["invoices_synced"] >= 1
+    total = Decimal(str(harness.invoice_row(invoice_id)["totalamount"]))
+    assert Decimal(str(harness.xero_invoices(number)[0]["Total"])) == total
+
+
+def test_dynamics_unreachable_still_lets_the_xero_side_run_and_the_same_changes_are_read_next_time(
+    harness, monkeypatch
+):
+    invoice_id, number = synced_invoice(harness)
+    reconcile(harness)
+    with webhooks_lost(harness):
+        harness.new_line(invoice_id, quantity=5)
+
+    def down(self, *args, **kwargs):
+        raise DataverseUnavailable("Dataverse is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DataverseClient, "changes", down)
+        result = reconcile(harness)
+    assert "error" in result["dynamics"] and "error" not in result["connections"][0]
+
+    assert reconcile(harness)["dynamics"]["lines_changed"] == 1
     total = Decimal(str(harness.invoice_row(invoice_id)["totalamount"]))
     assert Decimal(str(harness.xero_invoices(number)[0]["Total"])) == total
