@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify
 from redis import Redis
 from werkzeug.exceptions import HTTPException
 
+from app.admin import blueprint as admin_console
 from app.admin_reference import blueprint as admin_reference
 from app.config import Settings, load_settings
 from app.health import blueprint as health
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
     app.register_blueprint(xero)
     app.register_blueprint(xero_connect)
     app.register_blueprint(admin_reference)
+    app.register_blueprint(admin_console)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
