@@ -44,7 +44,10 @@ def admin_refusal() -> tuple[Response, int] | None:
 
 
 def same_origin() -> bool:
-    """False for a request another site's page made the browser send (its Origin names another host)."""
+    """False for a request another site's page made the browser send (its Origin names another host, or the
+    browser says so in Sec-Fetch-Site)."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return False
     origin = request.headers.get("Origin")
     return not origin or urlsplit(origin).netloc.lower() == request.host.lower()
 

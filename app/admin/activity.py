@@ -11,7 +11,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app import dynamics_schema as schema
-from app.admin import blueprint, job_views
+from app.admin import blueprint, job_views, problem
 from app.admin.connections import connection_name, connection_rows, parse_id
 from app.admin.context import jobs, services
 from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, choice_label
@@ -44,6 +44,13 @@ class Attempt:
     xero_link: str | None
 
 
+def web_link(value: Any) -> str | None:
+    """A link from Dynamics, only when it is an http(s) address: a `javascript:` text typed into the column must
+    not become something an admin can click."""
+    text = str(value or "")
+    return text if text.lower().startswith(("https://", "http://")) else None
+
+
 def _label(enum: type[SyncAction] | type[SyncStatus], value: Any) -> str:
     try:
         return choice_label(enum(value))
@@ -64,7 +71,9 @@ def attempt(row: dict[str, Any]) -> Attempt:
         outcome=_label(SyncStatus, row.get(schema.SYNC_HISTORY_STATUS)),
         details=str(row.get(schema.SYNC_HISTORY_DETAILS) or ""),
         # The invoice's link, on the rows about a document Xero has (not on a failed first attempt, say).
-        xero_link=invoice.get(schema.INVOICE_XERO_LINK) if row.get(schema.SYNC_HISTORY_XERO_INVOICE_ID) else None,
+        xero_link=web_link(invoice.get(schema.INVOICE_XERO_LINK))
+        if row.get(schema.SYNC_HISTORY_XERO_INVOICE_ID)
+        else None,
     )
 
 
@@ -110,8 +119,6 @@ def find_invoice() -> Response | tuple[str, int]:
     try:
         invoice_id = str(uuid.UUID(given))
     except ValueError:
-        from app.admin import problem
-
         return problem("Not an invoice id", "Paste the invoice's id from Dynamics (a GUID).", 400)
     return redirect(url_for("admin.invoice_page", invoice_id=invoice_id), code=303)
 
@@ -147,6 +154,7 @@ def invoice_page(invoice_id: str) -> str:
         "admin/invoice.html",
         invoice_id=row_id,
         invoice=invoice,
+        xero_link=web_link((invoice or {}).get(schema.INVOICE_XERO_LINK)),
         failed=bool(invoice) and invoice.get(schema.INVOICE_EXPORT_STATUS) == int(ExportStatus.FAILED),
         formatted=FORMATTED,
         schema=schema,

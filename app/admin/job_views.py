@@ -32,7 +32,7 @@ KIND_WORDS = {
     "reference_data.import_all": "Reference data import (all)",
     "reference_data.nightly": "Nightly reference data import",
 }
-RECENT_FINISHED = 200  # finished jobs looked through for one invoice's timeline (RQ keeps them a day)
+LOOKED_THROUGH = 500  # jobs read per queue and registry for one page: a backlog must not make a page slow
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,12 @@ def _fetch(connection: Redis, job_ids: list[str]) -> list[Job]:
 
 
 def scheduled(jobs: JobQueue) -> list[JobRow]:
-    """Every job waiting for a time (retries, deferrals), soonest first."""
+    """The jobs waiting for a time (retries, deferrals), soonest first (the first LOOKED_THROUGH of each queue)."""
     found: list[JobRow] = []
     for name in ALL_QUEUES:
         registry = jobs.queue(name).scheduled_job_registry
-        times = {_text(job_id): score for job_id, score in jobs.redis.zrange(registry.key, 0, -1, withscores=True)}
+        soonest = jobs.redis.zrange(registry.key, 0, LOOKED_THROUGH - 1, withscores=True)
+        times = {_text(job_id): score for job_id, score in soonest}
         for job in _fetch(jobs.redis, list(times)):
             runs_at = datetime.fromtimestamp(float(times[job.id]), UTC)
             found.append(job_row(job, runs_at))
@@ -135,23 +136,26 @@ def scheduled(jobs: JobQueue) -> list[JobRow]:
 
 
 def failed(jobs: JobQueue) -> list[JobRow]:
+    """The most recent failures (LOOKED_THROUGH per queue), newest first."""
     found: list[JobRow] = []
     for name in ALL_QUEUES:
-        found += [job_row(job) for job in _fetch(jobs.redis, jobs.queue(name).failed_job_registry.get_job_ids())]
+        newest = jobs.queue(name).failed_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
+        found += [job_row(job) for job in _fetch(jobs.redis, newest)]
     return sorted(found, key=lambda row: row.ended_at or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
 def for_invoice(jobs: JobQueue, invoice_id: str) -> list[JobRow]:
-    """Jobs about one invoice still known to RQ: waiting, running, scheduled, failed and recently finished."""
+    """Jobs about one invoice still known to RQ: waiting, running, scheduled, failed and recently finished (among
+    the LOOKED_THROUGH oldest waiting and newest failed and finished jobs of each queue)."""
     wanted = invoice_id.lower()
     rows: dict[str, JobRow] = {row.id: row for row in scheduled(jobs) if (row.invoice_id or "").lower() == wanted}
     for name in ALL_QUEUES:
         queue = jobs.queue(name)
         ids = (
-            queue.job_ids
+            queue.get_job_ids(0, LOOKED_THROUGH - 1)
             + queue.started_job_registry.get_job_ids()
-            + queue.failed_job_registry.get_job_ids()
-            + queue.finished_job_registry.get_job_ids(start=-RECENT_FINISHED, end=-1)
+            + queue.failed_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
+            + queue.finished_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
         )
         for job in _fetch(jobs.redis, [job_id for job_id in ids if job_id not in rows]):
             row = job_row(job)

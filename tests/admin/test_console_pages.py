@@ -9,6 +9,7 @@ import requests
 
 from app import create_app
 from app import dynamics_schema as schema
+from app.admin.activity import web_link
 from app.dynamics_schema import ConnectionStatus, ExportStatus
 from app.queue import QUEUE_DATAVERSE
 from app.services import forget_services
@@ -72,6 +73,13 @@ def test_pages_need_the_admin_password_and_forms_their_own_origin(console: Conso
     )
 
     assert cross_site.status_code == 403
+    told_by_browser = requests.post(
+        f"{console.url}/admin/connections/{connection_id}/disconnect",
+        auth=AUTH,
+        headers={"Sec-Fetch-Site": "cross-site"},
+        timeout=10,
+    )
+    assert told_by_browser.status_code == 403
     row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_STATUS] == ConnectionStatus.CONNECTED, "nothing was done"
 
@@ -159,3 +167,9 @@ def test_retry_every_failed_invoice_of_a_connection(console: Console) -> None:
     assert sorted(set(queued)) == sorted(failed)
     flow.drain()
     assert all(flow.invoice_row(i)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES for i in failed)
+
+
+def test_only_web_addresses_become_links() -> None:
+    assert web_link("https://go.xero.com/organisationlogin/default.aspx?shortcode=!SbxA1") is not None
+    assert web_link("javascript:alert(document.cookie)") is None
+    assert web_link(None) is None
