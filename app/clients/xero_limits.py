@@ -119,13 +119,11 @@ class TenantLimiter:
     def headroom(self, tenant_id: str) -> Headroom:
         """What the tenant may still spend now (for the admin console); read only, takes nothing."""
         keys = self._keys(tenant_id)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys[1]).get(keys[2]).pttl(keys[3])
-            minute, day, pause_ms = pipe.execute()
+        minute = int(self.redis.get(keys[1]) or 0)
         return Headroom(
-            minute_left=max(self.limits.per_minute - int(minute or 0), 0),
-            day_left=max(self.limits.per_day - int(day or 0), 0),
-            paused_seconds=max(int(pause_ms), 0) / 1000,
+            minute_left=max(self.limits.per_minute - minute, 0),
+            day_left=self.remaining_today(tenant_id),
+            paused_seconds=max(int(self.redis.pttl(keys[3])), 0) / 1000,
         )
 
     def remaining_today(self, tenant_id: str) -> int:
