@@ -83,7 +83,10 @@ def history(found: Services, *, filters: list[str], top: int | None, newest_firs
         select=_HISTORY_COLUMNS,
         filter=" and ".join(filters) or None,
         expand=f"{_INVOICE_NAV}($select=name,{schema.INVOICE_XERO_LINK})",
-        orderby=f"{schema.SYNC_HISTORY_OCCURRED_ON} {'desc' if newest_first else 'asc'}",
+        # Rows of the same second keep the order Dynamics created them in.
+        orderby=[
+            f"{column} {'desc' if newest_first else 'asc'}" for column in (schema.SYNC_HISTORY_OCCURRED_ON, "createdon")
+        ],
         top=top,
         formatted_values=True,
     )

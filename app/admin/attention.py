@@ -80,7 +80,7 @@ def latest_failures(found: Services, invoice_ids: list[str]) -> dict[str, str]:
         filter=f"{schema.SYNC_HISTORY_STATUS} eq {int(SyncStatus.FAILED)} and ("
         + " or ".join(f"{_HISTORY_INVOICE_VALUE} eq {invoice_id}" for invoice_id in invoice_ids)
         + ")",
-        orderby=f"{schema.SYNC_HISTORY_OCCURRED_ON} desc",
+        orderby=[f"{schema.SYNC_HISTORY_OCCURRED_ON} desc", "createdon desc"],
     )
     reasons: dict[str, str] = {}
     for row in rows:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis import Redis
 from rq import Queue
 from rq.job import Job
 
@@ -118,8 +117,10 @@ def job_row(job: Job, runs_at: datetime | None = None) -> JobRow:
     )
 
 
-def _fetch(connection: Redis, job_ids: list[str]) -> list[Job]:
-    return [job for job in Job.fetch_many(job_ids, connection=connection) if job is not None]
+def _fetch(queue: Queue, job_ids: list[str]) -> list[Job]:
+    """Jobs read the way their queue writes them (its serializer)."""
+    found = Job.fetch_many(job_ids, connection=queue.connection, serializer=queue.serializer)
+    return [job for job in found if job is not None]
 
 
 def scheduled(jobs: JobQueue) -> list[JobRow]:
@@ -129,7 +130,7 @@ def scheduled(jobs: JobQueue) -> list[JobRow]:
         registry = jobs.queue(name).scheduled_job_registry
         soonest = jobs.redis.zrange(registry.key, 0, LOOKED_THROUGH - 1, withscores=True)
         times = {_text(job_id): score for job_id, score in soonest}
-        for job in _fetch(jobs.redis, list(times)):
+        for job in _fetch(jobs.queue(name), list(times)):
             runs_at = datetime.fromtimestamp(float(times[job.id]), UTC)
             found.append(job_row(job, runs_at))
     return sorted(found, key=lambda row: row.runs_at or datetime.max.replace(tzinfo=UTC))
@@ -140,7 +141,7 @@ def failed(jobs: JobQueue) -> list[JobRow]:
     found: list[JobRow] = []
     for name in ALL_QUEUES:
         newest = jobs.queue(name).failed_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
-        found += [job_row(job) for job in _fetch(jobs.redis, newest)]
+        found += [job_row(job) for job in _fetch(jobs.queue(name), newest)]
     return sorted(found, key=lambda row: row.ended_at or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
@@ -157,7 +158,7 @@ def for_invoice(jobs: JobQueue, invoice_id: str) -> list[JobRow]:
             + queue.failed_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
             + queue.finished_job_registry.get_job_ids(start=-LOOKED_THROUGH, end=-1)
         )
-        for job in _fetch(jobs.redis, [job_id for job_id in ids if job_id not in rows]):
+        for job in _fetch(queue, [job_id for job_id in ids if job_id not in rows]):
             row = job_row(job)
             if (row.invoice_id or "").lower() == wanted:
                 rows[row.id] = row
@@ -173,8 +174,9 @@ def oldest_waiting_seconds(queue: Queue, now: datetime) -> float | None:
     first = queue.get_job_ids(0, 0)
     if not first:
         return None
-    job = Job.fetch(first[0], connection=queue.connection)
-    if job.enqueued_at is None:
+    found = _fetch(queue, first)
+    job = found[0] if found else None
+    if job is None or job.enqueued_at is None:
         return None
     enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
     return (now - enqueued).total_seconds()
@@ -185,7 +187,7 @@ def run_now(jobs: JobQueue, job_id: str) -> JobRow | None:
     for name in ALL_QUEUES:
         queue = jobs.queue(name)
         if queue.scheduled_job_registry.remove(job_id):
-            job = Job.fetch(job_id, connection=jobs.redis)
+            [job] = _fetch(queue, [job_id])
             queue.enqueue_job(job)
             return job_row(job)
     return None
@@ -193,10 +195,11 @@ def run_now(jobs: JobQueue, job_id: str) -> JobRow | None:
 
 def requeue_failed(jobs: JobQueue, job_id: str) -> JobRow | None:
     for name in ALL_QUEUES:
-        registry = jobs.queue(name).failed_job_registry
+        queue = jobs.queue(name)
+        registry = queue.failed_job_registry
         if job_id in registry:
             registry.requeue(job_id)
-            return job_row(Job.fetch(job_id, connection=jobs.redis))
+            return job_row(_fetch(queue, [job_id])[0])
     return None
 
 
