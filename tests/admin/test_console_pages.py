@@ -6,18 +6,20 @@ from __future__ import annotations
 from datetime import date
 
 import requests
+from cryptography.fernet import Fernet
 
 from app import create_app
 from app import dynamics_schema as schema
 from app.admin.activity import web_link
 from app.dynamics_schema import ConnectionStatus, ExportStatus
+from app.embedded_redis import free_port
 from app.queue import QUEUE_DATAVERSE
 from app.services import forget_services
 from sandbox.dataverse.seed import ACCOUNT_IDS, PRICE_LIST_ID
 from sandbox.xero.seed import TENANT_A_ID
 from tests.admin.conftest import ADMIN_TOKEN, Console
 from tests.helpers import settings_for
-from tests.stack_helpers import store_token
+from tests.stack_helpers import store_token, xero_env
 
 AUTH = ("admin", ADMIN_TOKEN)
 
@@ -173,3 +175,30 @@ def test_only_web_addresses_become_links() -> None:
     assert web_link("https://go.xero.com/organisationlogin/default.aspx?shortcode=!SbxA1") is not None
     assert web_link("javascript:alert(document.cookie)") is None
     assert web_link(None) is None
+
+
+def test_the_service_address_leads_to_the_console(redis_url) -> None:
+    answer = create_app(settings_for(redis_url, admin_token=ADMIN_TOKEN)).test_client().get("/")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin"
+
+
+def test_dynamics_down_is_a_page_saying_try_again(redis_url, monkeypatch, xero_sandbox) -> None:
+    monkeypatch.setenv("DATAVERSE_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("DATAVERSE_TOKEN", "sandbox-connector-token")
+    monkeypatch.setenv("DATAVERSE_RETRY_BUDGET_SECONDS", "0.2")
+    for name, value in xero_env(xero_sandbox, Fernet.generate_key().decode()).items():
+        monkeypatch.setenv(name, value)
+    forget_services()
+    client = create_app(settings_for(redis_url, admin_token=ADMIN_TOKEN)).test_client()
+    try:
+        page = client.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    finally:
+        forget_services()
+    assert page.status_code == 503 and b"try again in a moment" in page.data
+
+
+def test_redis_down_is_a_page_saying_try_again() -> None:
+    settings = settings_for(f"redis://127.0.0.1:{free_port()}/0", admin_token=ADMIN_TOKEN)
+    client = create_app(settings).test_client()
+    page = client.get("/admin/queues", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert page.status_code == 503 and b"Redis cannot be reached" in page.data
