@@ -22,21 +22,28 @@ from app.services import Services
 Source = Literal["account", "tax"]
 
 
+# Xero account types (xc_accounttype) an admin usually means for each kind of default; the others are offered
+# after them, under "Other accounts", so an unusual chart of accounts is never blocked.
+INCOME = frozenset({"REVENUE", "SALES", "OTHERINCOME"})
+COSTS = frozenset({"DIRECTCOSTS", "EXPENSE", "OVERHEADS", "INVENTORY"})
+
+
 @dataclass(frozen=True)
 class MappingField:
     column: str  # logical name on the connection row
     label: str
     source: Source  # which reference table fills its drop-down
+    usual_types: frozenset[str] = frozenset()  # accounts only: listed first
 
 
 CANDIDATES: tuple[MappingField, ...] = (
-    MappingField(schema.column("defaultsalesaccountcode"), "Sales account", "account"),
+    MappingField(schema.column("defaultsalesaccountcode"), "Sales account", "account", INCOME),
     MappingField(schema.column("defaultsalestaxtype"), "Sales tax rate", "tax"),
-    MappingField(schema.column("defaultpurchaseaccountcode"), "Purchase account", "account"),
+    MappingField(schema.column("defaultpurchaseaccountcode"), "Purchase account", "account", COSTS),
     MappingField(schema.column("defaultpurchasetaxtype"), "Purchase tax rate", "tax"),
-    MappingField(schema.column("freightaccountcode"), "Freight account", "account"),
+    MappingField(schema.column("freightaccountcode"), "Freight account", "account", INCOME),
     MappingField(schema.column("freighttaxtype"), "Freight tax rate", "tax"),
-    MappingField(schema.column("roundingaccountcode"), "Rounding account", "account"),
+    MappingField(schema.column("roundingaccountcode"), "Rounding account", "account", INCOME | COSTS),
 )
 
 
@@ -55,6 +62,16 @@ FIELDS: tuple[MappingField, ...] = tuple(field for field in CANDIDATES if _decla
 class Option:
     value: str
     label: str
+    kind: str = ""  # an account's Xero type
+
+
+def grouped(field: MappingField, options: list[Option]) -> list[tuple[str, list[Option]]]:
+    """The drop-down's groups: the usual accounts for this field first, then the others (no groups for tax)."""
+    if not field.usual_types:
+        return [("", options)]
+    usual = [option for option in options if option.kind in field.usual_types]
+    other = [option for option in options if option.kind not in field.usual_types]
+    return [(name, group) for name, group in (("Usual accounts", usual), ("Other accounts", other)) if group]
 
 
 def account_options(found: Services, connection_id: str) -> list[Option]:
@@ -70,6 +87,7 @@ def account_options(found: Services, connection_id: str) -> list[Option]:
             str(row[schema.ACCOUNT_CODE_CODE]),
             f"{row[schema.ACCOUNT_CODE_CODE]} {row.get(schema.REFERENCE_NAME) or ''} "
             f"({(row.get(schema.ACCOUNT_CODE_TYPE) or '').title()})",
+            str(row.get(schema.ACCOUNT_CODE_TYPE) or "").upper(),
         )
         for row in rows
         if row.get(schema.ACCOUNT_CODE_CODE)
@@ -113,6 +131,7 @@ def _page(
         fields=FIELDS,
         current={field.column: row.get(field.column) or "" for field in FIELDS},
         choices=choices,
+        grouped=grouped,
         error=error,
     )
 

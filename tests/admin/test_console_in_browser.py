@@ -88,6 +88,10 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     sales = Select(driver.find_element(By.ID, schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE))
     offered = [option.get_attribute("value") for option in sales.options]
     assert "260" in offered and "205" not in offered, "active accounts only (205 is archived in Xero)"
+    usual = driver.find_elements(
+        By.CSS_SELECTOR, f"#{schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE} optgroup[label='Usual accounts'] option"
+    )
+    assert [option.get_attribute("value") for option in usual] == ["200", "260", "270"], "income accounts first"
     sales.select_by_value("260")
     Select(driver.find_element(By.ID, schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE)).select_by_value("310")
     screenshot(driver, SCREENSHOTS / "admin-mapping.png")
