@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app import dynamics_schema as schema
 from app.admin.activity import web_link
+from app.admin.connections import NO_AUTHORISATION_REASON
 from app.dynamics_schema import ConnectionStatus, ExportStatus
 from app.embedded_redis import free_port
 from app.queue import QUEUE_DATAVERSE
@@ -202,3 +203,10 @@ def test_redis_down_is_a_page_saying_try_again() -> None:
     client = create_app(settings).test_client()
     page = client.get("/admin/queues", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert page.status_code == 503 and b"Redis cannot be reached" in page.data
+
+
+def test_a_connected_row_without_a_stored_authorisation_asks_for_a_reconnect(console: Console) -> None:
+    connection_id = connected_row(console)
+    console.stack.tokens.delete(connection_id)
+    page = requests.get(f"{console.url}/admin", auth=AUTH, timeout=10)
+    assert "Reconnect Xero" in page.text and NO_AUTHORISATION_REASON in page.text
