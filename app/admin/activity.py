@@ -152,7 +152,11 @@ def invoice_page(invoice_id: str) -> str:
     )
     queue = jobs()
     invoice_jobs = job_views.for_invoice(queue, row_id)
-    waiting = {row.id: job_views.waiting_events(queue, row.id) for row in invoice_jobs if row.status == "queued"}
+    waiting = {
+        row.id: job_views.waiting_events(queue, row.id)
+        for row in invoice_jobs
+        if row.status in {"queued", "scheduled", "deferred"}
+    }
     return render_template(
         "admin/invoice.html",
         invoice_id=row_id,

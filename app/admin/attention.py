@@ -123,6 +123,19 @@ def totals_differ(found: Services) -> list[dict[str, Any]]:
     ]
 
 
+def invoice_names(found: Services, invoice_ids: list[str]) -> dict[str, str]:
+    """Names of the invoices some jobs are about, in one query (ids it cannot find keep showing as ids)."""
+    wanted = list(dict.fromkeys(invoice_id.lower() for invoice_id in invoice_ids))[:LISTED]
+    if not wanted:
+        return {}
+    rows = found.dataverse.query(
+        _INVOICES,
+        select=["name", "invoicenumber"],
+        filter=" or ".join(f"invoiceid eq {invoice_id}" for invoice_id in wanted),
+    )
+    return {str(row["invoiceid"]).lower(): _invoice_name(row) for row in rows}
+
+
 def retry_invoice(found: Services, queue: JobQueue, invoice_id: str, in_xero: bool) -> str:
     """Ask for a new attempt: the export status a person would set, then the sync job itself."""
     from handlers.xero_writeback import organisation_id
@@ -146,11 +159,13 @@ def attention_page() -> str:
     queue = jobs()
     scheduled = job_views.scheduled(queue)
     failed = failed_invoices(found)
+    retrying = [row for row in scheduled if row.attempt > 1]
     return render_template(
         "admin/attention.html",
+        names=invoice_names(found, [row.invoice_id for row in retrying if row.invoice_id]),
         failed=failed,
         failed_connections=sorted({(f.connection_id, f.connection) for f in failed if f.connection_id}),
-        retrying=[row for row in scheduled if row.attempt > 1],
+        retrying=retrying,
         waiting=[row for row in scheduled if row.attempt <= 1],
         totals_available=totals_check_available(),
         totals=totals_differ(found),

@@ -108,7 +108,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     flow.drain()
     driver.get(f"{console.url}/admin/attention")
     retrying = text(driver, "#retrying")
-    assert "Send invoice to Xero" in retrying and invoice_id in retrying and "UTC" in retrying
+    assert "Send invoice to Xero" in retrying and "Console story invoice" in retrying and "UTC" in retrying
     flow.xero.set_faults(fail_next=1)
     click(driver, "Retry now", "#retrying")
     assert "runs now" in text(driver, "#notice")
