@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -15,7 +15,9 @@ from app.admin import blueprint, job_views, problem
 from app.admin.connections import connection_name, connection_rows, parse_id
 from app.admin.context import jobs, services
 from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, choice_label
-from app.services import Services
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"
 RECENT = 100  # rows on the activity page

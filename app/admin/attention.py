@@ -9,7 +9,7 @@ already in Xero) and queues its sync at once, so the retry does not wait for a w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, render_template
 from werkzeug.wrappers import Response
@@ -21,7 +21,9 @@ from app.admin.connections import connection_name, connection_row, parse_id
 from app.admin.context import back_to, jobs, services
 from app.dynamics_schema import ExportStatus, SyncStatus
 from app.queue import QUEUE_DATAVERSE, JobQueue, invoice_scope
-from app.services import Services
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 LISTED = 50  # failed invoices shown (oldest changes beyond these wait for the next page load)
 _INVOICES = schema.entity_set_name("invoice")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import abort, render_template, url_for
 from werkzeug.wrappers import Response
@@ -16,7 +16,9 @@ from app.admin.context import back_to, jobs, services
 from app.clients.xero_limits import Headroom
 from app.dynamics_schema import ConnectionStatus, SyncStatus, choice_label
 from app.reference_data import submit_import
-from app.services import Services
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 _COLUMNS = (
     schema.CONNECTION_ID,

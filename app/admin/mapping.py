@@ -8,7 +8,7 @@ this kind is one line here, and shows up once its column is declared in the sche
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from flask import render_template, request
 from werkzeug.wrappers import Response
@@ -17,7 +17,9 @@ from app import dynamics_schema as schema
 from app.admin import blueprint, problem
 from app.admin.connections import connection_name, connection_row, parse_id
 from app.admin.context import back_to, services
-from app.services import Services
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 Source = Literal["account", "tax"]
 
