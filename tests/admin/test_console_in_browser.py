@@ -1,10 +1,13 @@
 """The admin console as a finance admin uses it, in a real headless Chromium: connect the sandbox organisation,
-see it listed, map its accounts, see an invoice fail, retry it and see it succeed. Each page is saved as the
-README's screenshot (docs/screenshots/admin-*.png)."""
+see it listed, map its accounts, see an invoice fail, retry it and see it succeed.
+
+Each page is saved as a screenshot: into docs/screenshots/admin-*.png (the README's) with UPDATE_SCREENSHOTS=1
+(`make screenshots`), else into the test's temporary folder, so a test run leaves the repository untouched."""
 
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +24,9 @@ from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.admin.conftest import ADMIN_TOKEN, Console
 from tests.browser import browser, screenshot  # noqa: F401 - the fixture
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WAIT_SECONDS = 15
+PAGES = ("connections", "mapping", "attention", "activity", "invoice", "queues")
 
 
 @pytest.fixture
@@ -58,7 +62,12 @@ def click(driver: WebDriver, label: str, within: str = "main") -> None:
     raise AssertionError(f"nothing labelled {label!r} in {within}: {scope.text}")
 
 
-def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriver) -> None:
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    return README_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+
+def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriver, screenshots: Path) -> None:
     driver = admin_browser
     driver.get(f"{console.url}/admin")
     assert "No Xero organisation is connected yet" in text(driver)
@@ -94,7 +103,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     assert [option.get_attribute("value") for option in usual] == ["200", "260", "270"], "income accounts first"
     sales.select_by_value("260")
     Select(driver.find_element(By.ID, schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE)).select_by_value("310")
-    screenshot(driver, SCREENSHOTS / "admin-mapping.png")
+    screenshot(driver, screenshots / "admin-mapping.png")
     navigating(driver, driver.find_element(By.ID, "save"))
     assert "Account mapping of Sandbox Trading Ltd saved." in text(driver, "#notice")
     saved = flow.connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
@@ -117,7 +126,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     failed = text(driver, "#failed")
     assert "Console story invoice" in failed and "Retry" in failed
     assert flow.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.FAILED
-    screenshot(driver, SCREENSHOTS / "admin-attention.png")
+    screenshot(driver, screenshots / "admin-attention.png")
 
     # Retry it: this time Xero answers, and the invoice is in Xero with the mapped account.
     click(driver, "Retry", "#failed")
@@ -134,7 +143,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     driver.get(f"{console.url}/admin/activity")
     story = [line for line in text(driver, "#activity").splitlines() if "Console story invoice" in line]
     assert len(story) == 2 and "Failed" in "".join(story) and "Success" in "".join(story), story
-    screenshot(driver, SCREENSHOTS / "admin-activity.png")
+    screenshot(driver, screenshots / "admin-activity.png")
     Select(driver.find_element(By.NAME, "outcome")).select_by_value("failed")
     click(driver, "Show", "#filters")
     filtered = text(driver, "#activity")
@@ -144,13 +153,14 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     assert "Failed" in timeline and "Success" in timeline
     jobs = text(driver, "#jobs")
     assert "retry scheduled" in jobs and "Gave up after 2 attempts" in jobs and "done: create" in jobs
-    screenshot(driver, SCREENSHOTS / "admin-invoice.png")
+    screenshot(driver, screenshots / "admin-invoice.png")
 
     # The connection now shows its last successful sync; the queues are empty and nothing has failed.
     click(driver, "Connections", "header")
     assert "Never" not in text(driver, "#connections")
-    screenshot(driver, SCREENSHOTS / "admin-connections.png")
+    screenshot(driver, screenshots / "admin-connections.png")
     driver.get(f"{console.url}/admin/queues")
     queues = text(driver, "#queues")
     assert "dataverse" in queues and "maintenance" in queues
-    screenshot(driver, SCREENSHOTS / "admin-queues.png")
+    screenshot(driver, screenshots / "admin-queues.png")
+    assert all((screenshots / f"admin-{page}.png").stat().st_size > 10_000 for page in PAGES)
