@@ -9,8 +9,8 @@ anyway and is skipped here.
 Age: every refresh also issues a new 30-minute access token, so a token set was last renewed about
 `expires_at - 30 minutes` ago; an estimate off by minutes does not matter against a threshold of days.
 
-The refresh happens under the same per-connection lock `TokenStore.fresh` takes, re-reads the token inside it
-(a worker may have just refreshed it) and persists the rotated token before anything else.
+The refresh goes through `TokenStore.renew`, under the per-connection lock every refresh takes: it re-reads the
+token inside it (a worker may have just refreshed it) and persists the rotated token before anything else.
 `invalid_grant` (the consent was revoked in Xero, or the token already expired) flags the row "Reconnect Xero"
 with the reason; passing faults leave the other connections unaffected and retry the job later.
 

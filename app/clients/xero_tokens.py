@@ -1,8 +1,12 @@
 """Xero OAuth tokens in Redis, encrypted at rest, with refreshes serialised per connection.
 
 Xero's refresh tokens are single-use: two workers refreshing the same token set leave one of them with
-`invalid_grant`. So a refresh happens under a per-connection Redis lock, re-reads the stored token first (another
-worker may have refreshed it already), and persists the rotated token before anyone uses it.
+`invalid_grant`. So every refresh (`TokenStore.renew`) happens under a per-connection Redis lock that outlasts the
+token call, re-reads the stored token first (another worker may have refreshed it already), and persists the
+rotated token before anyone uses it. A refresh whose lock expired keeps whichever rotated token was saved first.
+
+An optional `TokenBackup` keeps a copy of each sealed token set outside Redis (on the Dynamics connection row,
+`app.token_backup`); `load` falls back to it when Redis has none.
 """
 
 from __future__ import annotations
