@@ -298,7 +298,6 @@ class LocalStack:
         web = self.supervisor.start("web", [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], env)
         wait_for_port(web_port, web, "web")
         self.supervisor.start("worker", [python, "-m", "app.worker"], env)
-        self.supervisor.start("scheduler", [python, "-m", "app.scheduler"], env)
         self.web_url = f"http://127.0.0.1:{web_port}"
         webhook_url = f"{self.web_url}/webhooks/dataverse"
         self.summary.append(f"Connector webhooks          {webhook_url}  {self.web_url}/webhooks/xero")
@@ -330,6 +329,8 @@ class LocalStack:
                     "its reference data import is queued"
                 )
             self.summary.extend(sandbox_credentials(env, self.sandbox_xero))
+        # Last: its first ticks (reconciliation, token refresh) need the connector's tables to exist.
+        self.supervisor.start("scheduler", [python, "-m", "app.scheduler"], env)
 
     def stop(self) -> None:
         self.supervisor.stop_all()

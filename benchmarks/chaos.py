@@ -190,7 +190,7 @@ class Chaos:
     def _break(self, restart_redis_after: float) -> None:
         started = time.monotonic()
         next_kill = started + self.config.kill_every if self.config.kill_every else float("inf")
-        next_burst = started + 3
+        next_burst = started + 5
         while not self._stop.wait(0.2):
             now = time.monotonic()
             if self.config.faults and now >= next_kill:
@@ -200,7 +200,7 @@ class Chaos:
                     os.kill(self.random.choice(workers).pid, signal.SIGKILL)
                     self.kills += 1
             if self.config.faults and now >= next_burst:
-                next_burst = now + 3
+                next_burst = now + 10  # a minute's 429 pauses the tenant: one burst per 10 s is plenty
                 with suppress(requests.RequestException):
                     self.xero.set_faults(rate_limit_next=4, drop_next=1)  # a 429 burst and a commit-then-drop
             restart_due = self.config.redis_restart and now - started >= restart_redis_after
