@@ -46,6 +46,7 @@ from app.dynamics_schema import ExportStatus
 from app.embedded_redis import free_port
 from app.launcher import LocalStack
 from app.queue import ALL_QUEUES
+from app.schedule import PERIODIC
 from sandbox.dataverse.seed import ACCOUNT_IDS, PRICE_LIST_ID, PRODUCT_IDS, SANDBOX_PERSON_TOKEN, UNIT_ID
 from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.seed import TENANT_A_ID
@@ -274,18 +275,27 @@ class Chaos:
         return found
 
     def _queue_problems(self) -> list[str]:
+        """Jobs failed, or still waiting or running; the periodic ones (a reconciliation every few seconds) are
+        the stack's heartbeat, not work left over."""
         redis = Redis.from_url(self.env["REDIS_URL"], socket_timeout=5)
+        # Job ids start with their kind (app.queue): no need to read (deserialise) the jobs themselves.
+        periodic = tuple(f"{entry.kind.replace('.', '_')}-" for entry in PERIODIC)
         found = []
         for name in ALL_QUEUES:
             queue = Queue(name, connection=redis)
             waiting = {
-                "queued": queue.count,
-                "scheduled": queue.scheduled_job_registry.count,
-                "started": queue.started_job_registry.count,
-                "deferred": queue.deferred_job_registry.count,
-                "failed": queue.failed_job_registry.count,
+                "queued": queue.get_job_ids(),
+                "scheduled": queue.scheduled_job_registry.get_job_ids(),
+                "started": queue.started_job_registry.get_job_ids(),
+                "deferred": queue.deferred_job_registry.get_job_ids(),
             }
-            found += [f"queue {name}: {count} {state}" for state, count in waiting.items() if count]
+            for state, job_ids in waiting.items():
+                left = [job_id for job_id in job_ids if not job_id.startswith(periodic)]
+                if left:
+                    found.append(f"queue {name}: {len(left)} {state} ({', '.join(left[:3])})")
+            failed = queue.failed_job_registry.count
+            if failed:
+                found.append(f"queue {name}: {failed} failed")
         redis.close()
         return found
 
