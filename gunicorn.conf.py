@@ -1,10 +1,16 @@
-"""Gunicorn settings shared by the run command and the container image."""
+"""Gunicorn settings shared by the run command and the container image.
 
-import os
+The web role's settings are checked here, in gunicorn's master before any worker starts: a problem is one line
+each on stderr and exit code 2, not a traceback per worker.
+"""
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+from app.config import settings_or_exit
+
+_settings = settings_or_exit("web")
+
+bind = _settings.bind
+workers = _settings.web_concurrency
+threads = _settings.web_threads
 timeout = 30
 accesslog = "-"
 # %(U)s is the path without the query string: Dataverse's WebhookKey puts the secret in ?code=.

@@ -25,14 +25,12 @@ from pathlib import Path
 import requests
 
 from app import redis_client
+from app.config import settings_or_exit
 from app.embedded_redis import EmbeddedRedis, free_port
 from app.sandbox_xero_link import connect_organisation, sandbox_xero_settings
 from app.xero_tenants import register_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WEB_PORT = 8000
-DEFAULT_DATAVERSE_PORT = 8771
-DEFAULT_XERO_PORT = 8772
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -115,9 +113,13 @@ class Supervisor:
                 child.wait()
 
 
-def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int, env: Mapping[str, str]) -> int:
+def start_sandbox(
+    supervisor: Supervisor, name: str, module: str, preferred_port: int, env: Mapping[str, str], access_log: bool
+) -> int:
     port = choose_port(preferred_port)
-    child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port)], env)
+    # The sandboxes' access lines would drown the connector's own output; SANDBOX_ACCESS_LOG=true shows them.
+    quiet = [] if access_log else ["--quiet"]
+    child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port), *quiet], env)
     wait_for_port(port, child, name)
     return port
 
@@ -199,7 +201,7 @@ class LocalStack:
 
     def start(self) -> None:
         env = self.env = dict(self.environ)
-        env.setdefault("LOG_LEVEL", "INFO")
+        run = settings_or_exit("run", env)
         python = sys.executable
         if not env.get("REDIS_URL"):
             self.redis_server = EmbeddedRedis().start()
@@ -211,7 +213,7 @@ class LocalStack:
             env["DATAVERSE_WEBHOOK_SECRETS"] = secrets.token_urlsafe(32)  # never printed
 
         if "BIND" not in env:
-            env["BIND"] = f"127.0.0.1:{choose_port(int(env.get('PORT', DEFAULT_WEB_PORT)))}"
+            env["BIND"] = f"127.0.0.1:{choose_port(run.port)}"
         web_port = int(env["BIND"].rsplit(":", 1)[1])
 
         self.sandbox_dataverse = not env.get("DATAVERSE_URL")
@@ -222,8 +224,9 @@ class LocalStack:
                 self.supervisor,
                 "sandbox Dataverse",
                 "sandbox.dataverse",
-                int(env.get("SANDBOX_DATAVERSE_PORT", DEFAULT_DATAVERSE_PORT)),
+                run.sandbox_dataverse_port,
                 env,
+                run.sandbox_access_log,
             )
             env["DATAVERSE_URL"] = f"http://127.0.0.1:{port}"
             env["DATAVERSE_TOKEN"] = SANDBOX_CONNECTOR_TOKEN
@@ -241,8 +244,9 @@ class LocalStack:
                 self.supervisor,
                 "sandbox Xero",
                 "sandbox.xero",
-                int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)),
+                run.sandbox_xero_port,
                 env,
+                run.sandbox_access_log,
             )
             sandbox_xero_settings(env, f"http://127.0.0.1:{port}")
             self.summary.append(f"Sandbox Xero                {env['XERO_API_URL']}/api.xro/2.0")
