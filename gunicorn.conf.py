@@ -4,6 +4,7 @@ The web role's settings are checked here, in gunicorn's master before any worker
 each on stderr and exit code 2, not a traceback per worker.
 """
 
+from app import metrics
 from app.config import settings_or_exit
 
 _settings = settings_or_exit("web")
@@ -13,7 +14,13 @@ workers = _settings.web_concurrency
 threads = _settings.web_threads
 timeout = 30
 accesslog = "-"
+logger_class = "app.access_log.JsonLogger"  # %(t)s is an ISO 8601 UTC time; gunicorn's own lines are JSON too
 # %(U)s is the path without the query string: Dataverse's WebhookKey puts the secret in ?code=.
 access_log_format = (
-    '{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "ms": %(M)s}'
+    '{"time": "%(t)s", "logger": "access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "bytes": "%(B)s", "ms": %(M)s}'
 )
+
+
+def child_exit(server, worker) -> None:
+    metrics.process_exited(worker.pid)

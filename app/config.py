@@ -221,6 +221,12 @@ class Settings(BaseSettings):
         roles=("web", "worker"),
         shown_default="empty (set by the entrypoint and `make run`)",
     )
+    worker_metrics_port: Annotated[int, Field(ge=0, lt=65536)] = setting(
+        0,
+        "Port where a worker serves its machine's `/metrics` for Prometheus, when the web process runs elsewhere "
+        "(its own container). 0: off (under `make run` the web's `/metrics` already shows the worker's).",
+        roles=("worker",),
+    )
     # -- jobs
     job_timeout_seconds: Positive = setting(
         300, "Longest a single job may run. Keep the compose `stop_grace_period` above it."
