@@ -27,6 +27,7 @@ import requests
 from app import redis_client
 from app.config import settings_or_exit
 from app.embedded_redis import EmbeddedRedis, free_port
+from app.metrics import fresh_metrics_dir
 from app.sandbox_xero_link import connect_organisation, sandbox_xero_settings
 from app.xero_tenants import register_tenant
 
@@ -202,6 +203,8 @@ class LocalStack:
     def start(self) -> None:
         env = self.env = dict(self.environ)
         run = settings_or_exit("run", env)
+        # One metrics directory for web, worker and scheduler, so the web's /metrics shows them all.
+        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(env.get("PROMETHEUS_MULTIPROC_DIR") or None)
         python = sys.executable
         if not env.get("REDIS_URL"):
             self.redis_server = EmbeddedRedis().start()
@@ -259,6 +262,7 @@ class LocalStack:
         webhook_url = f"{self.web_url}/webhooks/dataverse"
         self.summary.append(f"Connector webhooks          {webhook_url}  {self.web_url}/webhooks/xero")
         self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
+        self.summary.append(f"Metrics (Prometheus)        {self.web_url}/metrics")
         self.summary.append("Processes                   web (gunicorn), worker, scheduler (periodic work)")
 
         if self.sandbox_dataverse:

@@ -13,8 +13,10 @@ the token endpoint (refreshes) and the reconciliation (recoveries). Organisation
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response
@@ -112,6 +114,17 @@ def name_work_horses_after(worker_pid: int) -> None:
         return pid if pid == worker_pid else f"{worker_pid}-horse"
 
     values.ValueClass = values.MultiProcessValue(process_identifier=identifier)  # type: ignore[arg-type]
+
+
+def fresh_metrics_dir(path: str | None = None) -> str:
+    """The multiprocess directory for a new run, emptied (old files would be added to the new counts); a private
+    temporary one when no path is given. What `make run` does; the container entrypoint does the same in sh."""
+    if path is None:
+        return tempfile.mkdtemp(prefix="connector-metrics-")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    for stale in Path(path).glob("*.db"):
+        stale.unlink()
+    return path
 
 
 def registry() -> CollectorRegistry:
