@@ -1,8 +1,4 @@
-"""`python -m app.worker`: an RQ worker on the connector's queues, with RQ's scheduler for delayed jobs.
-
-`python -m app.worker --check` is the container's health check: it succeeds when a worker of this host has told
-Redis it is alive recently.
-"""
+"""`python -m app.worker`: an RQ worker on the connector's queues, with RQ's scheduler for delayed jobs."""
 
 from __future__ import annotations
 
@@ -71,7 +67,7 @@ def build_worker(queue_names: list[str], redis_url: str, name: str | None = None
 
 
 def alive_here(connection: Redis, hostname: str | None = None, now: datetime | None = None) -> bool:
-    """Whether a worker of this host has written its heartbeat recently."""
+    """Whether a worker of this host has written its heartbeat recently (the container's health check)."""
     hostname = hostname or socket.gethostname()
     oldest = (now or datetime.now(UTC)) - timedelta(seconds=HEARTBEAT_SECONDS + 60)
     for worker in Worker.all(connection=connection):
@@ -92,14 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", help="worker name (default: RQ's)")
-    parser.add_argument("--check", action="store_true", help="health check: exit 0 when a worker here is alive")
     args = parser.parse_args(argv)
-    settings = settings_or_exit("scheduler" if args.check else "worker")
-    if args.check:
-        try:
-            return 0 if alive_here(redis_client(settings.redis_url)) else 1
-        except RedisError:
-            return 1
+    settings = settings_or_exit("worker")
     configure_logging(settings.log_level)
     metrics.name_work_horses_after(os.getpid())
     if settings.worker_metrics_port:

@@ -1,6 +1,11 @@
-"""/metrics over real HTTP, from gunicorn's two workers and the RQ worker's work-horses sharing one directory."""
+"""/metrics over real HTTP, from gunicorn's two workers and the RQ worker's work-horses sharing one directory; and
+the container's health checks against the same running processes."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -8,7 +13,7 @@ from rq.job import Job, JobStatus
 
 from tests.fixtures.loader import dataverse_body
 from tests.helpers import SECRET
-from tests.test_processes import stack, wait_for  # noqa: F401 - the fixture is reused
+from tests.test_processes import ROOT, stack, wait_for  # noqa: F401 - the fixture is reused
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -26,7 +31,17 @@ def value(samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_webhooks_and_jobs_are_counted_across_processes(stack, redis_conn):  # noqa: F811
+def healthcheck(role: str, **env: str) -> int:
+    command = [sys.executable, "-m", "app.healthcheck", role]
+    environ = {**os.environ, **env}
+    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, timeout=60, check=False).returncode
+
+
+def test_webhooks_and_jobs_are_counted_across_processes_and_the_health_checks_see_them(
+    stack,  # noqa: F811
+    redis_conn,
+    redis_url,
+):
     url = stack["url"]
     accepted = requests.post(
         f"{url}/webhooks/dataverse",
@@ -45,7 +60,7 @@ def test_webhooks_and_jobs_are_counted_across_processes(stack, redis_conn):  # n
     job_id = accepted.json()["job_id"]
     wait_for(lambda: Job.fetch(job_id, connection=redis_conn).get_status() == JobStatus.FINISHED)
 
-    # Several scrapes land on either gunicorn worker: each sees every process's counts.
+    # Scrapes may land on either gunicorn worker: each sees every process's counts.
     for _ in range(4):
         samples = scrape(url)
         assert value(samples, "connector_webhooks_total", source="dataverse", answer="202") == 1
@@ -53,3 +68,9 @@ def test_webhooks_and_jobs_are_counted_across_processes(stack, redis_conn):  # n
         assert value(samples, "connector_webhooks_total", source="xero", answer="401") == 1
         assert value(samples, "connector_jobs_total", kind="invoice.sync", outcome="done") == 1
         assert value(samples, "connector_job_duration_seconds_count", kind="invoice.sync") == 1
+
+    # The container's health checks, against these same processes.
+    assert healthcheck("web", BIND=f"0.0.0.0:{stack['port']}") == 0
+    assert healthcheck("worker", REDIS_URL=redis_url) == 0, "the stack's worker runs on this host"
+    assert healthcheck("web", BIND="127.0.0.1:1") == 1
+    assert healthcheck("worker", REDIS_URL="redis://127.0.0.1:1/0") == 1
