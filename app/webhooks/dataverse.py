@@ -66,8 +66,9 @@ def receive_dataverse_event() -> tuple[Response, int]:
 
     try:
         own_user = connector_user(settings.connector_user_id, jobs.redis)
-    except RedisError:
-        log.exception("queue unavailable; asking Dataverse to retry")
+    except RedisError as exc:
+        # An outage, not a bug: one line naming it, no traceback.
+        log.error("queue unavailable; asking Dataverse to retry", extra={"error": repr(exc)})
         return _unavailable()
     route = route_event(event, own_user)
     if isinstance(route, Ignore):
@@ -91,8 +92,9 @@ def receive_dataverse_event() -> tuple[Response, int]:
         result = _submit(jobs, route, event, correlation_id)
         if delivery:
             jobs.remember_delivery(delivery, result.job_id)
-    except RedisError:
-        log.exception("queue unavailable; asking Dataverse to retry")
+    except RedisError as exc:
+        # An outage, not a bug: one line naming it, no traceback.
+        log.error("queue unavailable; asking Dataverse to retry", extra={"error": repr(exc)})
         return _unavailable()
 
     log.info(
