@@ -460,7 +460,8 @@ def _cross_problems(settings: Settings, role: str) -> list[str]:
         problems.append("REDIS_URL is required: Redis for queues, locks, tokens and checkpoints")
     if role == "web" and not settings.dataverse_webhook_secrets:
         problems.append("DATAVERSE_WEBHOOK_SECRETS is required: comma-separated secrets accepted from Dataverse")
-    connected_role = role in ("worker", "services") and settings.connected
+    # The web connects Xero organisations (/xero/connect) with the same clients the worker uses.
+    connected_role = role in ("web", "worker", "services") and settings.connected
     if role in ("dataverse", "registration") or connected_role:
         problems += dataverse_problems(settings)
     if role == "xero" or connected_role:

@@ -144,3 +144,8 @@ def test_a_role_with_bad_settings_stops_at_start_with_one_line_per_problem(argv,
     assert "Traceback" not in done.stderr
     for line in expected:
         assert line in done.stderr
+
+
+def test_the_web_checks_the_xero_settings_it_connects_organisations_with():
+    with pytest.raises(ConfigError, match="XERO_CLIENT_SECRET is required"):
+        load_settings({**GOOD, "XERO_CLIENT_ID": "client", "DATAVERSE_URL": "https://org.crm.dynamics.com"})
