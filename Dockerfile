@@ -13,9 +13,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/connector
 
-# Dependencies first, exactly as locked (`make lock`): a code change reuses this layer.
+# Dependencies first, exactly as locked (`make lock`): a code change reuses this layer. Without --no-deps, pip
+# still adds what a dependency needs only on another interpreter (e.g. redis needs async-timeout before 3.11.3).
 COPY requirements.lock ./
-RUN pip install --no-deps -r requirements.lock \
+RUN pip install -r requirements.lock \
     && useradd --system --uid 10001 --home-dir /srv/connector connector
 
 # The code last. .dockerignore keeps out everything else (sandbox/, tests/, the launcher, embedded Redis, .env).

@@ -13,6 +13,9 @@ bind = _settings.bind
 workers = _settings.web_concurrency
 threads = _settings.web_threads
 timeout = 30
+# gunicorn's control socket (gunicornc) is not used; without this it is created in $HOME, which the image's user
+# cannot write (an ERROR line at every start) and which every gunicorn of a machine would share.
+control_socket_disable = True
 accesslog = "-"
 logger_class = "app.access_log.JsonLogger"  # %(t)s is an ISO 8601 UTC time; gunicorn's own lines are JSON too
 # %(U)s is the path without the query string: Dataverse's WebhookKey puts the secret in ?code=.
