@@ -78,14 +78,18 @@ RECOVERIES = Counter(
     "already handled, seen again), by side",
     ["side"],
 )
+# Every metric has a label, so its samples are only created when first recorded: after a worker has named its
+# work-horses (`name_work_horses_after`), never at import under the pid of whichever process imported it.
 DYNAMICS_TO_XERO = Histogram(
     "connector_dynamics_to_xero_seconds",
-    "From saving an invoice in Dynamics to its document written in Xero",
+    "From saving an invoice in Dynamics to its document written in Xero, by job kind",
+    ["kind"],
     buckets=LATENCY_BUCKETS,
 )
 XERO_TO_DYNAMICS = Histogram(
     "connector_xero_to_dynamics_seconds",
-    "From a change in Xero (its webhook's event time) to its write-back in Dynamics",
+    "From a change in Xero (its webhook's event time) to its write-back in Dynamics, by job kind",
+    ["kind"],
     buckets=LATENCY_BUCKETS,
 )
 
@@ -203,9 +207,9 @@ def job_finished(
         return
     elapsed = max(datetime.now(UTC).timestamp() - started, 0.0)
     if kind in ("invoice.sync", "invoice.delete") and done in _WROTE_TO_XERO:
-        DYNAMICS_TO_XERO.observe(elapsed)
+        DYNAMICS_TO_XERO.labels(kind).observe(elapsed)
     elif kind in ("xero.invoice", "xero.creditnote") and done in _WROTE_TO_DYNAMICS:
-        XERO_TO_DYNAMICS.observe(elapsed)
+        XERO_TO_DYNAMICS.labels(kind).observe(elapsed)
 
 
 def xero_call(tenant_id: str, error: BaseException | None = None, answer: BaseException | None = None) -> None:

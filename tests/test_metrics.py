@@ -69,6 +69,11 @@ def test_webhooks_and_jobs_are_counted_across_processes_and_the_health_checks_se
         assert value(samples, "connector_jobs_total", kind="invoice.sync", outcome="done") == 1
         assert value(samples, "connector_job_duration_seconds_count", kind="invoice.sync") == 1
 
+    # The job ran in a work-horse, which wrote under its worker's name: one set of files however many jobs run.
+    counters = sorted(path.name for path in (stack["logs"] / "metrics").glob("counter_*.db"))
+    assert any(name.endswith("-horse.db") for name in counters), counters
+    assert len(counters) <= 3, "two gunicorn workers and one work-horse name"
+
     # The container's health checks, against these same processes.
     assert healthcheck("web", BIND=f"0.0.0.0:{stack['port']}") == 0
     assert healthcheck("worker", REDIS_URL=redis_url) == 0, "the stack's worker runs on this host"

@@ -37,7 +37,7 @@ def test_a_sync_is_counted_from_webhook_to_xero(harness):
     assert delta(before, after, "connector_jobs_total", kind="invoice.sync", outcome="done") >= 1
     assert delta(before, after, "connector_sync_results_total", kind="invoice.sync", result="create") == 1
     assert delta(before, after, "connector_xero_calls_total", tenant_id=TENANT_A_ID, outcome="ok") >= 2
-    assert delta(before, after, "connector_dynamics_to_xero_seconds_count") == 1
+    assert delta(before, after, "connector_dynamics_to_xero_seconds_count", kind="invoice.sync") == 1
     # The limiter's view after the last call: the sandbox's default budget less what this test used.
     minute_left = after[("connector_xero_calls_left", (("tenant_id", TENANT_A_ID), ("window", "minute")))]
     day_left = after[("connector_xero_calls_left", (("tenant_id", TENANT_A_ID), ("window", "day")))]
@@ -56,7 +56,7 @@ def test_a_429_is_counted_for_its_organisation_with_the_retry(harness):
     assert delta(before, after, "connector_job_retries_total", kind="invoice.sync") == 1
     assert delta(before, after, "connector_jobs_total", kind="invoice.sync", outcome="retry_scheduled") == 1
     # Latency counts from the save in Dynamics, across the retry.
-    assert delta(before, after, "connector_dynamics_to_xero_seconds_count") == 1
+    assert delta(before, after, "connector_dynamics_to_xero_seconds_count", kind="invoice.sync") == 1
 
 
 def test_a_payment_in_xero_is_counted_until_it_is_written_in_dynamics(linked):  # noqa: F811
@@ -70,4 +70,4 @@ def test_a_payment_in_xero_is_counted_until_it_is_written_in_dynamics(linked):  
     assert harness.invoice_row(invoice_id)["statecode"] == 2
     assert delta(before, after, "connector_webhooks_total", source="xero", answer="200") >= 1
     assert delta(before, after, "connector_sync_results_total", kind="xero.invoice", result="paid") == 1
-    assert delta(before, after, "connector_xero_to_dynamics_seconds_count") == 1
+    assert delta(before, after, "connector_xero_to_dynamics_seconds_count", kind="xero.invoice") == 1
