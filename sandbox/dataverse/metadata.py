@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from sandbox.dataverse import solutions
+from sandbox.dataverse import customizations, solutions
 from sandbox.dataverse.errors import ALREADY_EXISTS, INVALID_ARGUMENT, DataverseError, bad_request
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Kind, Relationship, Table
 from sandbox.dataverse.seed import add_message_filters
@@ -255,6 +255,7 @@ def create_entity(records: Records, body: dict[str, Any], where: SolutionTarget)
     records.store.table_rows(logical)
     add_message_filters(records, logical)
     solutions.record_table(records, where, table)
+    customizations.on_new_table(records, table)
     return table
 
 

@@ -510,6 +510,9 @@ def build_system_schema() -> Schema:
     _invoice_tables(schema)
     _registration_tables(schema)
     _solution_tables(schema)
+    from sandbox.dataverse.customization_tables import add_customization_tables
+
+    add_customization_tables(schema)
     return schema
 
 

@@ -1,0 +1,279 @@
+"""`provision`, second half: the views, forms, security roles and app of `app.dynamics_ui`.
+
+Like the schema half it only adds: a missing view, role, site map or app is created; a main form gets the
+tabs, sections, fields and subgrids it lacks (merged into whatever an admin made of it); a role gets the
+privileges it lacks or holds too narrowly. Views, roles and apps that exist are not rewritten, so an admin's
+edits stay. What changed is returned so that one PublishXml publishes it all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+from app import dynamics_ui as ui
+from plugins_registration import ui_xml
+from plugins_registration.errors import RegistrationError
+from plugins_registration.report import ChangeReport
+from plugins_registration.webapi import WebApi
+
+MAIN_FORM = 2
+DEFAULT_APP_ICON = "953b9fac-1e5e-e611-80d6-00155ded156f"  # the app icon web resource every organisation has
+UNIFIED_INTERFACE = 4
+DEPTH_ORDER = {"Basic": 0, "Local": 1, "Deep": 2, "Global": 3}
+
+
+@dataclass
+class Published:
+    """What a PublishXml must name after this run."""
+
+    tables: dict[str, None] = field(default_factory=dict)
+    apps: list[str] = field(default_factory=list)
+    site_maps: list[str] = field(default_factory=list)
+
+    def xml(self) -> str:
+        def listed(outer: str, inner: str, items: list[str]) -> str:
+            return f"<{outer}>{''.join(f'<{inner}>{escape(i)}</{inner}>' for i in items)}</{outer}>" if items else ""
+
+        return (
+            "<importexportxml>"
+            + listed("entities", "entity", list(self.tables))
+            + listed("appmodules", "appmodule", [f"{{{i}}}" for i in self.apps])
+            + listed("sitemaps", "sitemap", [f"{{{i}}}" for i in self.site_maps])
+            + "</importexportxml>"
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.tables or self.apps or self.site_maps)
+
+
+def provision_ui(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
+    codes = _object_type_codes(api)
+    _views(api, report, headers, codes, published)
+    _forms(api, report, headers, published)
+    _roles(api, report, headers)
+    _app(api, report, headers, published)
+
+
+def _object_type_codes(api: WebApi) -> dict[str, int]:
+    """Type codes of the tables views show (a table a dry run has not created yet has none)."""
+    codes = {}
+    for name in dict.fromkeys(view.table for view in ui.VIEWS):
+        found = api.get_optional(f"EntityDefinitions(LogicalName='{name}')", {"$select": "ObjectTypeCode"})
+        if found is not None and found.get("ObjectTypeCode") is not None:
+            codes[name] = int(found["ObjectTypeCode"])
+    return codes
+
+
+def _views(
+    api: WebApi, report: ChangeReport, headers: dict[str, str] | None, codes: dict[str, int], published: Published
+) -> None:
+    for view in ui.VIEWS:
+        if api.get_optional(f"savedqueries({view.view_id})", {"$select": "savedqueryid"}) is not None:
+            continue
+        report.change(f"create view '{view.name}' of {view.table}")
+        published.tables[view.table] = None
+        if report.dry_run:
+            continue
+        api.post(
+            "savedqueries",
+            {
+                "savedqueryid": view.view_id,
+                "name": view.name,
+                "description": view.description,
+                "returnedtypecode": view.table,
+                "querytype": view.query_type,
+                "fetchxml": ui_xml.fetch_xml(view),
+                "layoutxml": ui_xml.layout_xml(view, codes[view.table]),
+            },
+            headers,
+        )
+
+
+def main_form(api: WebApi, table_name: str) -> dict[str, Any] | None:
+    """The form the connector adds to: its own if it made one, else the table's default main form."""
+    forms = api.get_all(
+        "systemforms",
+        {
+            "$filter": f"objecttypecode eq '{table_name}' and type eq {MAIN_FORM}",
+            "$select": "formid,name,formxml,isdefault",
+        },
+    )
+    mine = ui.fixed_id("form", table_name)
+    forms.sort(key=lambda f: (f["formid"] != mine, not f.get("isdefault"), str(f.get("name"))))
+    return forms[0] if forms else None
+
+
+def _forms(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
+    for definition in ui.FORMS:
+        existing = main_form(api, definition.table)
+        if existing is None:
+            report.change(f"create main form '{definition.name}' of {definition.table}")
+            published.tables[definition.table] = None
+            if not report.dry_run:
+                api.post(
+                    "systemforms",
+                    {
+                        "formid": definition.form_id,
+                        "name": definition.name,
+                        "objecttypecode": definition.table,
+                        "type": MAIN_FORM,
+                        "formxml": ui_xml.new_form(definition),
+                    },
+                    headers,
+                )
+            continue
+        merged, added = ui_xml.merge_form(str(existing["formxml"]), definition)
+        if merged is None:
+            continue
+        report.change(f"add to the {definition.table} form '{existing['name']}': {', '.join(added)}")
+        published.tables[definition.table] = None
+        if not report.dry_run:
+            api.patch(f"systemforms({existing['formid']})", {"formxml": merged})
+
+
+def _roles(api: WebApi, report: ChangeReport, headers: dict[str, str] | None) -> None:
+    business_unit = str(api.get("WhoAmI").get("BusinessUnitId"))
+    for role in ui.ROLES:
+        exists = api.get_optional(f"roles({role.role_id})", {"$select": "roleid"}) is not None
+        if not exists:
+            report.change(f"create security role '{role.name}'")
+            if not report.dry_run:
+                api.post(
+                    "roles",
+                    {
+                        "roleid": role.role_id,
+                        "name": role.name,
+                        "description": role.description,
+                        "businessunitid@odata.bind": f"/businessunits({business_unit})",
+                    },
+                    headers,
+                )
+        held = _held_privileges(api, role.role_id) if exists else {}
+        wanted = {name: depth.name for name, depth in role.privileges().items()}
+        missing = {
+            name: depth
+            for name, depth in wanted.items()
+            if name not in held or DEPTH_ORDER[held[name]] < DEPTH_ORDER[depth]
+        }
+        if not missing:
+            continue
+        report.change(f"give '{role.name}' {len(missing)} privilege(s): {', '.join(sorted(missing))}")
+        if report.dry_run:
+            continue
+        ids = _privilege_ids(api, list(missing))
+        body = {
+            "Privileges": [
+                {"Depth": depth, "PrivilegeId": ids[name], "BusinessUnitId": business_unit}
+                for name, depth in sorted(missing.items())
+            ]
+        }
+        api.post(f"roles({role.role_id})/Microsoft.Dynamics.CRM.AddPrivilegesRole", body)
+
+
+def _held_privileges(api: WebApi, role_id: str) -> dict[str, str]:
+    found = api.get(f"RetrieveRolePrivilegesRole(RoleId={role_id})")
+    held: dict[str, str] = {}
+    names = _privilege_names(api, [str(p["PrivilegeId"]) for p in found.get("RolePrivileges") or []])
+    for item in found.get("RolePrivileges") or []:
+        name = names.get(str(item["PrivilegeId"]))
+        if name:
+            held[name] = str(item["Depth"])
+    return held
+
+
+def _in_filter(column: str, values: list[str]) -> str:
+    quoted = ",".join(f"'{value}'" for value in values)
+    return f"Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{quoted}])"
+
+
+def _privilege_names(api: WebApi, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = api.get_all("privileges", {"$filter": _in_filter("privilegeid", ids), "$select": "privilegeid,name"})
+    return {str(row["privilegeid"]): str(row["name"]) for row in rows}
+
+
+def _privilege_ids(api: WebApi, names: list[str]) -> dict[str, str]:
+    rows = api.get_all("privileges", {"$filter": _in_filter("name", names), "$select": "privilegeid,name"})
+    found = {str(row["name"]): str(row["privilegeid"]) for row in rows}
+    absent = sorted(set(names) - set(found))
+    if absent:
+        raise RegistrationError(f"Dataverse has no privilege named {', '.join(absent)}: were the tables created?")
+    return found
+
+
+def _app(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
+    app = ui.APP
+    if api.get_optional(f"sitemaps({app.site_map_id})", {"$select": "sitemapid"}) is None:
+        report.change(f"create site map of the '{app.name}' app")
+        published.site_maps.append(app.site_map_id)
+        if not report.dry_run:
+            api.post(
+                "sitemaps",
+                {
+                    "sitemapid": app.site_map_id,
+                    "sitemapname": app.name,
+                    "sitemapnameunique": app.unique_name,
+                    "sitemapxml": ui_xml.site_map_xml(app),
+                    "isappaware": True,
+                },
+                headers,
+            )
+    found = api.get_optional(f"appmodules({app.app_id})", {"$select": "appmoduleid,appmoduleidunique"})
+    if found is None:
+        report.change(f"create app '{app.name}'")
+        if report.dry_run:
+            published.apps.append(app.app_id)
+            return
+        api.post(
+            "appmodules",
+            {
+                "appmoduleid": app.app_id,
+                "name": app.name,
+                "uniquename": app.unique_name,
+                "description": app.description,
+                "webresourceid": DEFAULT_APP_ICON,
+                "clienttype": UNIFIED_INTERFACE,
+            },
+            headers,
+        )
+        found = api.get(f"appmodules({app.app_id})", {"$select": "appmoduleid,appmoduleidunique"})
+    present = {
+        (str(row["objectid"]), int(row["componenttype"]))
+        for row in api.get_all(
+            "appmodulecomponents",
+            {
+                "$filter": f"_appmoduleidunique_value eq {found.get('appmoduleidunique')}",
+                "$select": "objectid,componenttype",
+            },
+        )
+    }
+    missing = [c for c in _app_components(api) if (c[1], c[2]) not in present]
+    if not missing:
+        return
+    report.change(f"add {len(missing)} component(s) to the '{app.name}' app")
+    published.apps.append(app.app_id)
+    if not report.dry_run:
+        api.post("AddAppComponents", {"AppId": app.app_id, "Components": [c[0] for c in missing]})
+
+
+def _app_components(api: WebApi) -> list[tuple[dict[str, str], str, int]]:
+    """(body, object id, component type) of the site map, tables, views and main forms the app shows."""
+    app = ui.APP
+    crm = "Microsoft.Dynamics.CRM"
+    components = [({"@odata.type": f"{crm}.sitemap", "sitemapid": app.site_map_id}, app.site_map_id, 62)]
+    for name in app.tables():
+        entity = api.get_optional(f"EntityDefinitions(LogicalName='{name}')", {"$select": "MetadataId"})
+        if entity is not None and entity.get("MetadataId"):
+            metadata_id = str(entity["MetadataId"])
+            components.append(({"@odata.type": f"{crm}.entity", "entityid": metadata_id}, metadata_id, 1))
+        form = main_form(api, name)
+        if form is not None:
+            form_id = str(form["formid"])
+            components.append(({"@odata.type": f"{crm}.systemform", "formid": form_id}, form_id, 60))
+    for view in ui.VIEWS:
+        if view.table in app.tables():
+            components.append(({"@odata.type": f"{crm}.savedquery", "savedqueryid": view.view_id}, view.view_id, 26))
+    return components
