@@ -58,7 +58,8 @@ def read_option_values(api: WebApi, table_name: str, column_name: str) -> set[in
     return {int(item["Value"]) for item in options}
 
 
-def provision(api: WebApi, report: ChangeReport) -> None:
+def provision(api: WebApi, report: ChangeReport, customizations: bool = True) -> None:
+    """Tables, columns, choices and lookups; then (unless `customizations` is False) forms, views, roles, app."""
     states = {definition.logical_name: read_table(api, definition.logical_name) for definition in ALL_TABLES}
     for definition in ALL_TABLES:
         if not definition.custom and not states[definition.logical_name].exists:
@@ -110,7 +111,8 @@ def provision(api: WebApi, report: ChangeReport) -> None:
 
     # Forms, views, roles and the app last: subgrids and views need the columns and relationships above.
     published = Published(tables=dict(touched))
-    provision_ui(api, report, in_solution, published)
+    if customizations:
+        provision_ui(api, report, in_solution, published)
     if published:
         shown = [*published.tables, *(["the app"] if published.apps or published.site_maps else [])]
         report.change(f"publish customizations of {', '.join(shown)}")

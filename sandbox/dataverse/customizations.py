@@ -111,7 +111,8 @@ def add_main_form(records: Records, table: Table, name: str, tabs: list[tuple[st
         f'<columns><column width="100%"><sections><section name="section_{index}" id="{{{new_id()}}}" '
         f'showlabel="false" columns="1"><labels><label description="{label}" languagecode="1033"/></labels><rows>'
         + "".join(
-            f'<row><cell id="{{{new_id()}}}"><control id="{field}" classid="{{4273EDBD-AC1D-40d3-9FB2-095C621B552D}}" '
+            f'<row><cell id="{{{new_id()}}}"><labels><label description="{_field_label(table, field)}" '
+            f'languagecode="1033"/></labels><control id="{field}" classid="{{4273EDBD-AC1D-40d3-9FB2-095C621B552D}}" '
             f'datafieldname="{field}"/></cell></row>'
             for field in fields
         )
@@ -198,6 +199,43 @@ def app_ref(app: Row) -> Ref:
 # ---- seed ---------------------------------------------------------------------------------------------------
 
 # The main forms of the standard tables, reduced to the fields a finance user looks at first.
+# The labels the standard forms give their fields (the sandbox's system columns carry no display names).
+FIELD_LABELS = {
+    "name": "Name",
+    "ownerid": "Owner",
+    "invoicenumber": "Invoice ID",
+    "customerid": "Customer",
+    "pricelevelid": "Price List",
+    "transactioncurrencyid": "Currency",
+    "duedate": "Due Date",
+    "totallineitemamount": "Detail Amount",
+    "discountamount": "Invoice Discount Amount",
+    "freightamount": "Freight Amount",
+    "totaltax": "Total Tax",
+    "totalamount": "Total Amount",
+    "productid": "Existing Product",
+    "productdescription": "Write-In Product",
+    "quantity": "Quantity",
+    "priceperunit": "Price Per Unit",
+    "tax": "Tax",
+    "extendedamount": "Extended Amount",
+    "accountnumber": "Account Number",
+    "telephone1": "Phone",
+    "emailaddress1": "Email",
+    "websiteurl": "Website",
+    "fullname": "Full Name",
+    "parentcustomerid": "Company Name",
+    "jobtitle": "Job Title",
+    "productnumber": "Product ID",
+    "price": "List Price",
+    "defaultuomid": "Default Unit",
+}
+
+
+def _field_label(table: Table, field: str) -> str:
+    return FIELD_LABELS.get(field) or table.columns[field].display_name
+
+
 STANDARD_MAIN_FORMS: dict[str, tuple[str, list[tuple[str, list[str]]]]] = {
     "invoice": (
         "Invoice",

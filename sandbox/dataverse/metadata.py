@@ -95,6 +95,7 @@ def attribute_metadata(table: Table, col: Column) -> dict[str, Any]:
         "AttributeType": attribute_type,
         "AttributeTypeName": {"Value": f"{attribute_type}Type"},
         "DisplayName": label(col.display_name),
+        "Description": label(col.description),
         "RequiredLevel": {"Value": "SystemRequired" if col.required else "None", "CanBeChanged": True},
         "IsCustomAttribute": col.custom,
         "IsPrimaryId": col.logical_name == table.primary_id,
@@ -213,6 +214,7 @@ def column_from_body(body: dict[str, Any], where: SolutionTarget) -> Column:
         max_length=body.get("MaxLength") or (100 if kind is Kind.STRING else 2000 if kind is Kind.MEMO else None),
         precision=body.get("Precision") or (2 if kind in (Kind.DECIMAL, Kind.MONEY) else None),
         is_primary_name=bool(body.get("IsPrimaryName")),
+        description=read_label(body.get("Description"), ""),
     )
     if kind is Kind.PICKLIST:
         col.options = _options(body)
@@ -330,6 +332,7 @@ def create_relationship(records: Records, body: dict[str, Any], where: SolutionT
         read_label(lookup.get("DisplayName"), lookup_schema),
         targets=(referenced.logical_name,),
         custom=True,
+        description=read_label(lookup.get("Description"), ""),
     )
     referencing.add(col)
     cascade = (body.get("CascadeConfiguration") or {}).get("Delete", "RemoveLink")

@@ -45,6 +45,7 @@ class Column:
     schema_name: str = ""
     display_name: str = ""
     targets: tuple[str, ...] = ()
+    description: str = ""  # the help text a form shows beside the column
     options: dict[int, str] = field(default_factory=dict)
     valid_for_create: bool = True
     valid_for_update: bool = True

@@ -20,6 +20,7 @@ from sandbox.dataverse.customization_actions import add_privileges_role
 from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request, missing_privilege
 from sandbox.dataverse.metadata_api import METADATA_NAMES, metadata_api
 from sandbox.dataverse.organisation import DataverseSandbox
+from sandbox.dataverse.record_page import pages
 from sandbox.dataverse.records import WriteContext
 from sandbox.dataverse.rows_api import collection, navigation, single
 from sandbox.dataverse.seed import BUSINESS_UNIT_ID, ORGANIZATION_ID
@@ -128,6 +129,7 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
         return single(ctx, table, record_id)
 
     app.register_blueprint(admin)
+    app.register_blueprint(pages)
     return app
 
 
