@@ -269,7 +269,8 @@ def _app_components(api: WebApi) -> list[tuple[dict[str, str], str, int]]:
         if entity is not None and entity.get("MetadataId"):
             metadata_id = str(entity["MetadataId"])
             components.append(({"@odata.type": f"{crm}.entity", "entityid": metadata_id}, metadata_id, 1))
-        form = main_form(api, name)
+        # The forms the connector shapes; the other tables open in whatever main form they have.
+        form = main_form(api, name) if any(f.table == name for f in ui.FORMS) else None
         if form is not None:
             form_id = str(form["formid"])
             components.append(({"@odata.type": f"{crm}.systemform", "formid": form_id}, form_id, 60))

@@ -81,6 +81,10 @@ class WebApi:
         response = self._request("POST", path, json_body=body, headers=headers)
         return _created_id(response)
 
+    def call(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Calls an action that answers with a body (e.g. ImportSolutionAsync) and returns that body."""
+        return self._json(self._request("POST", action, json_body=body))
+
     def patch(self, path: str, body: dict[str, Any]) -> None:
         # If-Match: * turns the PATCH into a pure update, so a stale id cannot silently create a row.
         self._request("PATCH", path, json_body=body, headers={"If-Match": "*"})

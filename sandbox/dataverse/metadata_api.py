@@ -12,6 +12,7 @@ from sandbox.dataverse.errors import DataverseError, bad_request
 from sandbox.dataverse.odata import evaluate, parse_filter
 from sandbox.dataverse.records import WriteContext
 from sandbox.dataverse.schema import Table
+from sandbox.dataverse.solution_import import import_solution_async
 from sandbox.dataverse.values import is_guid, normalise_guid
 from sandbox.dataverse.web import NAMED_KEY, SEGMENT, base_url, current_sandbox, json_body, no_content, respond
 
@@ -27,6 +28,7 @@ METADATA_NAMES = frozenset(
         "AddSolutionComponent",
         "AddAppComponents",
         "RetrieveRolePrivilegesRole",
+        "ImportSolutionAsync",
     }
 )
 
@@ -83,6 +85,11 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
             else:
                 customizations.publish_all(sandbox.records)
             return no_content()
+        if name == "ImportSolutionAsync" and method == "POST":
+            metadata.require_admin(sandbox.records, ctx, "prvImportSolution")
+            answer = import_solution_async(sandbox.records, ctx, json_body())
+            context = "Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse"
+            return respond({"@odata.context": f"{base_url()}$metadata#{context}", **answer})
         if name == "AddAppComponents" and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvWriteAppModule")
             customization_actions.add_app_components(sandbox.records, json_body())
