@@ -13,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from app import dynamics_ui as ui
+from app.dynamics_schema import ALL_TABLES
 from plugins_registration import ui_xml
 from plugins_registration.errors import RegistrationError
 from plugins_registration.report import ChangeReport
@@ -48,29 +49,56 @@ class Published:
         return bool(self.tables or self.apps or self.site_maps)
 
 
+@dataclass
+class Known:
+    """What the organisation has, read in a few queries up front (a dry run's new tables are absent)."""
+
+    tables: dict[str, dict[str, Any]]  # logical name -> ObjectTypeCode, MetadataId
+    views: set[str]
+    main_forms: dict[str, dict[str, Any]]  # the form the connector adds to, per table
+
+    @classmethod
+    def read(cls, api: WebApi) -> Known:
+        names = sorted({t.logical_name for t in ALL_TABLES})
+        tables = api.get_all(
+            "EntityDefinitions",
+            {
+                "$select": "LogicalName,ObjectTypeCode,MetadataId",
+                "$filter": " or ".join(f"LogicalName eq '{name}'" for name in names),
+            },
+        )
+        view_ids = [view.view_id for view in ui.VIEWS]
+        views = api.get_all(
+            "savedqueries", {"$filter": _in_filter("savedqueryid", view_ids), "$select": "savedqueryid"}
+        )
+        form_tables = sorted({form.table for form in ui.FORMS})
+        forms = api.get_all(
+            "systemforms",
+            {
+                "$filter": f"type eq {MAIN_FORM} and {_in_filter('objecttypecode', form_tables)}",
+                "$select": "formid,name,formxml,isdefault,objecttypecode",
+            },
+        )
+        return cls(
+            tables={str(t.get("LogicalName")): t for t in tables},
+            views={str(v.get("savedqueryid")) for v in views},
+            main_forms={name: chosen for name in form_tables if (chosen := choose_main_form(forms, name))},
+        )
+
+
 def provision_ui(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
-    codes = _object_type_codes(api)
-    _views(api, report, headers, codes, published)
-    _forms(api, report, headers, published)
+    known = Known.read(api)
+    _views(api, report, headers, known, published)
+    _forms(api, report, headers, known, published)
     _roles(api, report, headers)
-    _app(api, report, headers, published)
-
-
-def _object_type_codes(api: WebApi) -> dict[str, int]:
-    """Type codes of the tables views show (a table a dry run has not created yet has none)."""
-    codes = {}
-    for name in dict.fromkeys(view.table for view in ui.VIEWS):
-        found = api.get_optional(f"EntityDefinitions(LogicalName='{name}')", {"$select": "ObjectTypeCode"})
-        if found is not None and found.get("ObjectTypeCode") is not None:
-            codes[name] = int(found["ObjectTypeCode"])
-    return codes
+    _app(api, report, headers, known, published)
 
 
 def _views(
-    api: WebApi, report: ChangeReport, headers: dict[str, str] | None, codes: dict[str, int], published: Published
+    api: WebApi, report: ChangeReport, headers: dict[str, str] | None, known: Known, published: Published
 ) -> None:
     for view in ui.VIEWS:
-        if api.get_optional(f"savedqueries({view.view_id})", {"$select": "savedqueryid"}) is not None:
+        if view.view_id in known.views:
             continue
         report.change(f"create view '{view.name}' of {view.table}")
         published.tables[view.table] = None
@@ -85,30 +113,27 @@ def _views(
                 "returnedtypecode": view.table,
                 "querytype": view.query_type,
                 "fetchxml": ui_xml.fetch_xml(view),
-                "layoutxml": ui_xml.layout_xml(view, codes[view.table]),
+                "layoutxml": ui_xml.layout_xml(view, int(known.tables[view.table]["ObjectTypeCode"])),
             },
             headers,
         )
 
 
-def main_form(api: WebApi, table_name: str) -> dict[str, Any] | None:
+def choose_main_form(forms: list[dict[str, Any]], table_name: str) -> dict[str, Any] | None:
     """The form the connector adds to: its own if it made one, else the table's default main form."""
-    forms = api.get_all(
-        "systemforms",
-        {
-            "$filter": f"objecttypecode eq '{table_name}' and type eq {MAIN_FORM}",
-            "$select": "formid,name,formxml,isdefault",
-        },
-    )
     mine = ui.fixed_id("form", table_name)
-    forms.sort(key=lambda f: (f["formid"] != mine, not f.get("isdefault"), str(f.get("name"))))
-    return forms[0] if forms else None
+    candidates = [f for f in forms if f.get("objecttypecode") == table_name]
+    candidates.sort(key=lambda f: (f["formid"] != mine, not f.get("isdefault"), str(f.get("name"))))
+    return candidates[0] if candidates else None
 
 
-def _forms(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
+def _forms(
+    api: WebApi, report: ChangeReport, headers: dict[str, str] | None, known: Known, published: Published
+) -> None:
     for definition in ui.FORMS:
-        existing = main_form(api, definition.table)
+        existing = known.main_forms.get(definition.table)
         if existing is None:
+            known.main_forms[definition.table] = {"formid": definition.form_id}
             report.change(f"create main form '{definition.name}' of {definition.table}")
             published.tables[definition.table] = None
             if not report.dry_run:
@@ -204,7 +229,7 @@ def _privilege_ids(api: WebApi, names: list[str]) -> dict[str, str]:
     return found
 
 
-def _app(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, published: Published) -> None:
+def _app(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, known: Known, published: Published) -> None:
     app = ui.APP
     if api.get_optional(f"sitemaps({app.site_map_id})", {"$select": "sitemapid"}) is None:
         report.change(f"create site map of the '{app.name}' app")
@@ -250,7 +275,7 @@ def _app(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, publ
             },
         )
     }
-    missing = [c for c in _app_components(api) if (c[1], c[2]) not in present]
+    missing = [c for c in _app_components(known) if (c[1], c[2]) not in present]
     if not missing:
         return
     report.change(f"add {len(missing)} component(s) to the '{app.name}' app")
@@ -259,18 +284,18 @@ def _app(api: WebApi, report: ChangeReport, headers: dict[str, str] | None, publ
         api.post("AddAppComponents", {"AppId": app.app_id, "Components": [c[0] for c in missing]})
 
 
-def _app_components(api: WebApi) -> list[tuple[dict[str, str], str, int]]:
+def _app_components(known: Known) -> list[tuple[dict[str, str], str, int]]:
     """(body, object id, component type) of the site map, tables, views and main forms the app shows."""
     app = ui.APP
     crm = "Microsoft.Dynamics.CRM"
     components = [({"@odata.type": f"{crm}.sitemap", "sitemapid": app.site_map_id}, app.site_map_id, 62)]
     for name in app.tables():
-        entity = api.get_optional(f"EntityDefinitions(LogicalName='{name}')", {"$select": "MetadataId"})
+        entity = known.tables.get(name)
         if entity is not None and entity.get("MetadataId"):
             metadata_id = str(entity["MetadataId"])
             components.append(({"@odata.type": f"{crm}.entity", "entityid": metadata_id}, metadata_id, 1))
         # The forms the connector shapes; the other tables open in whatever main form they have.
-        form = main_form(api, name) if any(f.table == name for f in ui.FORMS) else None
+        form = known.main_forms.get(name)
         if form is not None:
             form_id = str(form["formid"])
             components.append(({"@odata.type": f"{crm}.systemform", "formid": form_id}, form_id, 60))
