@@ -39,16 +39,12 @@ def check(records: Records, table: Table, row: Row) -> None:
         if row.get("appmoduleidunique") is None:
             row["appmoduleidunique"] = new_id()
         _unique(records, table, row, "uniquename")
-    elif name == "role":
-        _unique(records, table, row, "name", scope="businessunitid")
 
 
-def _unique(records: Records, table: Table, row: Row, column: str, scope: str | None = None) -> None:
+def _unique(records: Records, table: Table, row: Row, column: str) -> None:
     value = str(row.get(column) or "").lower()
     for other in records.store.table_rows(table.logical_name).values():
-        if other[table.primary_id] == row[table.primary_id] or str(other.get(column) or "").lower() != value:
-            continue
-        if scope is None or other.get(scope) == row.get(scope):
+        if other[table.primary_id] != row[table.primary_id] and str(other.get(column) or "").lower() == value:
             raise bad_request(f"A {table.display_name} named '{row.get(column)}' already exists.", INVALID_ARGUMENT)
 
 
