@@ -129,3 +129,23 @@ def test_roles_get_existing_privileges_at_depths_they_allow(api: str, dataverse_
     assert [(p["PrivilegeName"], p["Depth"]) for p in held] == [("prvReadInvoice", "Local")]
     person = {"Authorization": f"Bearer {SANDBOX_PERSON_TOKEN}"}
     assert requests.post(action, json={"Privileges": []}, headers=person, timeout=10).status_code == 403
+
+
+def test_the_record_page_shows_the_form_as_last_published(
+    dataverse_sandbox, api: str, dataverse_session: requests.Session, invoice_id: str
+) -> None:
+    page = f"{dataverse_sandbox.url}/_sandbox/records/invoice/{invoice_id}"
+    assert 'data-field="name">Website build<' in requests.get(page, timeout=10).text
+    [form] = dataverse_session.get(
+        api + "systemforms", params={"$filter": "objecttypecode eq 'invoice' and type eq 2"}
+    ).json()["value"]
+    with_description = form["formxml"].replace("</rows>", field("description") + "</rows>", 1)
+    patched = dataverse_session.patch(
+        api + f"systemforms({form['formid']})", json={"formxml": with_description}, headers={"If-Match": "*"}
+    )
+    assert patched.status_code == 204, patched.text
+    assert 'data-field="description"' not in requests.get(page, timeout=10).text, "not published yet"
+    publish = "<importexportxml><entities><entity>invoice</entity></entities></importexportxml>"
+    assert dataverse_session.post(api + "PublishXml", json={"ParameterXml": publish}).status_code == 204
+    assert 'data-field="description"' in requests.get(page, timeout=10).text
+    assert requests.get(f"{dataverse_sandbox.url}/_sandbox/records/invoice/not-a-guid", timeout=10).status_code == 400
