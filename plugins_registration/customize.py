@@ -22,7 +22,6 @@ from plugins_registration.webapi import WebApi
 MAIN_FORM = 2
 DEFAULT_APP_ICON = "953b9fac-1e5e-e611-80d6-00155ded156f"  # the app icon web resource every organisation has
 UNIFIED_INTERFACE = 4
-DEPTH_ORDER = {"Basic": 0, "Local": 1, "Deep": 2, "Global": 3}
 
 
 @dataclass
@@ -178,9 +177,7 @@ def _roles(api: WebApi, report: ChangeReport, headers: dict[str, str] | None) ->
         held = _held_privileges(api, role.role_id) if exists else {}
         wanted = {name: depth.name for name, depth in role.privileges().items()}
         missing = {
-            name: depth
-            for name, depth in wanted.items()
-            if name not in held or DEPTH_ORDER[held[name]] < DEPTH_ORDER[depth]
+            name: depth for name, depth in wanted.items() if name not in held or ui.Depth[held[name]] < ui.Depth[depth]
         }
         if not missing:
             continue
