@@ -508,6 +508,13 @@ FORMS: tuple[FormDefinition, ...] = (
                     "Connection status",
                     schema.CONNECTION_STATUS,
                     schema.CONNECTION_STATUS_MESSAGE,
+                    Subgrid(
+                        "xc_connection_history_grid",
+                        "Sync History",
+                        schema.SYNC_HISTORY_ENTITY,
+                        schema.SYNC_HISTORY_CONNECTION,
+                        SYNC_HISTORY_OF_RECORD,
+                    ),
                 ),
             ),
             tab(
