@@ -17,6 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from app import dynamics_schema as schema
 from app import dynamics_ui as ui
 from app.dynamics_schema import ExportStatus
+from app.reference_data import submit_import
 from plugins_registration.provision import provision
 from tests.browser import browser, screenshot  # noqa: F401 - the fixture
 from tests.stack_helpers import connector_web_api, quiet_report
@@ -38,6 +39,7 @@ def _full_page(driver: WebDriver, path: Path) -> None:
 
 def test_a_synced_invoice_shows_its_xero_details_link_and_history(harness, browser, tmp_path) -> None:  # noqa: F811
     provision(connector_web_api(harness.dataverse), quiet_report())  # adds the forms, views and app
+    submit_import(harness.jobs, harness.connection_id, trigger={"source": "page test"})  # tax rates and the like
     invoice_id = harness.new_invoice(name="Website redesign for Contoso")
     harness.drain()
     harness.person.update("invoices", invoice_id, {schema.INVOICE_EXPORT_STATUS: int(ExportStatus.READY_TO_UPDATE)})
@@ -82,9 +84,11 @@ def test_a_synced_invoice_shows_its_xero_details_link_and_history(harness, brows
     assert browser.find_element(By.CSS_SELECTOR, "#tab-xc_connection_settings h2").text == "Sync settings"
     help_text = browser.find_element(By.CSS_SELECTOR, "#tab-xc_connection_general .help").get_attribute("title")
     assert help_text == schema.CONNECTION_TABLE[schema.CONNECTION_XERO_SHORT_CODE].description
+    tax_rates = browser.find_elements(By.CSS_SELECTOR, "#grid-xc_taxrate_grid tbody tr[data-id]")
+    assert len(tax_rates) == len(harness.connector.rows(schema.TAX_RATE_ENTITY_SET)) > 0
     _full_page(browser, folder / "connection-form.png")
 
     recent = ui.view(schema.SYNC_HISTORY_ENTITY, "Recent sync history")
     browser.get(f"{harness.dataverse.url}/_sandbox/views/{recent.view_id}")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#grid-view tbody tr")) == 2
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#grid-view tbody tr")) == len(harness.history()) >= 3
     _full_page(browser, folder / "sync-history-view.png")
