@@ -112,7 +112,9 @@ def add_app_components(records: Records, body: Any) -> None:
         if row.get("appmoduleidunique") == owner
     }
     for component in components:
-        kind = str((component or {}).get("@odata.type", "")).lstrip("#")
+        if not isinstance(component, dict):
+            raise bad_request("Each component must be an object with @odata.type and its id.", INVALID_ARGUMENT)
+        kind = str(component.get("@odata.type", "")).lstrip("#")
         if kind not in APP_COMPONENTS:
             raise bad_request(f"Component type '{kind}' cannot be added to an app here.", INVALID_ARGUMENT)
         id_property, component_type, table_name = APP_COMPONENTS[kind]

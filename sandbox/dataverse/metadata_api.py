@@ -81,7 +81,8 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
         if name in ("PublishXml", "PublishAllXml") and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvPublishCustomization")
             if name == "PublishXml":
-                customizations.publish(sandbox.records, json_body().get("ParameterXml"))
+                body = json_body()
+                customizations.publish(sandbox.records, body.get("ParameterXml") if isinstance(body, dict) else None)
             else:
                 customizations.publish_all(sandbox.records)
             return no_content()

@@ -65,9 +65,10 @@ def import_solution_async(records: Records, ctx: WriteContext, body: Any) -> dic
     try:
         with store.transaction():
             SolutionImport(records, ctx, bool(body["OverwriteUnmanagedCustomizations"])).run(files)
-    except DataverseError as exc:
+    except (DataverseError, ValueError) as exc:  # ValueError: a number in the XML that is not one
         store.schema, store.published_forms = schema, published
-        outcome = {"statecode": 3, "statuscode": 31, "message": exc.message, "friendlymessage": exc.message}
+        reason = exc.message if isinstance(exc, DataverseError) else f"The solution file is not valid: {exc}."
+        outcome = {"statecode": 3, "statuscode": 31, "message": reason, "friendlymessage": reason}
     else:
         outcome = {"statecode": 3, "statuscode": 30}
     records.insert_system(

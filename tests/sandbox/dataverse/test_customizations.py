@@ -149,3 +149,17 @@ def test_the_record_page_shows_the_form_as_last_published(
     assert dataverse_session.post(api + "PublishXml", json={"ParameterXml": publish}).status_code == 204
     assert 'data-field="description"' in requests.get(page, timeout=10).text
     assert requests.get(f"{dataverse_sandbox.url}/_sandbox/records/invoice/not-a-guid", timeout=10).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("PublishXml", ["not", "an", "object"]),
+        ("AddAppComponents", {"AppId": "5c0e0a5e-0000-4000-8000-00000000f00d", "Components": [1]}),
+        ("ImportSolutionAsync", {"CustomizationFile": "%%%", "OverwriteUnmanagedCustomizations": False}),
+    ],
+)
+def test_malformed_action_bodies_are_a_clear_4xx(api: str, dataverse_session: requests.Session, action, body) -> None:
+    response = dataverse_session.post(api + action, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]["message"]
