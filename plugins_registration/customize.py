@@ -13,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from app import dynamics_ui as ui
+from app.clients.dataverse_batch import BatchOperation
 from app.dynamics_schema import ALL_TABLES
 from plugins_registration import ui_xml
 from plugins_registration.errors import RegistrationError
@@ -96,6 +97,8 @@ def provision_ui(api: WebApi, report: ChangeReport, headers: dict[str, str] | No
 def _views(
     api: WebApi, report: ChangeReport, headers: dict[str, str] | None, known: Known, published: Published
 ) -> None:
+    """Missing views, created in one change set (there are many, and they have no order among them)."""
+    creates = []
     for view in ui.VIEWS:
         if view.view_id in known.views:
             continue
@@ -103,19 +106,18 @@ def _views(
         published.tables[view.table] = None
         if report.dry_run:
             continue
-        api.post(
-            "savedqueries",
-            {
-                "savedqueryid": view.view_id,
-                "name": view.name,
-                "description": view.description,
-                "returnedtypecode": view.table,
-                "querytype": view.query_type,
-                "fetchxml": ui_xml.fetch_xml(view),
-                "layoutxml": ui_xml.layout_xml(view, int(known.tables[view.table]["ObjectTypeCode"])),
-            },
-            headers,
-        )
+        body = {
+            "savedqueryid": view.view_id,
+            "name": view.name,
+            "description": view.description,
+            "returnedtypecode": view.table,
+            "querytype": view.query_type,
+            "fetchxml": ui_xml.fetch_xml(view),
+            "layoutxml": ui_xml.layout_xml(view, int(known.tables[view.table]["ObjectTypeCode"])),
+        }
+        creates.append(BatchOperation("POST", "savedqueries", body, headers or {}))
+    if creates:
+        api.batch(creates)
 
 
 def choose_main_form(forms: list[dict[str, Any]], table_name: str) -> dict[str, Any] | None:
