@@ -147,3 +147,17 @@ def test_merging_adds_only_what_is_missing() -> None:
     assert added[:4] == ["tab 'Xero'", "section 'Xero'", schema.CUSTOMER_XERO_CONTACT_ID, schema.CUSTOMER_OVERDUE]
     assert fields_on(merged).count("xc_outstanding") == 1
     assert merge_form(merged, definition) == (None, [])
+
+
+def test_a_role_gains_only_the_privileges_it_lacks(provisioned: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    wider = dataclasses.replace(
+        ui.USER_ROLE, grants=(*ui.USER_ROLE.grants, ui.Grant("product", ("Read",)), ui.Grant("invoice", ("Read",)))
+    )
+    monkeypatch.setattr(ui, "ROLES", (wider, ui.ADMIN_ROLE))
+    outcome = provisioned.run("provision")
+    # prvReadInvoice was held at business-unit depth: it widens to the organisation; prvReadProduct is new.
+    assert "give 'Xero Connector User' 2 privilege(s): prvReadInvoice, prvReadProduct" in outcome.out
+    held = provisioned.get(f"RetrieveRolePrivilegesRole(RoleId={wider.role_id})").json()["RolePrivileges"]
+    depths = {p["PrivilegeName"]: p["Depth"] for p in held}
+    assert depths["prvReadInvoice"] == "Global" and depths["prvWriteInvoice"] == "Local"
+    assert "already up to date" in provisioned.run("provision").out
