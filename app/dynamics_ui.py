@@ -5,7 +5,8 @@ One definition, read by `plugins_registration provision` (which installs it thro
 `app.dynamics_schema`; putting one more column on a form or a view is one more name in a tuple below.
 
 Ids are fixed (derived from the names below), so a form, view, role or app is found again on every run and a
-package imported into an organisation matches what provisioning would have made there.
+package imported into an organisation matches what provisioning would have made there. Renaming a view or a
+role here therefore installs a new one next to the old (which an admin then removes).
 """
 
 from __future__ import annotations
@@ -80,10 +81,6 @@ class FormDefinition:
     @property
     def form_id(self) -> str:
         return fixed_id("form", self.table)
-
-
-def fields(*columns: str) -> tuple[Field, ...]:
-    return tuple(Field(name) for name in columns)
 
 
 def section(name: str, label: str, *items: Field | Subgrid | str) -> Section:
