@@ -4,7 +4,8 @@
 labels from the form (or the column), help text from the column's description, values as Dataverse formats
 them, URL fields as links, lookups as links to the related record's page, and subgrids as tables of the
 related rows in the columns and order of the subgrid's view. Only what was published shows, as in Dynamics.
-`GET /_sandbox/views/<savedqueryid>` lists a view's rows the same way. Loopback only, like the rest of /_sandbox.
+`GET /_sandbox/views/<savedqueryid>` lists a view's rows the same way, and `GET /_sandbox/apps/<appmoduleid>` a
+published app's site map with links to its views. Loopback only, like the rest of /_sandbox.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from xml.etree.ElementTree import Element
 from flask import Blueprint, Response, render_template
 
 from sandbox.dataverse import customization_xml as xml
-from sandbox.dataverse.customizations import main_form
+from sandbox.dataverse.customizations import app_ref, main_form
 from sandbox.dataverse.errors import DataverseError, not_found
 from sandbox.dataverse.schema import Column, Table
 from sandbox.dataverse.store import Row
@@ -25,6 +26,7 @@ from sandbox.dataverse.web import current_sandbox
 
 pages = Blueprint("sandbox_pages", __name__, url_prefix="/_sandbox", template_folder="templates")
 URL_CLASS_ID = "{71716b6c-711e-476c-8ab8-5d11542bfb47}"
+VIEW_COMPONENT, SITEMAP_COMPONENT = 26, 62
 
 
 @dataclass
@@ -246,3 +248,47 @@ def view_page(view_id: str) -> Response:
             grid=Grid("view", view["name"], headers, rows),
         )
     return Response(html, mimetype="text/html")
+
+
+@pages.get("/apps/<app_id>")
+def app_page(app_id: str) -> Response:
+    """A published app's navigation: its site map's groups and entries, each with the app's views of that table."""
+    renderer = Renderer()
+    store = renderer.store
+    with store.lock:
+        app = store.get("appmodule", _guid(app_id, "app"))
+        if app is None or not app.get("publishedon"):
+            raise DataverseError(404, "0x80040217", f"No published app has the id {app_id}.")
+        owner = app_ref(app)
+        components = [c for c in store.table_rows("appmodulecomponent").values() if c["appmoduleidunique"] == owner]
+        views = [store.get("savedquery", c["objectid"]) for c in components if c["componenttype"] == VIEW_COMPONENT]
+        site_maps = [store.get("sitemap", c["objectid"]) for c in components if c["componenttype"] == SITEMAP_COMPONENT]
+        tabs = []
+        for site_map in filter(None, site_maps):
+            for group in xml.parse(site_map["sitemapxml"], "sitemapxml").iter("Group"):
+                section = SectionShown(group.get("Id") or "", _title(group), False)
+                for sub_area in group.iter("SubArea"):
+                    table = sub_area.get("Entity") or ""
+                    # Only public views are offered in the view picker (associated views back subgrids).
+                    mine = sorted(
+                        (v for v in views if v and v["returnedtypecode"] == table and v["querytype"] == 0),
+                        key=lambda v: v["name"],
+                    )
+                    for index, view in enumerate(mine):
+                        link = Value(view["name"], f"/_sandbox/views/{view['savedqueryid']}")
+                        section.items.append(FieldShown(table, _title(sub_area) if index == 0 else "", "", link))
+                tabs.append(TabShown(group.get("Id") or "", _title(group), [section]))
+        html = render_template(
+            "record_page.html",
+            title=app["name"],
+            subtitle="Model-driven app · site map",
+            table_label=app["name"],
+            tabs=tabs,
+            grid=None,
+        )
+    return Response(html, mimetype="text/html")
+
+
+def _title(element: Element) -> str:
+    found = element.find("Titles/Title")
+    return (found.get("Title") if found is not None else None) or element.get("Id") or ""

@@ -88,7 +88,12 @@ def test_a_synced_invoice_shows_its_xero_details_link_and_history(harness, brows
     assert len(tax_rates) == len(harness.connector.rows(schema.TAX_RATE_ENTITY_SET)) > 0
     _full_page(browser, folder / "connection-form.png")
 
-    recent = ui.view(schema.SYNC_HISTORY_ENTITY, "Recent sync history")
-    browser.get(f"{harness.dataverse.url}/_sandbox/views/{recent.view_id}")
+    browser.get(f"{harness.dataverse.url}/_sandbox/apps/{ui.APP.app_id}")
+    assert browser.find_element(By.ID, "record-title").text == "Xero Connector"
+    entries = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "dt") if e.text]
+    assert entries == [sub.label for group in ui.APP.groups for sub in group.sub_areas]
+    _full_page(browser, folder / "app-site-map.png")
+    browser.find_element(By.LINK_TEXT, "Recent sync history").click()
+    assert browser.find_element(By.ID, "record-title").text == "Recent sync history"
     assert len(browser.find_elements(By.CSS_SELECTOR, "#grid-view tbody tr")) == len(harness.history()) >= 3
     _full_page(browser, folder / "sync-history-view.png")
