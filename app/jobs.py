@@ -10,6 +10,7 @@ from rq.job import Job
 
 from app import redis_client
 from app.config import settings_or_exit
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES
 
 
@@ -20,7 +21,11 @@ def _last_line(text: str | None) -> str:
 
 def failed_jobs(queue: Queue) -> list[Job]:
     registry = queue.failed_job_registry
-    return [job for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection) if job]
+    return [
+        job
+        for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection, serializer=JobSerializer)
+        if job
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_or_exit("worker")
     connection = redis_client(settings.redis_url)
-    queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
+    queues = [Queue(name, connection=connection, serializer=JobSerializer) for name in ALL_QUEUES]
 
     if args.command == "failed":
         count = 0

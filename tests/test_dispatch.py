@@ -5,6 +5,7 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
 from app import dispatch
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, JobQueue, invoice_scope, lock_key
 from tests.helpers import settings_env, settings_for
 
@@ -23,7 +24,7 @@ def jobs(redis_url, redis_conn, monkeypatch):
 
 
 def work(jobs):
-    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis)
+    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis, serializer=JobSerializer)
     worker.work(burst=True)
 
 
@@ -34,7 +35,7 @@ def probe(jobs, **payload):
 
 
 def fetch(jobs, job_id) -> Job:
-    return Job.fetch(job_id, connection=jobs.redis)
+    return Job.fetch(job_id, connection=jobs.redis, serializer=JobSerializer)
 
 
 def test_each_kind_reaches_its_handler_module(jobs):

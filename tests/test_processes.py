@@ -15,6 +15,7 @@ import requests
 from rq.job import Job, JobStatus
 
 from app.embedded_redis import free_port
+from app.job_serializer import JobSerializer
 from tests.fixtures.loader import dataverse_body
 from tests.helpers import SECRET, settings_env
 
@@ -85,7 +86,12 @@ def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis
     )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    job = wait_for(lambda: (j := Job.fetch(job_id, connection=redis_conn)).get_status() == JobStatus.FINISHED and j)
+    job = wait_for(
+        lambda: (
+            (j := Job.fetch(job_id, connection=redis_conn, serializer=JobSerializer)).get_status() == JobStatus.FINISHED
+            and j
+        )
+    )
     result = job.return_value()
     assert result["outcome"] == "done"
     assert result["handler"] == "handlers.invoice_sync"

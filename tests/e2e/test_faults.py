@@ -14,6 +14,7 @@ from rq.registry import StartedJobRegistry
 from app import dynamics_schema as schema
 from app.clients.xero_tokens import TokenSet
 from app.dynamics_schema import ConnectionStatus, ExportStatus, SyncStatus
+from app.job_serializer import JobSerializer
 from app.queue import QUEUE_DATAVERSE, invoice_scope, lock_key
 from app.sync_records import SyncRecords
 from sandbox.dataverse.seed import ACCOUNT_IDS, ORGANIZATION_ID
@@ -132,7 +133,9 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
 
     # Time passes: the dead job's invoice lock expires and RQ finds the job abandoned and retries it.
     harness.redis.delete(lock_key(invoice_scope(ORGANIZATION_ID, invoice_id)))
-    StartedJobRegistry(QUEUE_DATAVERSE, connection=harness.redis).cleanup(timestamp=time.time() + 3600)
+    StartedJobRegistry(QUEUE_DATAVERSE, connection=harness.redis, serializer=JobSerializer).cleanup(
+        timestamp=time.time() + 3600
+    )
     harness.run_due_now()
 
     assert_synced_once(harness, invoice_id)
