@@ -88,6 +88,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Dataverse systemuserid of the connector's application user; its own "
         "writes are ignored (loop guard), except a re-sync request. Unset: the worker learns it (WhoAmI).",
     ),
+    Setting(
+        "WORKER_RECOVERY_SECONDS",
+        "5",
+        "How often a worker looks for work a dead worker left: a job taken but never started is put back after 3 "
+        "periods, a running job whose worker stopped beating is retried after 4, and a dead worker's scheduler "
+        "(retries, delays) is taken over after 2 (at least 3 seconds).",
+    ),
     Setting("JOB_TIMEOUT_SECONDS", "300", "Longest a single job may run before RQ stops it."),
     Setting("RETRY_MAX_ATTEMPTS", "8", "Attempts for a job failing with passing faults before it is marked failed."),
     Setting("RETRY_BASE_SECONDS", "5", "First retry delay; doubles each attempt (with jitter)."),
@@ -179,6 +186,7 @@ class Settings:
     max_webhook_bytes: int = 1024 * 1024
     connector_user_id: str = ""
     job_timeout_seconds: int = 300
+    worker_recovery_seconds: int = 5
     retry_max_attempts: int = 8
     retry_base_seconds: int = 5
     retry_max_seconds: int = 3600
@@ -201,6 +209,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "MAX_WEBHOOK_BYTES": _positive_int,
     "CONNECTOR_USER_ID": _guid_or_empty,
     "JOB_TIMEOUT_SECONDS": _positive_int,
+    "WORKER_RECOVERY_SECONDS": _positive_int,
     "RETRY_MAX_ATTEMPTS": _positive_int,
     "RETRY_BASE_SECONDS": _positive_int,
     "RETRY_MAX_SECONDS": _positive_int,

@@ -9,11 +9,12 @@ import time
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
 
 from app import redis_client
 from app.config import settings_or_exit
 from app.connector_identity import record_connector_user_from_dataverse
+from app.durable_worker import DurableWorker
+from app.job_serializer import convert_pickled_jobs
 from app.logs import configure_logging
 from app.queue import ALL_QUEUES
 
@@ -30,13 +31,14 @@ def wait_for_redis(connection: Redis, interval: float = 5.0) -> None:
             time.sleep(interval)
 
 
-def build_worker(queue_names: list[str], redis_url: str, name: str | None = None) -> Worker:
+def build_worker(
+    queue_names: list[str], redis_url: str, name: str | None = None, recovery_seconds: int = 5
+) -> DurableWorker:
     connection = redis_client(redis_url)
     # The worker's blocking dequeue waits longer than the web's short socket timeout allows.
     connection.connection_pool.connection_kwargs["socket_timeout"] = None
     wait_for_redis(connection)
-    queues = [Queue(queue_name, connection=connection) for queue_name in queue_names]
-    return Worker(queues, connection=connection, name=name)
+    return DurableWorker(queue_names, connection=connection, name=name, recovery_seconds=recovery_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_or_exit("worker")
     configure_logging(settings.log_level)
-    worker = build_worker(args.queues, settings.redis_url, args.name)
+    worker = build_worker(args.queues, settings.redis_url, args.name, settings.worker_recovery_seconds)
+    convert_pickled_jobs(worker.connection)  # jobs queued before jobs became JSON
     if not settings.connector_user_id:
         record_connector_user_from_dataverse(worker.connection)
     logging.getLogger(__name__).info("worker starting", extra={"queues": args.queues})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from app.queue import QUEUE_DATAVERSE, invoice_scope, lock_key
 from app.sync_records import SyncRecords
 from sandbox.dataverse.seed import ACCOUNT_IDS, ORGANIZATION_ID
 from sandbox.xero.seed import TENANT_A_ID, seeded_id
+from tests.helpers import kill_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = seeded_id(TENANT_A_ID, "contact", "Acme Corporation")
@@ -36,18 +36,6 @@ def assert_synced_once(harness, invoice_id: str) -> dict:
     assert row[schema.INVOICE_XERO_INVOICE_ID] == found[0]["InvoiceID"]
     assert row[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES
     return found[0]
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def outcomes(harness) -> list[str]:
@@ -118,10 +106,7 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
                 time.sleep(0.05)
             time.sleep(0.3)  # the create is on its way to Xero
         finally:
-            # RQ's work-horse runs in a session of its own: kill it by id, then the worker.
-            for pid in [*children_of(worker.pid), worker.pid]:
-                os.kill(pid, signal.SIGKILL)
-            worker.wait(10)
+            kill_worker(worker)
 
     number = harness.invoice_row(invoice_id)["invoicenumber"]
     deadline = time.monotonic() + 10
