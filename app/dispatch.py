@@ -102,7 +102,12 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         lock = job.connection.lock(
             lock_key(lock_scope), timeout=settings.job_timeout_seconds + 60, blocking_timeout=LOCK_WAIT_SECONDS
         )
-        if not lock.acquire():
+        # The lock holds the execution's id (as RQ's started registry names it), so a lock whose holder died
+        # can be told apart from one whose holder is still running, and taken over at once.
+        token = _execution_token(job)
+        if not lock.acquire(token=token) and not (
+            jobs.break_dead_lock(lock_scope) and lock.acquire(token=token, blocking=False)
+        ):
             return _hand_over(job, jobs, kind, payload, coalesce_scope)
     try:
         if coalesce_scope:
@@ -128,6 +133,14 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
                 lock.release()
             except LockError:
                 log.warning("invoice lock expired before the job finished", extra={"job_id": job.id})
+
+
+def _execution_token(job: Job) -> str:
+    """This run's "<job id>:<execution id>" (a retried job has one execution per attempt: the newest is ours)."""
+    executions = [execution for execution in job.get_executions() if execution.created_at]
+    if not executions:
+        return job.id
+    return max(executions, key=lambda execution: execution.created_at).composite_key
 
 
 def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:

@@ -45,7 +45,7 @@ _TRIGGERS_KEPT = 50
 
 # RQ's own retry only matters for a job whose worker died mid-run (RQ calls it "abandoned"); every other
 # failure is classified by app.dispatch, which schedules its own retries.
-ABANDONED_JOB_RETRY = Retry(max=3, interval=[15, 60, 300])
+ABANDONED_JOB_RETRY = Retry(max=3, interval=[0, 15, 60])  # the first retry at once: its lock is freed at once
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0
+"""
+
+# Deletes a scope lock whose holder (an RQ execution, "<job id>:<execution id>") is no longer running: RQ took
+# it out of the started registry (it finished without releasing, or its worker died and it was found abandoned).
+_BREAK_DEAD_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then return 1 end
+local job_id = string.match(holder, '^([^:]+):')
+if not job_id then return 0 end
+local origin = redis.call('HGET', 'rq:job:' .. job_id, 'origin')
+if origin and redis.call('ZSCORE', 'rq:wip:' .. origin, holder) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
 """
 
 # The whole intake of one event, atomically and in one round trip: redelivery detection, joining the scope's
@@ -183,6 +196,7 @@ class JobQueue:
         self._clear_if_mine = connection.register_script(_CLEAR_IF_MINE)
         self._hand_over = connection.register_script(_HAND_OVER)
         self._intake = connection.register_script(_INTAKE)
+        self._break_dead_lock = connection.register_script(_BREAK_DEAD_LOCK)
 
     def queue(self, name: str) -> Queue:
         return self._queues[name]
@@ -241,6 +255,10 @@ class JobQueue:
 
     def clear_pending(self, scope: str, job_id: str) -> None:
         self._clear_if_mine(keys=[pending_key(scope)], args=[job_id])
+
+    def break_dead_lock(self, scope: str) -> bool:
+        """Free the scope's lock if the run holding it is dead; True when the lock is free now."""
+        return bool(self._break_dead_lock(keys=[lock_key(scope)]))
 
     def hand_over(
         self,

@@ -90,9 +90,9 @@ def test_an_abandoned_job_is_retried_and_events_join_the_retry(jobs):
     first = sync(jobs)
     begin(jobs, first.job_id)
     jobs.queue("dataverse").started_job_registry.cleanup(timestamp=time.time() + 3600)  # its worker died
-    assert jobs.fetch(first.job_id).get_status() == JobStatus.SCHEDULED
+    assert jobs.fetch(first.job_id).get_status() == JobStatus.QUEUED, "the first retry is at once"
+    assert jobs.queue("dataverse").job_ids == [first.job_id]
     assert sync(jobs).job_id == first.job_id
-    assert jobs.queue("dataverse").job_ids == [first.job_id], "a fresh event runs the retry now"
 
 
 def test_a_pointer_to_a_started_job_no_longer_running_is_replaced(jobs, redis_conn):
