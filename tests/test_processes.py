@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -51,7 +53,12 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
         stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT
+        [sys.executable, "-m", "app.worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=logs["worker"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -65,6 +72,8 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
         wait_for(healthy)
         yield {"url": url, "port": port, "logs": tmp_path}
     finally:
+        # The worker's children (its scheduler, a work-horse) must not outlive the test: stopped before its
+        # start-up finished, a worker dies without stopping them, and they would act on the next test's Redis.
         for process in (web, worker):
             process.terminate()
         for process in (web, worker):
@@ -72,6 +81,8 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker's session: its scheduler, whatever it left
         for handle in logs.values():
             handle.close()
 
