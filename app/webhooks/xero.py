@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -21,6 +23,7 @@ from redis.exceptions import RedisError
 from app.config import Settings
 from app.logs import new_correlation_id, set_correlation_id
 from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
+from app.webhooks import safe_json
 from app.webhooks.body import read_bounded_body
 from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
 from app.xero_tenants import connection_for_tenant
@@ -31,6 +34,8 @@ blueprint = Blueprint("xero_webhook", __name__)
 # Event category -> job kind. SUBSCRIPTION and anything new are known but not ours.
 CATEGORY_KINDS = {"INVOICE": "xero.invoice", "CREDITNOTE": "xero.creditnote", "CONTACT": "xero.contact"}
 _REQUIRED_EVENT_FIELDS = ("resourceId", "eventCategory", "eventType", "tenantId")
+_GUID_FIELDS = ("resourceId", "tenantId")
+_WORD = re.compile(r"^[A-Za-z_]{1,40}$")
 
 
 def signature_matches(raw_body: bytes, signature: str | None, key: str) -> bool:
@@ -50,11 +55,9 @@ class MalformedBatch(ValueError):
 
 def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
     try:
-        document = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBatch(f"the body is not valid JSON ({exc})") from exc
-    except RecursionError:
-        raise MalformedBatch("the body nests deeper than any Xero event batch does") from None
+        document = safe_json.loads(raw_body)
+    except safe_json.UnsafeJson as exc:
+        raise MalformedBatch(str(exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedBatch("the body must be an object with an 'events' list")
     for index, event in enumerate(document["events"]):
@@ -63,7 +66,21 @@ def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
         missing = [name for name in _REQUIRED_EVENT_FIELDS if not isinstance(event.get(name), str)]
         if missing:
             raise MalformedBatch(f"events[{index}] lacks {', '.join(missing)}")
+        for name in _GUID_FIELDS:
+            if not _is_guid(event[name]):
+                raise MalformedBatch(f"events[{index}].{name} must be a GUID")
+        for name in ("eventCategory", "eventType"):
+            if not _WORD.match(event[name]):
+                raise MalformedBatch(f"events[{index}].{name} must be a word such as INVOICE or UPDATE")
     return document["events"]
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
 
 
 @blueprint.post("/webhooks/xero")
