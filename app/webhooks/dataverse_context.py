@@ -46,13 +46,26 @@ def _decode_date(text: str) -> datetime | None:
         raise MalformedContext(f"{text[:40]} is not a date Dataverse can hold") from None
 
 
-def _guid(value: Any, what: str) -> str:
+_CANONICAL_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def normal_guid(value: Any) -> str | None:
+    """A GUID in Dataverse's form, lower-cased (or braced / without dashes, normalised); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    if _CANONICAL_GUID.match(value):  # the common case, without building a UUID
+        return value.lower()
     try:
-        if not isinstance(value, str):
-            raise ValueError
         return str(uuid.UUID(value))
     except ValueError:
-        raise MalformedContext(f"{what} must be a GUID") from None
+        return None
+
+
+def _guid(value: Any, what: str) -> str:
+    guid = normal_guid(value)
+    if guid is None:
+        raise MalformedContext(f"{what} must be a GUID")
+    return guid
 
 
 def _whole_number(value: Any, what: str) -> int:
@@ -61,13 +74,18 @@ def _whole_number(value: Any, what: str) -> int:
     return int(value)
 
 
-def decode_value(value: Any) -> Any:
+MAX_VALUE_DEPTH = 12  # an attribute value nests 3 or 4 deep (an EntityCollection of entities of typed values)
+
+
+def decode_value(value: Any, depth: int = 0) -> Any:
     """Turn one WCF-JSON value into plain Python (see DataverseEvent for the resulting types)."""
+    if depth > MAX_VALUE_DEPTH:
+        raise MalformedContext(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
     if isinstance(value, str):
         date = _decode_date(value)
         return date if date is not None else value
     if isinstance(value, list):
-        return [decode_value(item) for item in value]
+        return [decode_value(item, depth + 1) for item in value]
     if not isinstance(value, dict):
         return value
     type_name = _type_name(value)
@@ -101,14 +119,14 @@ def decode_value(value: Any) -> Any:
         entities = value.get("Entities", [])
         if not isinstance(entities, list) or not all(isinstance(item, dict) for item in entities):
             raise MalformedContext("an EntityCollection must hold a list of entities")
-        return [decode_entity(item) for item in entities]
+        return [decode_entity(item, depth + 1) for item in entities]
     if "__value" in value:  # WCF-wrapped primitive, e.g. Guid:#System or DateTime:#System
-        return decode_value(value["__value"])
+        return decode_value(value["__value"], depth + 1)
     if "Attributes" in value and "LogicalName" in value:
-        return decode_entity(value)
+        return decode_entity(value, depth + 1)
     if type_name and "Value" in value:
-        return decode_value(value["Value"])
-    return {key: decode_value(item) for key, item in value.items() if key != "__type"}
+        return decode_value(value["Value"], depth + 1)
+    return {key: decode_value(item, depth + 1) for key, item in value.items() if key != "__type"}
 
 
 def _pairs(items: Any, where: str) -> dict[str, Any]:
@@ -127,11 +145,12 @@ def _pairs(items: Any, where: str) -> dict[str, Any]:
     return result
 
 
-def decode_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
+def decode_entity(entity: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
     """An Entity's attributes as a dict of plain values."""
     if not isinstance(entity, Mapping):
         raise MalformedContext("an entity must be an object")
-    return {key: decode_value(value) for key, value in _pairs(entity.get("Attributes"), "Attributes").items()}
+    attributes = _pairs(entity.get("Attributes"), "Attributes")
+    return {key: decode_value(value, depth + 1) for key, value in attributes.items()}
 
 
 class _Guid(fields.String):
@@ -140,11 +159,10 @@ class _Guid(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, dict) and "__value" in value:
             value = value["__value"]
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return str(uuid.UUID(text))
-        except ValueError as exc:
-            raise ValidationError("Not a valid GUID.") from exc
+        guid = normal_guid(super()._deserialize(value, attr, data, **kwargs))
+        if guid is None:
+            raise ValidationError("Not a valid GUID.")
+        return guid
 
 
 class _WcfDate(fields.Field):
@@ -245,7 +263,7 @@ def parse_context(body: bytes, headers: Mapping[str, str] | None = None) -> Data
 
     try:
         event = _to_event(data, trimmed=TRIMMED_HEADER in headers or data["InputParameters"] is None)
-    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError) as exc:
         if isinstance(exc, MalformedContext):
             raise
         raise MalformedContext(f"a typed value could not be read ({type(exc).__name__}: {exc})") from exc

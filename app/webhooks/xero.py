@@ -69,6 +69,8 @@ def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
         for name in _GUID_FIELDS:
             if not _is_guid(event[name]):
                 raise MalformedBatch(f"events[{index}].{name} must be a GUID")
+        if not isinstance(event.get("eventDateUtc"), str | None):
+            raise MalformedBatch(f"events[{index}].eventDateUtc must be text")
         for name in ("eventCategory", "eventType"):
             if not _WORD.match(event[name]):
                 raise MalformedBatch(f"events[{index}].{name} must be a word such as INVOICE or UPDATE")
