@@ -61,6 +61,34 @@ class JobContext:
     settings: Settings = field(repr=False)
     jobs: JobQueue = field(repr=False)
     redis: Redis = field(repr=False)
+    _retry_at: list[datetime] = field(default_factory=list, repr=False, compare=False)
+    _noted: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def note_connection(self, connection_id: str) -> None:
+        """The Xero connection this job works for, once the handler knows it: its retries and failures are
+        counted under that connection (app.waiting)."""
+        self._noted["connection_id"] = connection_id
+
+    @property
+    def connection_id(self) -> str | None:
+        return self._noted.get("connection_id") or self.payload.get("connection_id")
+
+    def retry_at(self, exc: Retryable | Exception) -> datetime:
+        """When this job will be tried again after `exc`: decided once, so what a handler tells the user
+        ("retrying at ...") is what the queue does."""
+        if not self._retry_at:
+            retry_after = exc.retry_after if isinstance(exc, Retryable) else None
+            delay = (
+                timedelta(seconds=retry_after)
+                if retry_after is not None
+                else delay_for_attempt(self.settings, self.attempt, random.random())  # noqa: S311 - jitter
+            )
+            self._retry_at.append(datetime.now(UTC) + delay)
+        return self._retry_at[0]
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.settings.retry_max_attempts
 
 
 class Handler(Protocol):
@@ -154,7 +182,7 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
         log.info("job ignored", extra={"job_id": job.id, "reason": str(exc)})
         return {"outcome": "ignored", "reason": exc.user_message}
     except Deferred as exc:
-        follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt)
+        follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt, reason="deferred")
         log.info("job deferred", extra={"job_id": job.id, "until": exc.run_at.isoformat(), "follow_up": follow_up})
         return {
             "outcome": "deferred",
@@ -163,27 +191,20 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
             "reason": exc.user_message,
         }
     except (Permanent, ConnectionLost) as exc:
-        _fail(job, exc.user_message, exc)
+        _fail(job, exc.user_message, exc, ctx)
     except Retryable as exc:
-        return _retry_or_fail(job, ctx, coalesce_scope, exc, exc.retry_after)
+        return _retry_or_fail(job, ctx, coalesce_scope, exc)
     except Exception as exc:  # an unexpected fault: retried like a passing one, then kept as failed
         log.exception("job raised an unexpected error", extra={"job_id": job.id})
-        return _retry_or_fail(job, ctx, coalesce_scope, exc, None)
+        return _retry_or_fail(job, ctx, coalesce_scope, exc)
     return {"outcome": "done", **outcome}
 
 
-def _retry_or_fail(
-    job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception, retry_after: float | None
-) -> dict[str, Any]:
-    if ctx.attempt >= ctx.settings.retry_max_attempts:
-        _fail(job, f"Gave up after {ctx.attempt} attempts: {exc}", exc)
-    delay = (
-        timedelta(seconds=retry_after)
-        if retry_after is not None
-        else delay_for_attempt(ctx.settings, ctx.attempt, random.random())  # noqa: S311 - jitter, not crypto
-    )
-    run_at = datetime.now(UTC) + delay
-    follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1)
+def _retry_or_fail(job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception) -> dict[str, Any]:
+    if ctx.is_last_attempt:
+        _fail(job, f"Gave up after {ctx.attempt} attempts: {exc}", exc, ctx)
+    run_at = ctx.retry_at(exc)
+    follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1, reason="retry")
     log.warning(
         "job will be retried",
         extra={
@@ -197,15 +218,25 @@ def _retry_or_fail(
     return {"outcome": "retry_scheduled", "retry_at": run_at.isoformat(), "follow_up": follow_up, "error": str(exc)}
 
 
-def _resubmit(job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int) -> str:
+def _resubmit(
+    job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int, reason: str
+) -> str:
     payload = {**ctx.payload, "attempt": attempt}
+    if ctx.connection_id:
+        payload["connection_id"] = ctx.connection_id
     trigger = {"retry_of": job.id, "attempt": attempt}
     if coalesce_scope:
         return ctx.jobs.submit_coalesced(
-            job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at
+            job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at, reason=reason
         ).job_id
     return ctx.jobs.submit(
-        job.origin, ctx.kind, payload, trigger=trigger, lock_scope=job.meta.get("lock_scope"), run_at=run_at
+        job.origin,
+        ctx.kind,
+        payload,
+        trigger=trigger,
+        lock_scope=job.meta.get("lock_scope"),
+        run_at=run_at,
+        reason=reason,
     ).job_id
 
 
@@ -219,7 +250,10 @@ def _hand_over(job: Job, jobs: JobQueue, kind: str, payload: dict[str, Any], coa
     return {"outcome": "handed_over", "follow_up": follow_up}
 
 
-def _fail(job: Job, reason: str, cause: BaseException) -> None:
+def _fail(job: Job, reason: str, cause: BaseException, ctx: JobContext | None = None) -> None:
     job.retries_left = 0  # classified as final: RQ must not retry it on its own
+    if ctx is not None and ctx.connection_id:
+        job.meta["connection_id"] = ctx.connection_id  # the failed list counts it under its connection
+        job.save_meta()
     log.error("job failed", extra={"job_id": job.id, "reason": reason})
     raise JobFailed(reason) from cause

@@ -229,9 +229,10 @@ class JobQueue:
         lock_scope: str | None = None,
         run_at: datetime | None = None,
         delivery_key: str | None = None,
+        reason: str | None = None,
     ) -> EnqueueResult:
         """A job of its own, never joined with others (a Delete, a maintenance task)."""
-        return self._submit(queue_name, kind, payload, None, lock_scope, trigger, run_at, delivery_key)
+        return self._submit(queue_name, kind, payload, None, lock_scope, trigger, run_at, delivery_key, reason)
 
     def submit_coalesced(
         self,
@@ -243,13 +244,14 @@ class JobQueue:
         trigger: Mapping[str, Any] | None = None,
         run_at: datetime | None = None,
         delivery_key: str | None = None,
+        reason: str | None = None,
     ) -> EnqueueResult:
         """Join the scope's waiting job, or create it. `run_at` delays a new job (a retry or a future date).
 
         With a `delivery_key`, a delivery seen before answers "duplicate" with the job it produced; all of it
         is one server-side script, so an event costs one Redis round trip.
         """
-        return self._submit(queue_name, kind, payload, scope, scope, trigger, run_at, delivery_key)
+        return self._submit(queue_name, kind, payload, scope, scope, trigger, run_at, delivery_key, reason)
 
     # -- used by running jobs ---------------------------------------------------------------------------
 
@@ -271,7 +273,9 @@ class JobQueue:
         run_at: datetime,
     ) -> str:
         """Give a job that cannot run now to a delayed follow-up that keeps its place as the pending job."""
-        follow_up = self._create_job(queue_name, kind, payload, lock_scope=scope, coalesce_scope=scope)
+        follow_up = self._create_job(
+            queue_name, kind, payload, lock_scope=scope, coalesce_scope=scope, reason="handed_over"
+        )
         if not self._hand_over(keys=[pending_key(scope)], args=[from_job_id, follow_up.id, _PENDING_TTL_SECONDS]):
             # Another job is already pending for this scope and will read the state: join it instead.
             return self.submit_coalesced(queue_name, kind, payload, scope=scope, run_at=run_at).job_id
@@ -302,8 +306,11 @@ class JobQueue:
         trigger: Mapping[str, Any] | None,
         run_at: datetime | None,
         delivery_key: str | None,
+        reason: str | None = None,
     ) -> EnqueueResult:
-        job = self._create_job(queue_name, kind, payload, lock_scope=lock_scope, coalesce_scope=coalesce_scope)
+        job = self._create_job(
+            queue_name, kind, payload, lock_scope=lock_scope, coalesce_scope=coalesce_scope, reason=reason
+        )
         queue = self.queue(queue_name)
         moment = now()
         scheduled = run_at is not None and run_at > datetime.now(UTC)
@@ -343,7 +350,12 @@ class JobQueue:
         *,
         lock_scope: str | None,
         coalesce_scope: str | None,
+        reason: str | None = None,
     ) -> Job:
+        # `reason` says why a delayed job waits (retry, deferred, handed_over): counted by app.waiting.
+        meta = {"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()}
+        if reason:
+            meta["reason"] = reason
         return self.queue(queue_name).create_job(
             JOB_ENTRY_POINT,
             args=(kind, dict(payload)),
@@ -352,7 +364,7 @@ class JobQueue:
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month
             result_ttl=24 * 3600,
             retry=ABANDONED_JOB_RETRY,
-            meta={"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()},
+            meta=meta,
         )
 
     def _place(self, job: Job, queue_name: str, pipe: Any, run_at: datetime | None) -> None:

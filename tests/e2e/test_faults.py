@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rq.registry import StartedJobRegistry
 
@@ -49,10 +50,19 @@ def test_a_500_from_xero_is_retried_and_then_succeeds(harness):
     assert outcomes(harness) == ["retry_scheduled"]
     assert harness.invoice_row(invoice_id)[schema.INVOICE_XERO_INVOICE_ID] is None
 
+    [retrying] = harness.history(invoice_id)
+    assert retrying[schema.SYNC_HISTORY_STATUS] == SyncStatus.INFORMATION
+    assert retrying[schema.SYNC_HISTORY_DETAILS].startswith("Xero is unavailable; retrying at ")
+    [retry] = harness.scheduled()
+    when = harness.jobs.queue(QUEUE_DATAVERSE).scheduled_job_registry.get_scheduled_time(retry.id)
+    local = when.astimezone(ZoneInfo("Europe/London"))  # the connection's time zone in the harness
+    assert f"{local:%Y-%m-%d %H:%M:%S}" in retrying[schema.SYNC_HISTORY_DETAILS], "the time the retry will run"
+
     harness.run_due_now()
     assert outcomes(harness) == ["retry_scheduled", "done"]
     assert_synced_once(harness, invoice_id)
-    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [SyncStatus.SUCCESS]
+    statuses = [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)]
+    assert statuses == [SyncStatus.INFORMATION, SyncStatus.SUCCESS]
 
 
 def test_a_429_is_retried_after_the_retry_after_xero_asked_for(harness):
