@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import multiprocessing
 import statistics
 import time
@@ -24,6 +25,7 @@ class LoadResult:
     latencies: list[float]
     statuses: dict[int, int]
     errors: int
+    unnamed_refusals: int = 0  # 4xx answers (other than 401) whose JSON body names no "error"
 
     @property
     def per_second(self) -> float:
@@ -33,8 +35,16 @@ class LoadResult:
         return statistics.quantiles(self.latencies, n=100)[p - 1] if len(self.latencies) > 1 else 0.0
 
 
-def _client(args: tuple[int, Sequence[Request]]) -> tuple[list[float], dict[int, int], int]:
+def _names_the_problem(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body).get("error"))
+    except (ValueError, AttributeError):
+        return False
+
+
+def _client(args: tuple[int, Sequence[Request]]) -> tuple[list[float], dict[int, int], int, int]:
     port, requests = args
+    unnamed = 0
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -44,8 +54,10 @@ def _client(args: tuple[int, Sequence[Request]]) -> tuple[list[float], dict[int,
         try:
             connection.request("POST", request.path, body=request.body, headers=request.headers)
             response = connection.getresponse()
-            response.read()
+            body = response.read()
             statuses[response.status] = statuses.get(response.status, 0) + 1
+            if 400 <= response.status < 500 and response.status != 401 and not _names_the_problem(body):
+                unnamed += 1
             if response.getheader("connection", "").lower() == "close":
                 connection.close()
         except (OSError, http.client.HTTPException):
@@ -54,7 +66,7 @@ def _client(args: tuple[int, Sequence[Request]]) -> tuple[list[float], dict[int,
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         latencies.append(time.perf_counter() - started)
     connection.close()
-    return latencies, statuses, errors
+    return latencies, statuses, errors, unnamed
 
 
 def run_load(port: int, requests: Sequence[Request], clients: int) -> LoadResult:
@@ -68,7 +80,8 @@ def run_load(port: int, requests: Sequence[Request], clients: int) -> LoadResult
     for part in parts:
         for status, count in part[1].items():
             statuses[status] = statuses.get(status, 0) + count
-    return LoadResult(len(requests), seconds, latencies, statuses, sum(part[2] for part in parts))
+    errors = sum(part[2] for part in parts)
+    return LoadResult(len(requests), seconds, latencies, statuses, errors, sum(part[3] for part in parts))
 
 
 def wait_until_listening(port: int, healthy: Callable[[], bool] | None = None, timeout: float = 60) -> None:

@@ -86,7 +86,7 @@ def test_a_job_taken_by_a_worker_killed_before_starting_it_runs_and_so_does_the_
     ran = wait_for(lambda: len(redis_conn.lrange("test:ran", 0, -1)) == 2, 15, "both jobs ran")
     assert ran
     assert sorted(redis_conn.lrange("test:ran", 0, -1)) == [b"scheduled", b"taken"]
-    assert fetch_job(later.id, redis_conn).get_status() == JobStatus.FINISHED
+    wait_for(lambda: fetch_job(later.id, redis_conn).get_status() == JobStatus.FINISHED, 10, "it finished")
     assert redis_conn.llen(queue.intermediate_queue_key) == 0
 
 
@@ -99,4 +99,4 @@ def test_a_job_whose_worker_is_killed_while_running_it_runs_again(start_worker, 
 
     start_worker("second")
     wait_for(lambda: redis_conn.lrange("test:ran", 0, -1) == [b"long"], 20, "the second attempt ran")
-    assert fetch_job(job.id, redis_conn).get_status() == JobStatus.FINISHED
+    wait_for(lambda: fetch_job(job.id, redis_conn).get_status() == JobStatus.FINISHED, 10, "the job finished")

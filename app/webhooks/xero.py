@@ -49,6 +49,10 @@ def _empty(status: int) -> Response:
     return Response(b"", status=status)
 
 
+def _refusal(status: int, problem: str) -> Response:
+    return Response(json.dumps({"error": problem}), status=status, mimetype="application/json")
+
+
 class MalformedBatch(ValueError):
     """A correctly signed body that is not a Xero event batch; the message names the problem."""
 
@@ -93,7 +97,7 @@ def receive_xero_events() -> Response:
 
     raw = read_bounded_body(settings.max_webhook_bytes)
     if raw is None:
-        return _empty(413)
+        return _refusal(413, f"body larger than {settings.max_webhook_bytes} bytes")
     if not signature_matches(raw, request.headers.get("x-xero-signature"), settings.xero_webhook_key):
         log.warning("xero webhook rejected: bad or missing signature", extra={"remote": request.remote_addr})
         return _empty(401)
@@ -101,7 +105,7 @@ def receive_xero_events() -> Response:
         events = parse_events(raw)
     except MalformedBatch as exc:
         log.warning("xero webhook malformed", extra={"problem": str(exc)})
-        return Response(json.dumps({"error": str(exc)}), status=400, mimetype="application/json")
+        return _refusal(400, str(exc))
 
     try:
         received_at = redis_now(jobs.redis) if events else 0.0
