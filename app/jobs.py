@@ -1,8 +1,8 @@
 """`python -m app.jobs`: what is waiting (per queue and connection), failed jobs with their reasons, and requeue.
 
-`requeue` of a failed invoice sync does what a person would: it sets the invoice's export status back to Ready
-to update in Dynamics and queues a sync. When that cannot be done (Dynamics not configured, the invoice gone or
-read-only), it says why and leaves the job in the failed list.
+`requeue` of a failed invoice sync does what a person (or the console's retry) would: it sets the invoice's
+export status back (Ready to update, or No for one never sent) in Dynamics and queues a sync. When that cannot
+be done (Dynamics not configured, the invoice gone or read-only), it says why and leaves the job failed.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from rq.job import Job
 from app import dynamics_schema as schema
 from app import redis_client, waiting
 from app.config import Settings, settings_or_exit
-from app.dynamics_schema import ExportStatus
 from app.errors import ConnectorError
-from app.queue import ALL_QUEUES, QUEUE_DATAVERSE, JobQueue, fetch_jobs, invoice_scope, job_queue
+from app.queue import ALL_QUEUES, JobQueue, fetch_jobs, job_queue
 
 
 def _last_line(text: str | None) -> str:
@@ -52,31 +51,25 @@ def requeue(job: Job, queue: Queue, connection: Redis, settings: Settings) -> tu
 
 
 def _resync_invoice(job: Job, queue: Queue, connection: Redis, settings: Settings) -> tuple[bool, str]:
+    from app.admin.attention import retry_invoice  # what the console's retry does, and what a person would do
     from app.services import services_for  # the clients are only needed here
 
-    payload = job.args[1]
-    invoice_id, organization_id = payload["invoice_id"], payload["organization_id"]
+    invoice_id = job.args[1]["invoice_id"]
     services = services_for(connection)
     if services is None:
         return False, (
             f"{job.id}: not requeued: invoice {invoice_id} is marked Failed in Dynamics and this command is not "
-            "connected to Dataverse to set it back to Ready to update; set it there, or configure Dataverse here"
+            "connected to Dataverse to set its export status back; set it there, or configure Dataverse here"
         )
     try:
-        services.dataverse.update(
-            schema.entity_set_name("invoice"), invoice_id, {schema.INVOICE_EXPORT_STATUS: ExportStatus.READY_TO_UPDATE}
-        )
+        row = services.dataverse.get(schema.entity_set_name("invoice"), invoice_id)
+        in_xero = bool(row.get(schema.INVOICE_XERO_INVOICE_ID))
+        queued = retry_invoice(services, JobQueue(connection, settings), invoice_id, in_xero)
     except ConnectorError as exc:
         return False, f"{job.id}: not requeued: Dynamics refused to reset invoice {invoice_id}: {exc.user_message}"
-    queued = JobQueue(connection, settings).submit_coalesced(
-        QUEUE_DATAVERSE,
-        "invoice.sync",
-        {"organization_id": organization_id, "invoice_id": invoice_id},
-        scope=invoice_scope(organization_id, invoice_id),
-        trigger={"requeued": job.id},
-    )
     queue.failed_job_registry.remove(job.id)
-    return True, f"{job.id}: invoice {invoice_id} set back to Ready to update; sync {queued.status} as {queued.job_id}"
+    status = "Ready to update" if in_xero else "No"
+    return True, f"{job.id}: invoice {invoice_id} export status set back to {status}; sync queued as {queued}"
 
 
 def main(argv: list[str] | None = None) -> int:

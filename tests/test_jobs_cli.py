@@ -54,6 +54,6 @@ def test_requeue_of_a_failed_invoice_sync_says_why_it_cannot_without_dynamics(jo
 
     assert jobs_cli.main(["requeue", job.id]) == 1
     said = capsys.readouterr().out
-    assert "not requeued" in said and "Ready to update" in said and "could not be" in said
+    assert "not requeued" in said and "export status" in said and "could not be" in said
     assert job.id in jobs.queue("dataverse").failed_job_registry.get_job_ids(), "left where a person sees it"
     assert jobs.queue("dataverse").job_ids == [], "nothing pretends to be requeued"

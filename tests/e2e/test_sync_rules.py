@@ -254,8 +254,8 @@ def test_requeue_of_a_failed_sync_resets_the_invoice_the_way_a_person_would(harn
     # The admin fixes the cause, then requeues the failed job instead of editing the invoice.
     harness.set_connection_settings(**{schema.CONNECTION_CREATE_CONTACTS: True})
     assert jobs_cli.main(["requeue", failed.id]) == 0
-    assert "set back to Ready to update" in capsys.readouterr().out
-    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.READY_TO_UPDATE
+    assert "export status set back to No" in capsys.readouterr().out
+    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.NO, "never sent: No"
     assert harness.failed() == []
 
     harness.drain()
