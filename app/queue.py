@@ -307,7 +307,46 @@ class JobQueue:
         run_at: datetime | None,
         delivery_key: str | None,
         reason: str | None = None,
+        pipeline: Any = None,
     ) -> EnqueueResult:
+        keys, args = self._intake_call(
+            queue_name, kind, payload, coalesce_scope, lock_scope, trigger, run_at, delivery_key, reason
+        )
+        if pipeline is not None:  # the caller executes the pipeline and reads the answer with `intake_result`
+            self._intake(keys=keys, args=args, client=pipeline)
+            return EnqueueResult("queued", "")
+        return intake_result(self._intake(keys=keys, args=args))
+
+    def submit_coalesced_in(
+        self, pipeline: Any, queue_name: str, kind: str, payload: Mapping[str, Any], **how: Any
+    ) -> None:
+        """Queue a coalesced submission on a pipeline: many events in one round trip (a Xero batch). Each
+        answer comes back from `pipeline.execute()`, read with `intake_result`."""
+        self._submit(
+            queue_name,
+            kind,
+            payload,
+            how["scope"],
+            how["scope"],
+            how.get("trigger"),
+            how.get("run_at"),
+            how.get("delivery_key"),
+            how.get("reason"),
+            pipeline=pipeline,
+        )
+
+    def _intake_call(
+        self,
+        queue_name: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        coalesce_scope: str | None,
+        lock_scope: str | None,
+        trigger: Mapping[str, Any] | None,
+        run_at: datetime | None,
+        delivery_key: str | None,
+        reason: str | None,
+    ) -> tuple[list[str], list[Any]]:
         job = self._create_job(
             queue_name, kind, payload, lock_scope=lock_scope, coalesce_scope=coalesce_scope, reason=reason
         )
@@ -318,29 +357,27 @@ class JobQueue:
             job._status = JobStatus.SCHEDULED
         else:
             queue._prepare_for_queue(job)
-        status, job_id = self._intake(
-            keys=[
-                seen_key(delivery_key) if delivery_key else "",
-                pending_key(coalesce_scope) if coalesce_scope else "",
-                job.key,
-                queue.key,
-                queue.scheduled_job_registry.key,
-                queue.redis_queues_keys,
-            ],
-            args=[
-                job.id,
-                "schedule" if scheduled else "queue",
-                run_at.timestamp() if scheduled and run_at else 0,
-                _PENDING_TTL_SECONDS,
-                json.dumps(dict(trigger), default=str) if trigger else "",
-                _TRIGGERS_KEPT,
-                "0" if run_at is not None else "1",
-                self.settings.dedupe_ttl_seconds,
-                utcformat(moment),
-                *_build_hset_args(job),
-            ],
-        )
-        return EnqueueResult(status.decode(), job_id.decode())  # type: ignore[arg-type]
+        keys = [
+            seen_key(delivery_key) if delivery_key else "",
+            pending_key(coalesce_scope) if coalesce_scope else "",
+            job.key,
+            queue.key,
+            queue.scheduled_job_registry.key,
+            queue.redis_queues_keys,
+        ]
+        args = [
+            job.id,
+            "schedule" if scheduled else "queue",
+            run_at.timestamp() if scheduled and run_at else 0,
+            _PENDING_TTL_SECONDS,
+            json.dumps(dict(trigger), default=str) if trigger else "",
+            _TRIGGERS_KEPT,
+            "0" if run_at is not None else "1",
+            self.settings.dedupe_ttl_seconds,
+            utcformat(moment),
+            *_build_hset_args(job),
+        ]
+        return keys, args
 
     def _create_job(
         self,
@@ -379,6 +416,12 @@ class JobQueue:
             pipe.rpush(triggers_key(to_job_id), item)
         pipe.expire(triggers_key(to_job_id), _PENDING_TTL_SECONDS)
         pipe.delete(triggers_key(from_job_id))
+
+
+def intake_result(answer: Any) -> EnqueueResult:
+    """The intake script's answer ({status, job id}) as an EnqueueResult."""
+    status, job_id = (item.decode() if isinstance(item, bytes) else str(item) for item in answer)
+    return EnqueueResult(status, job_id)  # type: ignore[arg-type]
 
 
 def job_queue(name: str, connection: Redis) -> Queue:

@@ -22,11 +22,11 @@ from redis.exceptions import RedisError
 
 from app.config import Settings
 from app.logs import new_correlation_id, set_correlation_id
-from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
+from app.queue import QUEUE_XERO, JobQueue, intake_result, xero_resource_scope
 from app.webhooks import safe_json
 from app.webhooks.body import read_bounded_body
-from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
-from app.xero_tenants import connection_for_tenant
+from app.xero_invoice_batches import RECEIVED_AT, note_waiting
+from app.xero_tenants import KEY as TENANTS_KEY
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("xero_webhook", __name__)
@@ -108,16 +108,41 @@ def receive_xero_events() -> Response:
         return _refusal(400, str(exc))
 
     try:
-        received_at = redis_now(jobs.redis) if events else 0.0
-        for event in events:
-            _enqueue(jobs, event, received_at)
+        _enqueue_all(jobs, events)
     except RedisError:
         log.exception("queue unavailable; Xero will retry the delivery")
         return _empty(503)
     return _empty(200)
 
 
-def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
+def _enqueue_all(jobs: JobQueue, events: list[dict[str, Any]]) -> None:
+    """Two round trips for a whole batch: Redis's clock and the tenants' connections, then every submission."""
+    if not events:
+        return
+    tenants = sorted({event["tenantId"].lower() for event in events})
+    with jobs.redis.pipeline(transaction=False) as pipe:
+        pipe.time()
+        pipe.hmget(TENANTS_KEY, tenants)
+        (seconds, microseconds), connections = pipe.execute()
+    # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
+    received_at = seconds + microseconds / 1_000_000
+    connection_of = {tenant: value.decode() for tenant, value in zip(tenants, connections, strict=True) if value}
+
+    accepted: list[dict[str, str]] = []
+    with jobs.redis.pipeline(transaction=False) as pipe:
+        for event in events:
+            where = _submit(jobs, pipe, event, connection_of, received_at)
+            if where is not None:
+                accepted.append(where)
+        answers = pipe.execute() if accepted else []
+    results = [intake_result(answer) for answer in answers if isinstance(answer, list)]
+    for where, result in zip(accepted, results, strict=True):
+        log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})
+
+
+def _submit(
+    jobs: JobQueue, pipe: Any, event: dict[str, Any], connection_of: dict[str, str], received_at: float
+) -> dict[str, str] | None:
     category = event["eventCategory"].upper()
     tenant_id = event["tenantId"].lower()
     resource_id = event["resourceId"].lower()
@@ -125,21 +150,20 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
     where = {"tenant_id": tenant_id, "category": category, "resource_id": resource_id}
     if kind is None:
         log.info("xero event ignored: category not handled", extra=where)
-        return
-    connection_id = connection_for_tenant(jobs.redis, tenant_id)
+        return None
+    connection_id = connection_of.get(tenant_id)
     if connection_id is None:
         log.info("xero event ignored: unknown tenant", extra=where)
-        return
+        return None
     payload = {**where, "connection_id": connection_id, "event_type": event["eventType"].upper()}
-    scope = xero_resource_scope(tenant_id, category, resource_id)
     if kind == "xero.invoice":
-        note_waiting(jobs.redis, tenant_id, [resource_id])  # another job's batch read may take it along
-    # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
-    result = jobs.submit_coalesced(
+        note_waiting(pipe, tenant_id, [resource_id])  # another job's batch read may take it along
+    jobs.submit_coalesced_in(
+        pipe,
         QUEUE_XERO,
         kind,
         payload,
-        scope=scope,
+        scope=xero_resource_scope(tenant_id, category, resource_id),
         trigger={**payload, "event_date_utc": event.get("eventDateUtc"), RECEIVED_AT: received_at},
     )
-    log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})
+    return where

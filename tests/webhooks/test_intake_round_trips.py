@@ -1,15 +1,20 @@
-"""The intake of a Dataverse event costs one Redis command (one round trip) on the common path."""
+"""The intake's Redis round trips: one per Dataverse event on the common path, a fixed few per Xero batch."""
 
 from __future__ import annotations
 
 import json
+import uuid
 
 from redis import Redis
 
 from app import create_app
 from app.connector_identity import remember_connector_user
+from app.queue import job_queue
+from app.xero_tenants import register_tenant
 from tests.fixtures.loader import dataverse_json
 from tests.helpers import CONNECTOR_USER, SECRET, settings_for
+from tests.hostile_bodies import XERO_TENANT as TENANT
+from tests.hostile_bodies import xero_signature
 
 OTHER_INVOICE = "0c7f4b1e-8b3e-ef11-8409-000d3a4b7a1c"
 
@@ -50,3 +55,25 @@ def test_a_queued_coalesced_or_redelivered_event_costs_one_redis_command(redis_u
         before = CountingRedis.round_trips
         assert post(operation, **changes) == expected
         assert CountingRedis.round_trips - before == 1, expected
+
+
+def test_a_xero_batch_costs_the_same_few_round_trips_however_many_events_it_holds(redis_url, redis_conn):
+    key = "xero-key-for-round-trips"
+    register_tenant(redis_conn, TENANT, "connection-row-1")
+    client = create_app(settings_for(redis_url, xero_webhook_key=key), redis=CountingRedis.from_url(redis_url))
+    client = client.test_client()
+
+    def post(resources: list[str]) -> int:
+        events = [
+            {"resourceId": r, "eventCategory": "INVOICE", "eventType": "UPDATE", "tenantId": TENANT} for r in resources
+        ]
+        body = json.dumps({"events": events}).encode()
+        before = CountingRedis.round_trips
+        response = client.post("/webhooks/xero", data=body, headers={"x-xero-signature": xero_signature(body, key)})
+        assert response.status_code == 200
+        return CountingRedis.round_trips - before
+
+    post([str(uuid.uuid4())])  # loads the script
+    one, five = post([str(uuid.uuid4())]), post([str(uuid.uuid4()) for _ in range(5)])
+    assert one == five == 2, "the clock and tenants in one pipeline, every submission in another"
+    assert job_queue("xero", redis_conn).count == 7
