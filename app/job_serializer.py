@@ -143,45 +143,61 @@ def _job_data(raw: bytes) -> tuple[bytes, bool]:
 
 
 def convert_pickled_jobs(connection: Redis) -> UpgradeReport:
-    """Rewrite every pickled RQ job hash as JSON; remove (and report) the ones that are not plain data."""
+    """Rewrite every pickled RQ job hash as JSON; remove (and report) the ones that are not plain data.
+
+    Read a page of keys at a time in one pipeline, so a worker's start-up stays quick with many jobs kept."""
     report = UpgradeReport()
+    keys: list[bytes] = []
     for key in connection.scan_iter(match="rq:job:*", count=500):
-        if connection.type(key) != b"hash":
-            continue
-        fields = connection.hmget(key, "data", "meta", "result")
-        data, meta, result = fields
-        job_id = key.decode().removeprefix("rq:job:")
-        raw_data, compressed = _job_data(data) if data else (b"", False)
-        pickled = [
-            name for name, raw in (("data", raw_data), ("meta", meta), ("result", result)) if raw and _is_pickle(raw)
-        ]
-        if not pickled:
-            continue
-        try:
-            updates: dict[str, bytes] = {}
-            if "data" in pickled:
-                converted = JobSerializer.dumps(read_pickle_safely(raw_data))
-                updates["data"] = zlib.compress(converted) if compressed else converted
-            if "meta" in pickled:
-                updates["meta"] = JobSerializer.dumps(read_pickle_safely(meta))
-            if "result" in pickled:
-                updates["result"] = JobSerializer.dumps(read_pickle_safely(result))
-        except (pickle.UnpicklingError, TypeError, ValueError, EOFError, AttributeError, ImportError) as exc:
-            _remove_job(connection, job_id)
-            report.removed.append(job_id)
-            log.error(
-                "a pickled job could not be read as plain data and was removed",
-                extra={"job_id": job_id, "error": str(exc)},
-            )
-            continue
-        connection.hset(key, mapping=updates)
-        report.converted.append(job_id)
+        keys.append(key)
+        if len(keys) == 500:
+            _convert_page(connection, keys, report)
+            keys = []
+    if keys:
+        _convert_page(connection, keys, report)
     if report.converted or report.removed:
         log.warning(
             "pickled jobs upgraded to JSON",
             extra={"converted": len(report.converted), "removed": len(report.removed)},
         )
     return report
+
+
+def _convert_page(connection: Redis, keys: list[bytes], report: UpgradeReport) -> None:
+    with connection.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hmget(key, "data", "meta", "result")
+        rows = pipe.execute(raise_on_error=False)  # a job's other keys (dependents sets) are not hashes
+    for key, row in zip(keys, rows, strict=True):
+        if isinstance(row, Exception):
+            continue
+        _convert_job(connection, key, row, report)
+
+
+def _convert_job(connection: Redis, key: bytes, fields: list[bytes | None], report: UpgradeReport) -> None:
+    data, meta, result = fields
+    job_id = key.decode().removeprefix("rq:job:")
+    raw_data, compressed = _job_data(data) if data else (b"", False)
+    stored = (("data", raw_data), ("meta", meta), ("result", result))
+    pickled = [name for name, raw in stored if raw and _is_pickle(raw)]
+    if not pickled:
+        return
+    try:
+        updates: dict[str, bytes] = {}
+        if "data" in pickled:
+            converted = JobSerializer.dumps(read_pickle_safely(raw_data))
+            updates["data"] = zlib.compress(converted) if compressed else converted
+        if "meta" in pickled and meta:
+            updates["meta"] = JobSerializer.dumps(read_pickle_safely(meta))
+        if "result" in pickled and result:
+            updates["result"] = JobSerializer.dumps(read_pickle_safely(result))
+    except (pickle.UnpicklingError, TypeError, ValueError, EOFError, AttributeError, ImportError) as exc:
+        _remove_job(connection, job_id)
+        report.removed.append(job_id)
+        log.error("a pickled job is not plain data: removed unread", extra={"job_id": job_id, "error": str(exc)})
+        return
+    connection.hset(key, mapping=updates)
+    report.converted.append(job_id)
 
 
 def _remove_job(connection: Redis, job_id: str) -> None:
