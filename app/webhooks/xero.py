@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.config import Settings
-from app.logs import new_correlation_id, set_correlation_id
+from app.logs import get_correlation_id, new_correlation_id, set_correlation_id
 from app.queue import QUEUE_XERO, JobQueue, intake_result, xero_resource_scope
 from app.webhooks import safe_json
 from app.webhooks.body import read_bounded_body
@@ -158,7 +158,12 @@ def _submit(
     if connection_id is None:
         log.info("xero event ignored: unknown tenant", extra=where)
         return None
-    payload = {**where, "connection_id": connection_id, "event_type": event["eventType"].upper()}
+    payload = {
+        **where,
+        "connection_id": connection_id,
+        "event_type": event["eventType"].upper(),
+        "correlation_id": get_correlation_id(),
+    }
     if kind == "xero.invoice":
         note_waiting(pipe, tenant_id, [resource_id])  # another job's batch read may take it along
     jobs.submit_coalesced_in(
