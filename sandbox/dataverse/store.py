@@ -47,6 +47,8 @@ class Store:
         self._version = 1000
         # Deleted rows of each table with the version they were deleted at, for change tracking.
         self.tombstones: dict[str, dict[str, int]] = {}
+        # formid -> formxml as last published: what users see (customizations.publish)
+        self.published_forms: dict[str, str] = {}
 
     def next_version(self) -> int:
         self._version += 1

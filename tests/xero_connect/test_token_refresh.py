@@ -12,7 +12,9 @@ from rq.job import Job
 
 from app import dispatch, schedule
 from app import dynamics_schema as schema
+from app.config import settings_or_defaults
 from app.dynamics_schema import ConnectionStatus, SyncStatus
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE, JobQueue
 from app.services import services_for
 from handlers.xero_tokens_refresh import KIND, periodic, refresh_connections
@@ -128,9 +130,11 @@ def test_the_job_runs_through_the_queue(connector, dynamics, redis_url, monkeypa
     jobs.queue(QUEUE_MAINTENANCE).empty()  # the reference-data import the connection queued is not under test
 
     queued = jobs.submit(QUEUE_MAINTENANCE, KIND, {})
-    SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=connector.redis).work(burst=True)
+    SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=connector.redis, serializer=JobSerializer).work(
+        burst=True
+    )
 
-    result = Job.fetch(queued.job_id, connection=connector.redis).return_value()
+    result = Job.fetch(queued.job_id, connection=connector.redis, serializer=JobSerializer).return_value()
     assert result["outcome"] == "done"
     assert result["refreshed"] == [connection_id]
     assert connector.tokens.load(connection_id).refresh_token != stored.refresh_token
@@ -138,7 +142,8 @@ def test_the_job_runs_through_the_queue(connector, dynamics, redis_url, monkeypa
 
 @pytest.mark.parametrize(("value", "interval"), [(None, 12 * 3600), ("3600", 3600), ("soon", 12 * 3600)])
 def test_the_schedule_entry_takes_its_interval_from_the_setting(value, interval):
-    entry = periodic({} if value is None else {"XERO_TOKEN_REFRESH_INTERVAL_SECONDS": value})
+    # An invalid value falls back to the default at import; the scheduler's start-up check names it.
+    entry = periodic(settings_or_defaults({} if value is None else {"XERO_TOKEN_REFRESH_INTERVAL_SECONDS": value}))
     assert (entry.kind, entry.queue, entry.interval_seconds) == (KIND, QUEUE_MAINTENANCE, interval)
     assert KIND in dispatch.HANDLERS
     assert any(p.kind == KIND for p in schedule.PERIODIC)
