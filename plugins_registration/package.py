@@ -104,6 +104,9 @@ def entity_element(definition: schema.Table) -> Element:
         _labels(info, "Descriptions", "Description", definition.description)
         _text(info, "EntitySetName", definition.entity_set)
         _text(info, "OwnershipTypeMask", "UserOwned")
+    if definition.logical_name in schema.CHANGE_TRACKED_TABLES:
+        # The reconciliation's delta links need it (customizations.xml's EntityInfo carries the flag).
+        _text(info, "ChangeTrackingEnabled", 1)
     attributes = SubElement(info, "attributes")
     if definition.primary_name is not None:
         primary = attribute_element(definition.primary_name)

@@ -221,6 +221,8 @@ class SolutionImport:
         for attribute in attributes:
             if attribute["SchemaName"].lower() not in table.columns:
                 metadata.create_attribute(self.records, table, attribute, where)
+        if (info.findtext("ChangeTrackingEnabled") or "").strip().lower() in ("1", "true"):
+            metadata.update_entity(table, {"ChangeTrackingEnabled": True})
 
     def _attribute(self, element: Element) -> dict[str, Any]:
         kind = (element.findtext("Type") or "").strip()
