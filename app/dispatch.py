@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from redis import Redis
 from redis.exceptions import LockError
 from rq import get_current_job
+from rq.executions import Execution
 from rq.job import Job
 
 from app import metrics
@@ -195,10 +196,22 @@ def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def _execution_token(job: Job) -> str:
     """This run's "<job id>:<execution id>" (a retried job has one execution per attempt: the newest is ours)."""
-    executions = [execution for execution in job.get_executions() if execution.created_at]
+    executions = [execution for execution in _existing_executions(job) if execution.created_at]
     if not executions:
         return job.id
     return max(executions, key=lambda execution: execution.created_at).composite_key
+
+
+def _existing_executions(job: Job) -> list[Execution]:
+    """The job's executions that Redis still holds. RQ's own `get_executions` raises when one the registry names is
+    gone, which a Redis crash under `appendfsync everysec` can leave behind (its last second lost)."""
+    found = []
+    for execution_id in job.execution_registry.get_execution_ids():
+        try:
+            found.append(Execution.fetch(id=execution_id, job_id=job.id, connection=job.connection))
+        except ValueError:
+            continue
+    return found
 
 
 def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:

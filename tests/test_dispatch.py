@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
 from app import dispatch
@@ -179,3 +179,12 @@ def test_xero_event_kinds_reach_their_handlers(jobs):
     assert {kind: (r["handler"], r["kind"]) for kind, r in results.items()} == {
         kind: ("handlers.xero_event", kind) for kind in submitted
     }
+
+
+def test_an_execution_record_lost_with_redis_last_second_does_not_fail_the_job(redis_conn):
+    job = Queue("lost-executions", connection=redis_conn).enqueue("builtins.print", "x")
+    # The registry still names an execution whose hash a Redis crash (AOF everysec) did not keep.
+    redis_conn.zadd(job.execution_registry.key, {"lost-execution": time.time() + 600})
+
+    assert dispatch._existing_executions(job) == []
+    assert dispatch._execution_token(job) == job.id
