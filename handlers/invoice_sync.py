@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from app import dynamics_schema as schema
 from app.clients.xero import XeroGateway, XeroValidationError
 from app.dispatch import JobContext
-from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
+from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, TotalsStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
@@ -34,14 +35,25 @@ from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
 from mappers.eligibility import Ineligible, NotYet, check_eligibility, local_date, start_of_day
+from mappers.totals import (
+    TotalsCheck,
+    compare_totals,
+    dynamics_totals_after,
+    known_causes,
+    line_taxes_after,
+    rounding_line,
+    with_rounding_line,
+    xero_totals,
+)
 from mappers.writeback import (
     RowPatch,
     failure_details,
     invoice_failure_patch,
     invoice_status_patch,
     invoice_success_patch,
-    line_tax_patches,
+    line_tax_value_patches,
     success_details,
+    totals_fields,
 )
 from mappers.xero_documents import XeroDocument
 from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key, items_to_create
@@ -183,18 +195,38 @@ class InvoiceSync:
         self.services.records.record_sent(self.organization_id, invoice.id, sent)
         self.services.records.forget_news(self.organization_id, invoice.id)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
-        self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
-        self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
-        self._write(
-            SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes), xero_id=docs.document_id(saved)
-        )
+        saved, check, taxes = self._check_totals(xero, plan, saved)
+        success = invoice_success_patch(invoice.id, saved, connection, exported_at=self.now)
+        self.patches.append(replace(success, body={**success.body, **totals_fields(check)}))
+        self.patches.extend(line_tax_value_patches(invoice, taxes))
+        details = success_details(plan.action, saved, plan.notes)
+        status = SyncStatus.TOTALS_DIFFER if check.status is TotalsStatus.DIFFER else SyncStatus.SUCCESS
+        self._write(status, f"{details} {check.difference}".strip(), xero_id=docs.document_id(saved))
         return {
             "result": plan.action.name.lower(),
             "recovered": self.recovered,
             "xero_id": docs.document_id(saved),
             "xero_number": docs.document_number(saved),
             "xero_status": docs.status_of(saved),
+            "totals": check.status.name.lower(),
         }
+
+    def _check_totals(
+        self, xero: XeroGateway, plan: SendDocument, saved: XeroDocument
+    ) -> tuple[XeroDocument, TotalsCheck, dict[str, Decimal]]:
+        """Compare Xero's totals with what Dynamics holds after the write-back; when the connection asks for
+        it and the gap is a rounding gap, add a rounding line in Xero and compare again."""
+        taxes = line_taxes_after(self.invoice, plan, saved)
+        causes = known_causes(plan, saved)
+        dynamics = dynamics_totals_after(self.invoice, taxes)
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes)
+        line = rounding_line(check, self._connection(), blocked=bool(causes) or plan.restricted)
+        if line is None:
+            return saved, check, taxes
+        document = with_rounding_line(plan, saved, line)
+        saved = DocumentSender(xero).update(document, idempotency_key(document))
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes, rounding_amount=check.total_gap)
+        return saved, check, taxes
 
     def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
         """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the

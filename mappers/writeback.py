@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from xero_python.accounting import CreditNote
@@ -29,6 +29,9 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, CustomerRef, Invoice, XeroDocumentType
 from mappers.xero_documents import XeroDocument
+
+if TYPE_CHECKING:
+    from mappers.totals import TotalsCheck
 
 XERO_LOGIN = "https://go.xero.com/organisationlogin/default.aspx"
 MAX_DETAILS = 100000
@@ -143,6 +146,27 @@ def line_tax_patches(invoice: Invoice, line_ids: Sequence[str | None], document:
         if tax != current[line_id]:
             patches.append(RowPatch(_LINE_SET, line_id, {"tax": _number(tax)}))
     return patches
+
+
+def line_tax_value_patches(invoice: Invoice, taxes: Mapping[str, Decimal]) -> list[RowPatch]:
+    """`taxes` (by line id, from `mappers.totals.line_taxes_after`) onto the lines whose tax differs."""
+    current = {line.id: line.tax for line in invoice.lines}
+    return [
+        RowPatch(_LINE_SET, line_id, {"tax": tax})
+        for line_id, tax in taxes.items()
+        if line_id in current and tax != current[line_id]
+    ]
+
+
+def totals_fields(check: TotalsCheck) -> dict[str, Any]:
+    """Xero's totals, how they compare and why, for the invoice row."""
+    return {
+        schema.INVOICE_XERO_SUBTOTAL: check.xero.sub_total,
+        schema.INVOICE_XERO_TOTAL_TAX: check.xero.total_tax,
+        schema.INVOICE_XERO_TOTAL: check.xero.total,
+        schema.INVOICE_TOTALS_STATUS: int(check.status),
+        schema.INVOICE_TOTALS_DIFFERENCE: check.difference or None,
+    }
 
 
 def history_row(

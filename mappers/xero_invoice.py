@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from xero_python.accounting import Contact, CreditNote, CurrencyCode, Item, LineItem, LineItemTracking
@@ -49,6 +49,7 @@ from app.dynamics_schema import BundleHandling, DefaultInvoiceStatus, LineAmount
 from app.errors import Permanent
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, Invoice, InvoiceLine, XeroDocumentType
+from mappers.invoice_money import DiscountShare, SentLine, discount_lines, freight_line
 from mappers.line_matching import pair_lines
 from mappers.line_pricing import UNIT_DECIMAL_PLACES, price_line
 from mappers.xero_documents import XeroDocument
@@ -100,6 +101,10 @@ class SendDocument:
     line_ids: tuple[str | None, ...]
     restricted: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Positions (in the lines sent) of the invoice-discount lines and the Dynamics lines each one covers,
+    # and of the freight line: the tax Xero puts on them goes back to Dynamics through `mappers.totals`.
+    discount_shares: tuple[tuple[int, DiscountShare], ...] = ()
+    freight_position: int | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -147,20 +152,35 @@ def build_document(
                 ),
             )
 
-    pairs = [
-        (line, _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}))
+    sent = [
+        SentLine(
+            line.id,
+            _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}),
+            line.net_amount,
+        )
         for line in _lines_to_send(invoice, connection)
     ]
+    pairs: list[tuple[str | None, LineItem]] = [(line.line_id, line.item) for line in sent]
+    shares: list[tuple[int, DiscountShare]] = []
+    for item, share in discount_lines(invoice, sent):
+        shares.append((len(pairs), share))
+        pairs.append((None, item))
+    freight = freight_line(invoice, connection, document_type)
+    freight_position = None
+    if freight is not None:
+        freight_position = len(pairs)
+        pairs.append((None, freight))
+    money = {"discount_shares": tuple(shares), "freight_position": freight_position}
     header = _Header.of(invoice, connection, document_type, org_url)
     if existing is not None and docs.is_settled(existing):
-        return _restricted_update(header, existing, pairs)
+        return replace(_restricted_update(header, existing, pairs), **money)
 
     status = _status(connection, existing)
     _check_approvable(invoice, document_type, status, [item for _, item in pairs])
     if existing is None:
         document = header.document(contact_id, status, [item for _, item in pairs])
-        return SendDocument(SyncAction.CREATE, document, tuple(line.id for line, _ in pairs))
-    return _full_update(header, existing, contact_id, status, pairs)
+        return SendDocument(SyncAction.CREATE, document, tuple(line_id for line_id, _ in pairs), **money)
+    return replace(_full_update(header, existing, contact_id, status, pairs), **money)
 
 
 def dynamics_record_url(org_url: str, invoice_id: str) -> str:
@@ -207,9 +227,12 @@ def items_to_create(invoice: Invoice, connection: ConnectionSettings, known_item
 
 
 def _lines_to_send(invoice: Invoice, connection: ConnectionSettings) -> list[InvoiceLine]:
-    """Bundles per the setting: the bundle line alone (its components dropped) or its components instead."""
+    """Bundles per the setting: the bundle line alone (its components dropped) or its components instead.
+
+    A line Dynamics counts money on is never dropped, whatever the setting, so Xero's total stays Dynamics'
+    total: a priced component stays beside its bundle line, a priced bundle line beside its components."""
     if connection.bundle_handling is BundleHandling.HEADER_ONLY:
-        return [line for line in invoice.lines if not line.is_bundle_component]
+        return [line for line in invoice.lines if not line.is_bundle_component or _carries_money(line)]
     components = [line for line in invoice.lines if line.is_bundle_component]
     parents = {line.parent_bundle_id for line in components if line.parent_bundle_id}
 
@@ -217,7 +240,11 @@ def _lines_to_send(invoice: Invoice, connection: ConnectionSettings) -> list[Inv
         # Without parent ids (older reads) any component present means the bundles were expanded.
         return bundle.id in parents if parents else bool(components)
 
-    return [line for line in invoice.lines if not (line.is_bundle and replaced(line))]
+    return [line for line in invoice.lines if not (line.is_bundle and replaced(line) and not _carries_money(line))]
+
+
+def _carries_money(line: InvoiceLine) -> bool:
+    return bool(line.net_amount)
 
 
 def _line_item(
@@ -235,8 +262,9 @@ def _line_item(
     priced = price_line(
         line.quantity,
         line.price_per_unit,
-        line.manual_discount,
+        line.manual_discount + line.volume_discount,
         discount_rate_allowed=document_type is XeroDocumentType.ACCREC,
+        target=line.net_amount,
     )
     code = line.item_code
     item_code = code if code and (code in known_item_codes or connection.create_items) else None
@@ -411,7 +439,7 @@ def _full_update(
     existing: XeroDocument,
     contact_id: str,
     status: str,
-    pairs: Sequence[tuple[InvoiceLine, LineItem]],
+    pairs: Sequence[tuple[str | None, LineItem]],
 ) -> SendDocument:
     wanted = [item for _, item in pairs]
     old = list(existing.line_items or ())
@@ -420,11 +448,11 @@ def _full_update(
         if index is not None:
             item.line_item_id = old[index].line_item_id
     document = header.document(contact_id, status, wanted, docs.document_id(existing))
-    return SendDocument(SyncAction.UPDATE, document, tuple(line.id for line, _ in pairs))
+    return SendDocument(SyncAction.UPDATE, document, tuple(line_id for line_id, _ in pairs))
 
 
 def _restricted_update(
-    header: _Header, existing: XeroDocument, pairs: Sequence[tuple[InvoiceLine, LineItem]]
+    header: _Header, existing: XeroDocument, pairs: Sequence[tuple[str | None, LineItem]]
 ) -> SendDocument:
     wanted = [item for _, item in pairs]
     old = list(existing.line_items or ())
@@ -437,7 +465,7 @@ def _restricted_update(
         position = owner.get(index)
         wanted_item = wanted[position] if position is not None else None
         lines.append(_keep_amounts(current, wanted_item))
-        line_ids.append(pairs[position][0].id if position is not None else None)
+        line_ids.append(pairs[position][0] if position is not None else None)
         if wanted_item is not None and _amounts_differ(current, wanted_item):
             money_changed = True
 
