@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from app import dynamics_schema as schema
@@ -35,12 +34,13 @@ from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
 from mappers.eligibility import Ineligible, NotYet, check_eligibility, local_date, start_of_day
+from mappers.inclusive import new_net_amounts
+from mappers.money_writeback import WriteBack, write_back_money
 from mappers.totals import (
     TotalsCheck,
     compare_totals,
     dynamics_totals_after,
     known_causes,
-    line_taxes_after,
     rounding_line,
     with_rounding_line,
     xero_totals,
@@ -51,7 +51,7 @@ from mappers.writeback import (
     invoice_failure_patch,
     invoice_status_patch,
     invoice_success_patch,
-    line_tax_value_patches,
+    line_value_patches,
     success_details,
     totals_fields,
 )
@@ -195,10 +195,10 @@ class InvoiceSync:
         self.services.records.record_sent(self.organization_id, invoice.id, sent)
         self.services.records.forget_news(self.organization_id, invoice.id)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
-        saved, check, taxes = self._check_totals(xero, plan, saved)
+        saved, check, money = self._check_totals(xero, plan, saved)
         success = invoice_success_patch(invoice.id, saved, connection, exported_at=self.now)
-        self.patches.append(replace(success, body={**success.body, **totals_fields(check)}))
-        self.patches.extend(line_tax_value_patches(invoice, taxes))
+        self.patches.append(replace(success, body={**success.body, **money.invoice_body, **totals_fields(check)}))
+        self.patches.extend(line_value_patches(invoice, money.taxes, money.converted))
         details = success_details(plan.action, saved, plan.notes)
         status = SyncStatus.TOTALS_DIFFER if check.status is TotalsStatus.DIFFER else SyncStatus.SUCCESS
         self._write(status, f"{details} {check.difference}".strip(), xero_id=docs.document_id(saved))
@@ -213,20 +213,20 @@ class InvoiceSync:
 
     def _check_totals(
         self, xero: XeroGateway, plan: SendDocument, saved: XeroDocument
-    ) -> tuple[XeroDocument, TotalsCheck, dict[str, Decimal]]:
+    ) -> tuple[XeroDocument, TotalsCheck, WriteBack]:
         """Compare Xero's totals with what Dynamics holds after the write-back; when the connection asks for
         it and the gap is a rounding gap, add a rounding line in Xero and compare again."""
-        taxes = line_taxes_after(self.invoice, plan, saved)
+        money = write_back_money(self.invoice, self._connection(), plan, saved)
         causes = known_causes(plan, saved)
-        dynamics = dynamics_totals_after(self.invoice, taxes)
+        dynamics = dynamics_totals_after(self.invoice, money.taxes, new_net_amounts(money.converted))
         check = compare_totals(dynamics, xero_totals(saved), causes=causes)
         line = rounding_line(check, self._connection(), blocked=bool(causes) or plan.restricted)
         if line is None:
-            return saved, check, taxes
+            return saved, check, money
         document = with_rounding_line(plan, saved, line)
         saved = DocumentSender(xero).update(document, idempotency_key(document))
         check = compare_totals(dynamics, xero_totals(saved), causes=causes, rounding_amount=check.total_gap)
-        return saved, check, taxes
+        return saved, check, money
 
     def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
         """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the

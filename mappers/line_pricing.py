@@ -9,7 +9,8 @@ Xero rounds quantity x unit amount half away from zero. So:
 3. otherwise the discount (or the rounding difference) is folded into the unit amount (4 decimal places,
    sent with `unitdp=4`) when quantity x unit amount still rounds to the same cents;
 4. failing that, one unit at the line's net amount (as Xero's rounding guide suggests for prices Xero cannot
-   hold), so the money is right.
+   hold), so the money is right; or, with `keep_quantity` (the connection adds rounding lines instead), the
+   quantity and the nearest 4-decimal unit amount, leaving a cent or so for the rounding line.
 Xero keeps 4 decimals of a quantity, so a quantity with more is rounded first (`QUANTITY_PLACES`).
 """
 
@@ -50,6 +51,7 @@ def price_line(
     *,
     discount_rate_allowed: bool,
     target: Decimal | None = None,
+    keep_quantity: bool = False,
 ) -> PricedLine:
     """`target` is the net amount Dynamics holds for the line (default: quantity x price less the discount,
     rounded as Xero would)."""
@@ -67,6 +69,6 @@ def price_line(
             return candidate
     if sent_quantity:
         folded = PricedLine(sent_quantity, (target / sent_quantity).quantize(UNIT_PLACES, rounding=ROUND_HALF_UP))
-        if folded.line_amount == target:
+        if folded.line_amount == target or keep_quantity:
             return folded
     return PricedLine(Decimal(1), target)

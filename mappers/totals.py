@@ -23,7 +23,7 @@ from xero_python.accounting import CreditNote, LineItem
 from app.dynamics_schema import RoundingMode, TotalsStatus
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, Invoice
-from mappers.invoice_money import discount_tax_shares
+from mappers.invoice_money import discount_tax_shares, invoice_discount
 from mappers.xero_documents import XeroDocument
 from mappers.xero_invoice import SendDocument
 
@@ -62,14 +62,19 @@ def xero_totals(document: XeroDocument) -> Totals:
     )
 
 
-def dynamics_totals_after(invoice: Invoice, line_taxes: Mapping[str, Decimal]) -> Totals:
-    """Dynamics' totals once the line taxes in `line_taxes` (by line id) are written; other lines keep theirs.
+def dynamics_totals_after(
+    invoice: Invoice, line_taxes: Mapping[str, Decimal], line_nets: Mapping[str, Decimal] | None = None
+) -> Totals:
+    """Dynamics' totals once the line taxes in `line_taxes` (and net amounts in `line_nets`, by line id) are
+    written; other lines keep theirs, the invoice discount stays what it is.
 
     Dynamics recalculates `totaltax` as the sum of the lines' tax and `totalamount` as subtotal + tax."""
+    nets = line_nets or {}
     if invoice.total_amount_less_freight is not None:
         less_freight = invoice.total_amount_less_freight
     else:
-        less_freight = sum((line.net_amount for line in invoice.lines), ZERO)
+        less_freight = sum((line.net_amount for line in invoice.lines), ZERO) - invoice_discount(invoice)
+    less_freight += sum((nets[line.id] - line.net_amount for line in invoice.lines if line.id in nets), ZERO)
     sub_total = less_freight + invoice.freight_amount
     tax = sum((line_taxes.get(line.id, line.tax) for line in invoice.lines), ZERO)
     return Totals(sub_total=sub_total, total_tax=tax, total=sub_total + tax)
@@ -148,12 +153,9 @@ def line_taxes_after(invoice: Invoice, plan: SendDocument, document: XeroDocumen
 
     A line gets the tax Xero calculated on it plus its share of the (negative) tax on its invoice-discount
     line, so each line shows its tax after the invoice discount. Lines not sent (unpriced bundle parts)
-    get 0. On a tax-inclusive document the lines' prices already hold the tax, so Dynamics keeps 0 on the
-    lines (adding Xero's tax would count it twice) and the check reports the tax Dynamics cannot show."""
+    get 0. (On a tax-inclusive document the lines are also written without their tax: `mappers.inclusive`.)"""
     saved = list(document.line_items or ())
     taxes: dict[str, Decimal] = {line.id: ZERO for line in invoice.lines if line.tax}
-    if _is_inclusive(document):
-        return taxes
     for line_id, line in zip(plan.line_ids, saved, strict=False):
         if line_id is not None and line.tax_amount is not None:
             taxes[line_id] = docs.money(line.tax_amount)
@@ -174,11 +176,6 @@ def known_causes(plan: SendDocument, document: XeroDocument) -> list[str]:
             causes.append(f"Freight tax {_amount(freight_tax)} has no place in Dynamics totals")
     if plan.restricted and any("not sent" in note for note in plan.notes):
         causes.append("Xero kept the amounts of the paid invoice")
-    if _is_inclusive(document) and docs.money(document.total_tax):
-        causes.append(
-            f"Prices are tax inclusive: the tax of {_amount(docs.money(document.total_tax))} is inside Dynamics' "
-            "line amounts, and Dynamics adds line tax on top of them"
-        )
     return causes
 
 
@@ -193,7 +190,3 @@ def with_rounding_line(plan: SendDocument, saved: XeroDocument, line: LineItem) 
         item.line_item_id = kept.line_item_id
     document.line_items = [*(document.line_items or ()), line]
     return document
-
-
-def _is_inclusive(document: XeroDocument) -> bool:
-    return str(getattr(document.line_amount_types, "value", document.line_amount_types)) == "Inclusive"

@@ -39,13 +39,14 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 from xero_python.accounting import Contact, CreditNote, CurrencyCode, Item, LineItem, LineItemTracking
 from xero_python.accounting import Invoice as XeroInvoice
 from xero_python.accounting import LineAmountTypes as XeroLineAmountTypes
 from xero_python.api_client.serializer import serialize
 
-from app.dynamics_schema import BundleHandling, DefaultInvoiceStatus, LineAmountTypes, SyncAction
+from app.dynamics_schema import BundleHandling, DefaultInvoiceStatus, LineAmountTypes, RoundingMode, SyncAction
 from app.errors import Permanent
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, Invoice, InvoiceLine, XeroDocumentType
@@ -152,11 +153,12 @@ def build_document(
                 ),
             )
 
+    inclusive = is_inclusive(invoice, connection)
     sent = [
         SentLine(
             line.id,
-            _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}),
-            line.net_amount,
+            _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}, inclusive),
+            line_target(line, inclusive),
         )
         for line in _lines_to_send(invoice, connection)
     ]
@@ -253,6 +255,7 @@ def _line_item(
     connection: ConnectionSettings,
     known_item_codes: Collection[str],
     account_tax_types: Mapping[str, str],
+    inclusive: bool = False,
 ) -> LineItem:
     text = line.text_for_xero or None
     if line.is_note:
@@ -264,7 +267,8 @@ def _line_item(
         line.price_per_unit,
         line.manual_discount + line.volume_discount,
         discount_rate_allowed=document_type is XeroDocumentType.ACCREC,
-        target=line.net_amount,
+        target=line_target(line, inclusive),
+        keep_quantity=connection.rounding_mode is RoundingMode.ROUNDING_LINE,
     )
     code = line.item_code
     item_code = code if code and (code in known_item_codes or connection.create_items) else None
@@ -279,6 +283,17 @@ def _line_item(
         tax_type=tax_type,
         tracking=tracking or None,
     )
+
+
+def is_inclusive(invoice: Invoice, connection: ConnectionSettings) -> bool:
+    return (invoice.line_amount_types or connection.default_line_amount_types) is LineAmountTypes.INCLUSIVE
+
+
+def line_target(line: InvoiceLine, inclusive: bool) -> Decimal:
+    """The amount Xero's line must come to: Dynamics' net amount, or on a tax-inclusive document the net
+    amount plus the line's tax (after the first sync Dynamics holds the line without its tax, see
+    `mappers.inclusive`; before it, the tax is 0 and the price holds it)."""
+    return line.net_amount + line.tax if inclusive else line.net_amount
 
 
 def _is_priced(item: LineItem) -> bool:
