@@ -1,10 +1,11 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from benchmarks import intake
+from benchmarks import intake, money
 
 
 def main() -> None:
     intake.main()
+    money.main()
 
 
 if __name__ == "__main__":
