@@ -224,7 +224,12 @@ class InvoiceSync:
         if line is None:
             return saved, check, money
         document = with_rounding_line(plan, saved, line)
-        saved = DocumentSender(xero).update(document, idempotency_key(document))
+        try:
+            saved = DocumentSender(xero).update(document, idempotency_key(document))
+        except XeroValidationError as refused:
+            # The document itself is in Xero: say why the rounding line is missing rather than fail the sync.
+            reason = f"Xero refused the rounding line on account {line.account_code}: {' '.join(refused.messages)}"
+            return saved, compare_totals(dynamics, check.xero, causes=[reason]), money
         check = compare_totals(dynamics, xero_totals(saved), causes=causes, rounding_amount=check.total_gap)
         return saved, check, money
 

@@ -98,3 +98,22 @@ def test_by_default_such_a_line_is_sent_as_one_unit_so_nothing_needs_rounding(ha
     assert (bolts["Quantity"], bolts["UnitAmount"]) == (1.0, 999.99)
     assert document["Total"] == row["totalamount"] == 1199.99
     assert row[schema.INVOICE_TOTALS_STATUS] == TotalsStatus.MATCH
+
+
+def test_a_refused_rounding_line_is_reported_and_the_invoice_stays_exported(harness):
+    harness.set_connection_settings(
+        **{
+            schema.CONNECTION_ROUNDING_MODE: int(RoundingMode.ROUNDING_LINE),
+            schema.CONNECTION_ROUNDING_ACCOUNT_CODE: "999",
+        }
+    )
+    invoice_id = _thousand_less_a_cent(harness)
+
+    row, document = xero_document(harness, invoice_id)
+    assert document["Total"] == 1200.0 and row["totalamount"] == 1199.99
+    assert row[schema.INVOICE_EXPORT_STATUS] == schema.ExportStatus.YES
+    assert row[schema.INVOICE_TOTALS_STATUS] == TotalsStatus.DIFFER
+    words = row[schema.INVOICE_TOTALS_DIFFERENCE]
+    assert "Total: Xero 1,200.00, Dynamics 1,199.99" in words
+    assert "Xero refused the rounding line on account 999" in words
+    assert harness.history(invoice_id)[-1][schema.SYNC_HISTORY_STATUS] == SyncStatus.TOTALS_DIFFER

@@ -255,3 +255,19 @@ def test_inclusive_lines_are_written_back_without_their_tax_and_the_totals_are_x
         assert line.manual_discount >= 0 and line.price_per_unit == line.price_per_unit.quantize(D("0.0001"))
     after = dynamics_totals_after(inv, taxes, {line.line_id: line.net_amount for line in converted})
     assert (after.sub_total, after.total_tax, after.total) == (saved.sub_total, saved.total_tax, saved.total)
+
+
+def test_a_price_list_volume_discount_reaches_xero_with_the_manual_one():
+    inv = invoice()
+    lines = list(inv.lines)
+    widget = replace(lines[0], volume_discount=D("2.50"), manual_discount=D("1.00"))  # 4 x 12.50 = 50.00
+    plan = build(replace(inv, lines=(widget, *lines[1:])), connection())
+    item = plan.document.line_items[0]
+    assert xero_line_amount(D(item.quantity), D(item.unit_amount), item.discount_rate) == D("46.50")
+    assert widget.net_amount == D("46.50")
+
+
+def test_a_line_s_base_amount_is_dynamics_own_when_read():
+    line = replace(invoice().lines[0], quantity=D("3"), price_per_unit=D("12.495"), base_amount=None)
+    assert line.net_amount == D("37.48")  # half to even, as Dynamics rounds
+    assert replace(line, base_amount=D("37.49")).net_amount == D("37.49")
