@@ -4,7 +4,9 @@ The job carries only ids (ARCHITECTURE.md, invariant 2): the invoice, its lines,
 re-read from Dataverse. Then: eligibility (`mappers.eligibility`), the Xero contact, items, the document
 (`mappers.xero_invoice`) and, for a Canceled invoice, the cancellation rules. Every attempt ends with a
 Sync History row; the Xero id, number, status, link, amounts, line tax and export status go back in the same
-$batch.
+$batch. After each write Xero's totals are compared with what Dynamics holds after that write-back
+(`mappers.totals`): a difference is written on the invoice and makes the history row "Totals differ", never
+Success; with the connection's rounding-line setting a rounding gap is closed by one more update first.
 
 Failures: Xero's validation (and anything else a person must fix) marks the export status Failed and fails
 the job; nothing more happens until someone sets the export status back to No or Ready to update. A lost Xero

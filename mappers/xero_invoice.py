@@ -25,7 +25,10 @@ ACCRECCREDIT, purchase credit note -> ACCPAYCREDIT (the last two are CreditNote 
   override, else the connection default for the document type), tax type (line override, else the account's
   default), tracking (at most two), ItemCode for existing products whose item exists or may be created.
   A write-in with quantity 0 and price 0 is a description-only note line. Bundles: the bundle line alone, or
-  its components, per the connection setting.
+  its components, per the connection setting (a line Dynamics counts money on is always sent). Each line
+  comes to Dynamics' own net amount (`mappers.line_pricing`); on a tax-inclusive invoice to net + tax.
+- The invoice discount and freight become lines after the invoice's own (`mappers.invoice_money`); their
+  positions are in `SendDocument.discount_shares` / `freight_position` for the tax written back.
 - Update while unpaid: the whole document follows Dynamics, existing LineItemIDs sent back
   (`mappers.line_matching`), status only ever moves forward. Once money is allocated: only Reference,
   DueDate, number, BrandingThemeID, Url and line Description/AccountCode/Tracking; other differences are
