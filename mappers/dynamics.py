@@ -292,8 +292,8 @@ class InvoiceLine:
     account_code: str | None
     tax_type: str | None
     tracking: tuple[TrackingChoice, ...]
-    volume_discount: Decimal = ZERO  # the price list's volume discount (Dynamics calculates it, read-only)
-    base_amount: Decimal | None = None  # Dynamics' quantity x price, rounded to the currency's precision
+    volume_discount: Decimal = ZERO  # the price list's volume discount per unit (Dynamics calculates it)
+    base_amount: Decimal | None = None  # Dynamics' quantity x (price - volume discount), rounded
 
     @classmethod
     def from_row(cls, row: Row) -> InvoiceLine:
@@ -361,10 +361,14 @@ class InvoiceLine:
 
     @property
     def net_amount(self) -> Decimal:
-        """The line's amount before tax, as Dynamics computes it: quantity x price rounded to the currency's
-        precision (Dynamics' own `baseamount` when read), less the manual and the volume discount."""
-        base = self.base_amount if self.base_amount is not None else dynamics_round(self.quantity * self.price_per_unit)
-        return base - self.manual_discount - self.volume_discount
+        """The line's amount before tax, as Dynamics computes it: its `baseamount` (quantity x (price less the
+        price list's volume discount per unit), rounded to the currency's precision: Microsoft's column
+        reference) less the manual discount. Computed the same way when the row was read without it."""
+        if self.base_amount is not None:
+            base = self.base_amount
+        else:
+            base = dynamics_round(self.quantity * (self.price_per_unit - self.volume_discount))
+        return base - self.manual_discount
 
 
 def _tracking_choices(row: Row) -> Iterable[TrackingChoice]:

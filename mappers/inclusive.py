@@ -65,13 +65,13 @@ def _exclusive(line: InvoiceLine, net: Decimal, tax: Decimal) -> ExclusiveLine:
     gross = line.net_amount + line.tax
     # The manual discount keeps its share of the line, without tax; the volume discount is Dynamics' own.
     discount = dynamics_round(line.manual_discount * net / gross) if gross and line.manual_discount else ZERO
-    wanted = net + discount + line.volume_discount
-    # Rounded away from the wanted amount, so Dynamics' base amount is never short of it; the cents over are
-    # added to the manual discount.
+    # Dynamics' base amount is quantity x (price - volume discount per unit); the price is rounded away from
+    # the wanted amount, so the base is never short of it, and the cents over are added to the manual discount.
+    wanted_per_unit = (net + discount) / line.quantity + line.volume_discount
     rounding = ROUND_CEILING if line.quantity > 0 else ROUND_FLOOR
-    price = (wanted / line.quantity).quantize(UNIT_PLACES, rounding=rounding)
-    base = dynamics_round(line.quantity * price)
-    return ExclusiveLine(line.id, price, base - line.volume_discount - net, tax, net)
+    price = wanted_per_unit.quantize(UNIT_PLACES, rounding=rounding)
+    base = dynamics_round(line.quantity * (price - line.volume_discount))
+    return ExclusiveLine(line.id, price, base - net, tax, net)
 
 
 def new_net_amounts(converted: Sequence[ExclusiveLine]) -> dict[str, Decimal]:

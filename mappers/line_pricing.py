@@ -1,10 +1,10 @@
 """Quantity, unit amount and discount for one Xero line, so Xero's line amount equals Dynamics' to the cent.
 
-Dynamics stores a line discount as an amount (`manualdiscountamount`, plus the price list's
-`volumediscountamount`); Xero takes a percentage (`DiscountRate`) and only on sales documents. The target is
+Dynamics stores a line discount as an amount (`manualdiscountamount`; the price list's volume discount is
+already inside its `baseamount`); Xero takes a percentage (`DiscountRate`) and only on sales documents. The target is
 Dynamics' own net amount (`mappers.rounding`: quantity x price rounded half to even, less the discounts);
 Xero rounds quantity x unit amount half away from zero. So:
-1. no discount: quantity and price as they are, when Xero's rounding gives the same cents;
+1. quantity and price as they are, when Xero's rounding of them gives Dynamics' cents (no discount);
 2. a sales invoice: the discount as a rate (4 decimal places) when that rate reproduces the amount exactly;
 3. otherwise the discount (or the rounding difference) is folded into the unit amount (4 decimal places,
    sent with `unitdp=4`) when quantity x unit amount still rounds to the same cents;
@@ -59,7 +59,7 @@ def price_line(
         target = to_cents(quantity * unit_price - discount)
     sent_quantity = quantity.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP)
     plain = PricedLine(sent_quantity, unit_price)
-    if not discount and unit_price == unit_price.quantize(UNIT_PLACES) and plain.line_amount == target:
+    if unit_price == unit_price.quantize(UNIT_PLACES) and plain.line_amount == target:
         return plain
     gross = sent_quantity * unit_price
     if discount and discount_rate_allowed and gross and unit_price == unit_price.quantize(UNIT_PLACES):

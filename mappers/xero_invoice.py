@@ -265,12 +265,13 @@ def _line_item(
         return LineItem(description=text)
     account_code = line.account_code or connection.default_account_code(document_type)
     tax_type = line.tax_type or (account_tax_types.get(account_code) if account_code else None)
+    target = line_target(line, inclusive)
     priced = price_line(
         line.quantity,
         line.price_per_unit,
-        line.manual_discount + line.volume_discount,
+        line.quantity * line.price_per_unit - target,  # every discount (manual, volume) as one amount
         discount_rate_allowed=document_type is XeroDocumentType.ACCREC,
-        target=line_target(line, inclusive),
+        target=target,
         keep_quantity=connection.rounding_mode is RoundingMode.ROUNDING_LINE,
     )
     code = line.item_code

@@ -3,9 +3,10 @@
 Amounts, as the sandbox computes them (`priceperunit` kept to the organisation's pricing precision, 4 places;
 money to the currency's 2 places; every rounding half to even, as Dynamics' .NET Math.Round does; see
 `values.round_money`):
-- line: baseamount = priceperunit * quantity;
-  extendedamount = baseamount - manualdiscountamount - volumediscountamount + tax.
-- header: totallineitemamount = sum of (baseamount - manualdiscountamount - volumediscountamount);
+- line: baseamount = (priceperunit - volumediscountamount) * quantity (the volume discount is per unit; Microsoft's
+  invoicedetail reference: "based on the price per unit, volume discount, and quantity");
+  extendedamount = baseamount - manualdiscountamount + tax.
+- header: totallineitemamount = sum of (baseamount - manualdiscountamount);
   totallineitemdiscountamount = sum of  manualdiscountamount;
   totaldiscountamount = discountamount + discountpercentage % of totallineitemamount;
   totalamountlessfreight = totallineitemamount - totaldiscountamount; totaltax = sum of  tax;
@@ -62,22 +63,18 @@ def _line_amounts(row: Row) -> None:
     for column in ("manualdiscountamount", "tax"):
         if row.get(column) is not None:
             row[column] = round_money(row[column])
-    base = round_money(row["priceperunit"] * (row.get("quantity") or Decimal("0")))
-    row["baseamount"] = base
     row["volumediscountamount"] = money(row.get("volumediscountamount"))
-    row["extendedamount"] = round_money(
-        base - money(row.get("manualdiscountamount")) - row["volumediscountamount"] + money(row.get("tax"))
-    )
+    unit = row["priceperunit"] - row["volumediscountamount"]
+    base = round_money(unit * (row.get("quantity") or Decimal("0")))
+    row["baseamount"] = base
+    row["extendedamount"] = round_money(base - money(row.get("manualdiscountamount")) + money(row.get("tax")))
 
 
 def _invoice_totals(records: Records, invoice: Row) -> dict[str, Decimal]:
     ref = Ref("invoice", invoice["invoiceid"])
     lines = [line for line in records.store.table_rows("invoicedetail").values() if line.get("invoiceid") == ref]
     line_total = sum(
-        (
-            money(x["baseamount"]) - money(x.get("manualdiscountamount")) - money(x.get("volumediscountamount"))
-            for x in lines
-        ),
+        (money(x["baseamount"]) - money(x.get("manualdiscountamount")) for x in lines),
         Decimal("0"),
     )
     line_discounts = sum((money(x.get("manualdiscountamount")) for x in lines), Decimal("0"))

@@ -260,7 +260,8 @@ def test_inclusive_lines_are_written_back_without_their_tax_and_the_totals_are_x
 def test_a_price_list_volume_discount_reaches_xero_with_the_manual_one():
     inv = invoice()
     lines = list(inv.lines)
-    widget = replace(lines[0], volume_discount=D("2.50"), manual_discount=D("1.00"))  # 4 x 12.50 = 50.00
+    # 4 x (12.50 - 0.625 per unit) = 47.50, less 1.00 by hand
+    widget = replace(lines[0], volume_discount=D("0.625"), manual_discount=D("1.00"), base_amount=None)
     plan = build(replace(inv, lines=(widget, *lines[1:])), connection())
     item = plan.document.line_items[0]
     assert xero_line_amount(D(item.quantity), D(item.unit_amount), item.discount_rate) == D("46.50")
