@@ -3,7 +3,8 @@
     dynamics = dynamics_totals_after(invoice, new_line_taxes)      # what Dynamics holds after the write-back
     xero = xero_totals(saved_document)
     check = compare_totals(dynamics, xero, causes=known_causes)
-    if (line := rounding_line(check, connection)) is not None: ...  # send once more with it, compare again
+    if (line := rounding_line(check, connection, blocked=bool(causes))) is not None:
+        document = with_rounding_line(plan, saved_document, line)   # send it, then compare again
 
 Dynamics' comparable figures: subtotal = `totalamountlessfreight` + `freightamount` (Dynamics' line amounts
 less the invoice discount, plus freight), tax = `totaltax` (the sum of the lines' `tax`), total =
@@ -23,13 +24,12 @@ from xero_python.accounting import CreditNote, LineItem
 from app.dynamics_schema import RoundingMode, TotalsStatus
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, Invoice
-from mappers.invoice_money import discount_tax_shares, invoice_discount
+from mappers.invoice_money import NO_TAX, discount_tax_shares, invoice_discount
 from mappers.xero_documents import XeroDocument
 from mappers.xero_invoice import SendDocument
 
 ZERO = Decimal("0")
 ROUNDING_TEXT = "Rounding"
-NO_TAX = "NONE"
 ROUNDING_CAUSE = "Xero rounds each line and its tax to 2 decimals"
 
 
@@ -115,14 +115,6 @@ def rounding_line(check: TotalsCheck, connection: ConnectionSettings, *, blocked
         unit_amount=gap,
         account_code=connection.rounding_account_code,
         tax_type=NO_TAX,
-    )
-
-
-def is_rounding_line(item: LineItem, connection: ConnectionSettings) -> bool:
-    return bool(
-        connection.rounding_account_code
-        and item.description == ROUNDING_TEXT
-        and item.account_code == connection.rounding_account_code
     )
 
 
