@@ -18,6 +18,7 @@ on it can be spread back over those lines (`discount_tax_shares`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,7 +54,7 @@ class SentLine:
 def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """`amount` split in proportion to `weights`, in whole cents, summing to `amount` exactly.
 
-    Each share is first rounded down (towards zero) to the cent; the cents left over go one by one to the
+    Each share is first rounded down to the cent; the cents left over go one by one to the
     shares with the largest remainders (ties: the larger weight, then the earlier position)."""
     total_weight = sum(weights, ZERO)
     if not weights:
@@ -63,10 +64,12 @@ def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     sign = Decimal(1) if amount >= 0 else Decimal(-1)
     cents = int((abs(amount) / CENT).to_integral_value())
     exact = [Decimal(cents) * weight / total_weight for weight in weights]
-    floors = [int(value) for value in exact]
+    # Floors (not truncation) keep every remainder in [0, 1) even for a negative weight (a credit line), so
+    # the cents left over are between 0 and the number of shares.
+    floors = [math.floor(value) for value in exact]
     left = cents - sum(floors)
     order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), -weights[i], i))
-    for index in order[: max(left, 0)]:
+    for index in order[:left]:
         floors[index] += 1
     return [sign * Decimal(value) * CENT for value in floors]
 

@@ -104,6 +104,8 @@ def test_an_allocation_is_exact_and_its_spare_cents_go_to_the_largest_remainders
     shares = allocate(D("36.45"), [D("292.50"), D("72.00")])
     assert sum(shares) == D("36.45") and shares == [D("29.25"), D("7.20")]
     assert sum(allocate(D("-0.05"), [D(3), D(3), D(1)])) == D("-0.05")
+    mixed = allocate(D("10.00"), [D("120"), D("-20"), D("33.33")])  # a negative (credit) line among them
+    assert sum(mixed) == D("10.00") and mixed[1] < 0
 
 
 def test_a_percentage_discount_is_dynamics_rounding_of_the_percentage():
