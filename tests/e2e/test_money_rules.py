@@ -3,8 +3,13 @@ tax-inclusive prices, and a rounding line (sandbox Dataverse -> webhook -> worke
 
 from __future__ import annotations
 
+import requests
+
 from app import dynamics_schema as schema
+from app import dynamics_ui as ui
 from app.dynamics_schema import InvoiceType, LineAmountTypes, RoundingMode, SyncStatus, TotalsStatus
+from plugins_registration.provision import provision
+from tests.stack_helpers import connector_web_api, quiet_report
 
 # harness.new_invoice: Widget 4 x 12.50 = 50.00 and a write-in "Travel" 1 x 120.00, on account 200 (20 % VAT).
 
@@ -117,3 +122,26 @@ def test_a_refused_rounding_line_is_reported_and_the_invoice_stays_exported(harn
     assert "Total: Xero 1,200.00, Dynamics 1,199.99" in words
     assert "Xero refused the rounding line on account 999" in words
     assert harness.history(invoice_id)[-1][schema.SYNC_HISTORY_STATUS] == SyncStatus.TOTALS_DIFFER
+
+
+def test_taxed_freight_is_reported_and_listed_by_the_totals_differ_view(harness):
+    provision(connector_web_api(harness.dataverse), quiet_report())  # the forms and views
+    harness.set_connection_settings(**{schema.CONNECTION_FREIGHT_TAX_TYPE: "OUTPUT2"})
+    invoice_id = harness.new_invoice(ready=False)
+    harness.person.update("invoices", invoice_id, {"freightamount": 15})
+    harness.set_connection(invoice_id)
+    matching_id = harness.new_invoice(name="No freight")
+    harness.drain()
+
+    row, document = xero_document(harness, invoice_id)
+    assert (document["TotalTax"], row["totaltax"]) == (37.0, 34.0)  # 20 % of 170.00, and 3.00 on the freight
+    words = row[schema.INVOICE_TOTALS_DIFFERENCE]
+    assert "Tax: Xero 37.00, Dynamics 34.00" in words and "Total: Xero 222.00, Dynamics 219.00" in words
+    assert "Freight tax 3.00 has no place in Dynamics totals" in words
+    last = harness.history(invoice_id)[-1]
+    assert last[schema.SYNC_HISTORY_STATUS] == SyncStatus.TOTALS_DIFFER and words in last[schema.SYNC_HISTORY_DETAILS]
+
+    view = ui.view("invoice", "Totals differ from Xero")
+    page = requests.get(f"{harness.dataverse.url}/_sandbox/views/{view.view_id}", timeout=10)
+    assert page.status_code == 200
+    assert invoice_id in page.text and matching_id not in page.text
