@@ -1,10 +1,12 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from benchmarks import intake, money
+from benchmarks import hostile, intake, intake_http, money
 
 
 def main() -> None:
     intake.main()
+    intake_http.main([])
+    hostile.main([])
     money.main()
 
 
