@@ -329,6 +329,14 @@ CONNECTION_TABLE = _custom_table(
             choices=LineAmountTypes,
             default=LineAmountTypes.EXCLUSIVE,
         ),
+        IntegerColumn(
+            "xc_XeroDailyCallLimit",
+            "Xero calls per day",
+            "This organisation's daily budget of Xero calls (smaller Xero app tiers allow fewer than 5,000). "
+            "Empty: the connector's default.",
+            min_value=1,
+            max_value=5000,
+        ),
     ),
 )
 
@@ -556,6 +564,7 @@ CONNECTION_CREATE_CREDIT_NOTE = column("createcreditnote")
 CONNECTION_TIME_ZONE = column("timezone")
 CONNECTION_BUNDLE_HANDLING = column("bundlehandling")
 CONNECTION_DEFAULT_LINE_AMOUNT_TYPES = column("defaultlineamounttypes")
+CONNECTION_XERO_DAILY_CALL_LIMIT = column("xerodailycalllimit")
 
 # Columns of the sync history table.
 SYNC_HISTORY_NAME = column("name")

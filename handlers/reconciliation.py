@@ -71,7 +71,7 @@ def reconcile_connection(
         interval_seconds=ctx.settings.reconcile_interval_seconds,
         overlap_seconds=ctx.settings.reconcile_overlap_seconds,
     )
-    xero = services.xero.get(connection.id, connection.xero_tenant_id)
+    xero = services.xero.get(connection.id, connection.xero_tenant_id, essential=True)
     xero_jobs = _queue_changed_xero_invoices(ctx, xero, connection, window)
     dynamics_jobs = _queue_unsynced_dynamics_invoices(ctx, services, connection, window)
     advance_checkpoint(ctx.redis, connection.id, window.until)

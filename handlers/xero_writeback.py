@@ -61,7 +61,10 @@ def load_event_context(ctx: JobContext, services: Services, connection_id: str) 
         raise Ignored(f"the Xero connection row {connection_id} no longer exists in Dynamics")
     tenant_id = connection.xero_tenant_id or ctx.payload["tenant_id"]
     return XeroEventContext(
-        ctx=ctx, services=services, connection=connection, xero=services.xero.get(connection.id, tenant_id)
+        ctx=ctx,
+        services=services,
+        connection=connection,
+        xero=services.xero.get(connection.id, tenant_id, essential=True),
     )
 
 

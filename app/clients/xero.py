@@ -12,7 +12,8 @@ mappers' output goes straight in and Xero's answer comes straight back.
 
 Guarantees of every method:
 - it runs inside `TenantLimiter.call(tenant_id)`: at most 5 calls in flight, 60 a minute and the daily budget
-  per tenant across all workers (full: `Retryable`; daily budget spent: `Deferred`);
+  per tenant across all workers (full: `Retryable`; daily budget spent: `Deferred`), and Xero's
+  `X-…Limit-Remaining` headers of every answer (errors included) correct the shared counters;
 - every write carries an `Idempotency-Key`: the caller's (the mapper's key, derived from what is written) or,
   when none is given, one derived here from the serialised request body. Xero replays the first answer for the
   same key and body for about 6 minutes only, so the handler still records ids and looks up before re-creating;
@@ -157,9 +158,11 @@ class XeroGateway:
         tokens: TokenStore,
         limiter: TenantLimiter,
         token_endpoint: XeroTokenEndpoint | None = None,
+        essential: bool = False,
     ) -> None:
         self.connection_id = connection_id
         self.tenant_id = tenant_id
+        self.essential = essential  # may use the daily budget's reserved share (payments-back, reconciliation)
         self.settings = settings
         self.limiter = limiter
         self.token_source = XeroTokenSource(connection_id, tokens, token_endpoint or XeroTokenEndpoint(settings))
@@ -171,12 +174,21 @@ class XeroGateway:
         # Any refresh happens here, before taking one of the tenant's slots: a worker waiting on the identity
         # server (or on another worker's refresh) must not hold a slot the tenant's other work could use.
         self.token_source.current()
-        with self.limiter.call(self.tenant_id):
+        with self.limiter.call(self.tenant_id, essential=self.essential):
             try:
-                return method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)
+                data, _status, headers = method(
+                    self.tenant_id,
+                    *args,
+                    _request_timeout=self.settings.request_timeout,
+                    _return_http_data_only=False,
+                    **kwargs,
+                )
+                self.limiter.observe(self.tenant_id, headers)
+                return data
             except ConnectorError:
                 raise  # already classified (token refresh, reconnect)
             except Exception as exc:
+                self.limiter.observe(self.tenant_id, getattr(exc, "headers", None))
                 pause = tenant_pause_seconds(exc)
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
@@ -532,11 +544,18 @@ class XeroGateways:
         self._gateways: dict[tuple[str, str], XeroGateway] = {}
         self._lock = threading.Lock()
 
-    def get(self, connection_id: str, tenant_id: str) -> XeroGateway:
+    def get(self, connection_id: str, tenant_id: str, *, essential: bool = False) -> XeroGateway:
+        """The gateway for this connection; `essential` (payments-back, reconciliation) may spend the share of
+        the daily budget that bulk sending leaves alone."""
         with self._lock:
-            key = (connection_id, tenant_id.lower())
+            key = (connection_id, tenant_id.lower(), essential)
             if key not in self._gateways:
                 self._gateways[key] = XeroGateway(
-                    connection_id, tenant_id, settings=self.settings, tokens=self.tokens, limiter=self.limiter
+                    connection_id,
+                    tenant_id,
+                    settings=self.settings,
+                    tokens=self.tokens,
+                    limiter=self.limiter,
+                    essential=essential,
                 )
             return self._gateways[key]

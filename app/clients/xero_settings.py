@@ -12,7 +12,11 @@ Read once from the environment with `XeroSettings.from_environ()`; every problem
     XERO_CUSTOM_CONNECTION               "true" for a custom connection (client credentials, no refresh token)
     XERO_CONCURRENT_LIMIT                calls in flight per tenant, default 5
     XERO_MINUTE_LIMIT                    calls per minute per tenant, default 60
-    XERO_DAY_LIMIT                       calls per day per tenant, default 5000 (1000 on Xero's Starter tier)
+    XERO_DAY_LIMIT                       calls per day per tenant, default 5000 (1000 on Xero's Starter tier);
+                                         one organisation's own budget is set on its connection row
+    XERO_APP_MINUTE_LIMIT                calls per minute across all tenants, default 10000
+    XERO_DAY_RESERVED_SHARE              share of the daily budget bulk sending leaves for payments-back and
+                                         reconciliation, default 0.1 (0 to 0.9)
     XERO_LIMIT_WAIT_SECONDS              longest a worker waits for a tenant slot before retrying later, default 2
     XERO_REQUEST_TIMEOUT_SECONDS         read timeout of one Xero call, default 30 (connect: at most 10)
 """
@@ -126,6 +130,8 @@ class XeroSettings:
                 concurrent=int(positive("XERO_CONCURRENT_LIMIT", 5)),
                 per_minute=int(positive("XERO_MINUTE_LIMIT", 60)),
                 per_day=int(positive("XERO_DAY_LIMIT", 5000)),
+                app_per_minute=int(positive("XERO_APP_MINUTE_LIMIT", 10_000)),
+                reserved_share=_share("XERO_DAY_RESERVED_SHARE", text("XERO_DAY_RESERVED_SHARE", "0.1"), problems),
             ),
             limit_wait_seconds=float(positive("XERO_LIMIT_WAIT_SECONDS", 2.0, float)),
             request_timeout_seconds=float(positive("XERO_REQUEST_TIMEOUT_SECONDS", 30.0, float)),
@@ -133,6 +139,17 @@ class XeroSettings:
         if problems:
             raise ConfigError(problems)
         return cls(client_id=client_id, client_secret=client_secret, token_encryption_keys=keys, **settings)
+
+
+def _share(name: str, raw: str, problems: list[str]) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 0.9:
+        problems.append(f"{name}: must be a number from 0 to 0.9")
+        return 0.1
+    return value
 
 
 def _scopes(value: str, custom_connection: bool, problems: list[str]) -> tuple[str, ...]:
