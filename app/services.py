@@ -27,6 +27,7 @@ from app.clients.dataverse_token_cache import RedisTokenCache
 from app.clients.xero import XeroGateways, XeroSettings
 from app.clients.xero_tokens import token_cipher
 from app.config import ConfigError
+from app.connection_rows import ConnectionRowCache
 from app.errors import Permanent
 from app.sync_records import SyncRecords
 
@@ -36,6 +37,7 @@ class Services:
     dataverse: DataverseClient
     xero: XeroGateways
     records: SyncRecords
+    connection_rows: ConnectionRowCache
 
     @property
     def org_url(self) -> str:
@@ -60,7 +62,12 @@ def build_services(connection: Redis, environ: Mapping[str, str]) -> Services:
         ) from None
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
     dataverse = dataverse_client_from_env(environ, token_cache=token_cache)
-    return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings), records=SyncRecords(connection))
+    return Services(
+        dataverse=dataverse,
+        xero=XeroGateways(connection, xero_settings),
+        records=SyncRecords(connection),
+        connection_rows=ConnectionRowCache(connection),
+    )
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:

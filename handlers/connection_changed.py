@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from app import xero_tenants
+from app.connection_rows import ConnectionRowCache
 from app.dispatch import JobContext
 from app.reference_data import imported_tenant, submit_import
 from app.services import services_for
@@ -29,6 +30,7 @@ SAME_ORGANISATION = (
 def handle(ctx: JobContext) -> dict[str, Any]:
     connection_id = str(ctx.payload["connection_id"]).lower()
     result: dict[str, Any] = {"handler": __name__, "connection_id": connection_id}
+    ConnectionRowCache(ctx.redis).forget(connection_id)  # the next job reads the changed row
     if ctx.payload.get("deleted"):
         forgotten = _forget_tenants(ctx, connection_id)
         log.info("connection deleted", extra={"connection_id": connection_id, "tenants_forgotten": forgotten})

@@ -149,7 +149,7 @@ def _queue_unsynced_dynamics_invoices(
     )
     if not found:
         return 0
-    organization_id = organisation_id(services.dataverse)
+    organization_id = organisation_id(services.dataverse, ctx.redis)
     for row in found:
         invoice_id = str(row["invoiceid"]).lower()
         ctx.jobs.submit_coalesced(

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from redis import Redis
+
 from app.clients.dataverse import BatchOperation, DataverseClient
 from app.clients.xero import XeroGateway
 from app.dispatch import JobContext
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 INVOICE_LOCK_WAIT_SECONDS = 5.0
 _organisations: dict[str, str] = {}  # Dataverse address -> organisation id, learnt once per process
+ORGANISATION_KEY = "connector:dataverse:organisation-id"  # + Dataverse address: the same, shared by processes
 
 
 @dataclass
@@ -56,7 +59,7 @@ class XeroEventContext:
 
 
 def load_event_context(ctx: JobContext, services: Services, connection_id: str) -> XeroEventContext:
-    connection = load_connection(services.dataverse, connection_id)
+    connection = load_connection(services.dataverse, connection_id, services.connection_rows)
     if connection is None:
         raise Ignored(f"the Xero connection row {connection_id} no longer exists in Dynamics")
     tenant_id = connection.xero_tenant_id or ctx.payload["tenant_id"]
@@ -68,17 +71,25 @@ def load_event_context(ctx: JobContext, services: Services, connection_id: str) 
     )
 
 
-def organisation_id(dataverse: DataverseClient) -> str:
-    """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events)."""
+def organisation_id(dataverse: DataverseClient, redis: Redis) -> str:
+    """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events).
+
+    Asked of Dataverse (WhoAmI) once and kept in Redis: a forked work-horse would otherwise ask on every job."""
     if dataverse.org_url not in _organisations:
-        _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+        key = f"{ORGANISATION_KEY}:{dataverse.org_url}"
+        known = redis.get(key)
+        if known:
+            _organisations[dataverse.org_url] = known.decode()
+        else:
+            _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+            redis.set(key, _organisations[dataverse.org_url])
     return _organisations[dataverse.org_url]
 
 
 @contextmanager
 def invoice_lock(event: XeroEventContext, invoice_id: str) -> Iterator[None]:
     """The invoice's own lock (the one its Dynamics -> Xero sync takes): one writer per invoice at a time."""
-    scope = invoice_scope(organisation_id(event.dataverse), invoice_id)
+    scope = invoice_scope(organisation_id(event.dataverse, event.ctx.redis), invoice_id)
     lock = event.ctx.redis.lock(
         lock_key(scope), timeout=event.ctx.settings.job_timeout_seconds + 60, blocking_timeout=INVOICE_LOCK_WAIT_SECONDS
     )

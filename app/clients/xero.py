@@ -67,6 +67,7 @@ from app.clients.xero_errors import (
     tenant_pause_seconds,
     validation_error,
 )
+from app.clients.xero_item_cache import ItemCodeCache
 from app.clients.xero_limits import TenantLimiter
 from app.clients.xero_sdk import build_sdk
 from app.clients.xero_settings import XeroSettings
@@ -159,10 +160,12 @@ class XeroGateway:
         limiter: TenantLimiter,
         token_endpoint: XeroTokenEndpoint | None = None,
         essential: bool = False,
+        item_codes: ItemCodeCache | None = None,
     ) -> None:
         self.connection_id = connection_id
         self.tenant_id = tenant_id
         self.essential = essential  # may use the daily budget's reserved share (payments-back, reconciliation)
+        self.item_codes = item_codes or ItemCodeCache(limiter.redis)
         self.settings = settings
         self.limiter = limiter
         self.token_source = XeroTokenSource(connection_id, tokens, token_endpoint or XeroTokenEndpoint(settings))
@@ -193,6 +196,8 @@ class XeroGateway:
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
+                if _names_an_unknown_item(error):
+                    self.item_codes.forget(self.tenant_id)
                 log.warning(
                     "xero call failed",
                     extra={
@@ -291,6 +296,19 @@ class XeroGateway:
             found.update({code: by_code[code.casefold()] for code in chunk if code.casefold() in by_code})
         return found
 
+    def known_item_codes(self, codes: Iterable[str]) -> set[str]:
+        """The codes among `codes` that exist as items in Xero: from what this organisation's earlier lookups
+        found (`ItemCodeCache`), asking Xero only about the rest."""
+        wanted = list(dict.fromkeys(c for c in codes if c))
+        known, absent = self.item_codes.lookup(self.tenant_id, wanted)
+        missing = [c for c in wanted if c not in known and c not in absent]
+        if missing:
+            found = self.get_items_by_codes(missing)
+            self.item_codes.add(self.tenant_id, [str(item.code or code) for code, item in found.items()])
+            self.item_codes.add_absent(self.tenant_id, [c for c in missing if c not in found])
+            known.update(found)
+        return known
+
     def create_item(self, item: Item, *, idempotency_key: str | None = None) -> Item:
         body = Items(items=[item])
         answer = self._call(
@@ -300,7 +318,9 @@ class XeroGateway:
             body,
             idempotency_key=_key(idempotency_key, "item", body),
         )
-        return answer.items[0]
+        created = answer.items[0]
+        self.item_codes.add(self.tenant_id, [str(created.code or item.code or "")])
+        return created
 
     # -- invoices --------------------------------------------------------------------------------------------
     def create_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
@@ -520,6 +540,12 @@ class XeroGateway:
             idempotency_key=_key(idempotency_key, f"allocation-{credit_note_id}", body),
         )
         return answer.allocations[0]
+
+
+def _names_an_unknown_item(error: ConnectorError) -> bool:
+    """Xero refused a document for an item code it does not know: the remembered item codes are stale."""
+    messages = getattr(error, "messages", ()) or ()
+    return any("item code" in m.casefold() and "not valid" in m.casefold() for m in messages)
 
 
 def _best(matches: list[T]) -> T | None:

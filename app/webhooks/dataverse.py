@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 from app.config import Settings
+from app.connection_rows import ConnectionRowCache
 from app.connector_identity import connector_user
 from app.events import DataverseEvent
 from app.logs import new_correlation_id, set_correlation_id
@@ -153,6 +154,8 @@ def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id:
                 trigger=trigger,
             )
         case ConnectionChanged(connection_id, deleted):
+            # Workers keep connection rows for a short while; the row's own event ends that at once.
+            ConnectionRowCache(jobs.redis).forget(connection_id)
             return jobs.submit_coalesced(
                 QUEUE_MAINTENANCE,
                 "connection.changed",
