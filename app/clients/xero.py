@@ -39,6 +39,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from redis import Redis
+from redis.exceptions import RedisError
 from xero_python.accounting import (
     Account,
     Allocation,
@@ -73,6 +74,7 @@ from app.clients.xero_sdk import build_sdk
 from app.clients.xero_settings import XeroSettings
 from app.clients.xero_tokens import TokenStore, token_cipher
 from app.errors import ConnectorError
+from app.xero_echoes import remember_write
 
 __all__ = [
     "MAX_BATCH",
@@ -217,6 +219,16 @@ class XeroGateway:
             if len(rows) < PAGE_SIZE:
                 return
 
+    def _written(self, invoice: Invoice) -> Invoice:
+        """Remember Xero's answer to our own write, so its webhook echo costs no call (app.xero_echoes)."""
+        try:
+            remember_write(self.limiter.redis, self.tenant_id, invoice)
+        except RedisError:
+            log.warning(
+                "could not remember the write; its echo will be read from Xero", extra={"tenant": self.tenant_id}
+            )
+        return invoice
+
     # -- organisation and reference data ----------------------------------------------------------------------
     def get_organisation(self) -> Organisation:
         """The organisation (`short_code` builds deep links, `base_currency`)."""
@@ -334,7 +346,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "invoice-create", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     def update_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """Update the invoice `invoice.invoice_id` (send existing LineItemIDs back, or the lines are recreated)."""
@@ -350,7 +362,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "invoice-update", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     def save_invoices(self, invoices: Sequence[Invoice], *, idempotency_key: str | None = None) -> list[BatchItem]:
         """Create or update up to 50 invoices in one call (with an InvoiceID: update; without: create).
@@ -380,6 +392,8 @@ class XeroGateway:
             failed = got is None or got.status_attribute_string == "ERROR" or bool(got.has_errors) or bool(errors)
             if failed and not errors:
                 errors = ("Xero did not return this invoice",)
+            if not failed:
+                self._written(got)
             items.append(
                 BatchItem(
                     sent=sent,
@@ -465,7 +479,7 @@ class XeroGateway:
             body,
             idempotency_key=_key(idempotency_key, f"invoice-{status.lower()}", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     # -- credit notes -----------------------------------------------------------------------------------------
     def create_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
