@@ -5,7 +5,8 @@ clients (sockets must not be shared across processes) and then reuses them for t
 
 Read from the environment (see the README's configuration table):
 - Dataverse: `DATAVERSE_URL` with `DATAVERSE_TOKEN` (the sandbox) or `DATAVERSE_TENANT_ID`,
-  `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL), optional `DATAVERSE_RETRY_BUDGET_SECONDS`;
+  `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL), optional `DATAVERSE_RETRY_BUDGET_SECONDS` and
+  `DATAVERSE_REQUEST_BUDGET` (service protection shared by all workers, see app.clients.dataverse_limits);
 - Xero: everything `XeroSettings.from_environ` reads (`XERO_CLIENT_ID`, `XERO_CLIENT_SECRET`,
   `TOKEN_ENCRYPTION_KEYS`, `XERO_API_URL`, ...).
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from app.clients.dataverse import DataverseClient, dataverse_client_from_env
+from app.clients.dataverse_limits import DataverseLimiter, DataverseLimits
 from app.clients.dataverse_token_cache import RedisTokenCache
 from app.clients.xero import XeroGateways, XeroSettings
 from app.clients.xero_tokens import token_cipher
@@ -62,12 +64,30 @@ def build_services(connection: Redis, environ: Mapping[str, str]) -> Services:
         ) from None
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
     dataverse = dataverse_client_from_env(environ, token_cache=token_cache)
+    dataverse.limiter = DataverseLimiter(connection, dataverse.org_url, dataverse_limits(environ))
     return Services(
         dataverse=dataverse,
         xero=XeroGateways(connection, xero_settings),
         records=SyncRecords(connection),
         connection_rows=ConnectionRowCache(connection),
     )
+
+
+def dataverse_limits(environ: Mapping[str, str]) -> DataverseLimits:
+    """`DATAVERSE_REQUEST_BUDGET`: requests per 5 minutes all workers share (default 6,000, Dataverse's own)."""
+    raw = environ.get("DATAVERSE_REQUEST_BUDGET", "").strip()
+    if not raw:
+        return DataverseLimits()
+    try:
+        budget = int(raw)
+    except ValueError:
+        budget = 0
+    if budget <= 0:
+        raise Permanent(
+            f"DATAVERSE_REQUEST_BUDGET must be a positive whole number of requests (got {raw!r})",
+            user_message="The connector's Dataverse settings are wrong; ask your administrator.",
+        )
+    return DataverseLimits(per_window=budget)
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:
