@@ -128,7 +128,10 @@ class InvoiceSync:
                 self.patches.append(reconnect_patch(self.connection.id, exc.user_message))
             self._fail(exc)
             raise
-        except Deferred:
+        except Deferred as exc:
+            # Xero's daily budget is spent: say in Dynamics when the invoice will go (once per message).
+            if self.services.records.news(self.organization_id, self.invoice.id, exc.user_message):
+                self._write(SyncStatus.INFORMATION, exc.user_message)
             raise
         except Permanent as exc:
             self._fail(exc)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus
+from app.clients.xero_limits import TenantLimiter
+from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus, SyncStatus
 from sandbox.xero.seed import TENANT_A_ID
 
 
@@ -34,3 +35,20 @@ def test_a_changed_connection_row_applies_to_the_next_invoice(harness):
     row = harness.invoice_row(invoice_id)
     assert row[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES
     assert row[schema.INVOICE_XERO_STATUS] == "SUBMITTED", "the new setting was used"
+
+
+def test_near_the_daily_limit_the_invoice_waits_for_the_reset_and_says_so(harness):
+    TenantLimiter(harness.redis).set_day_budget(TENANT_A_ID, 10)  # a small tier: 9 for sending, 1 kept
+    harness.redis.set(f"connector:xero:limit:{TENANT_A_ID}:day", 9, ex=3600)
+    invoice_id = harness.new_invoice()
+    harness.drain()
+
+    row = harness.invoice_row(invoice_id)
+    assert row[schema.INVOICE_EXPORT_STATUS] != ExportStatus.FAILED
+    [history] = harness.history(invoice_id)
+    assert history[schema.SYNC_HISTORY_STATUS] == SyncStatus.INFORMATION
+    assert "kept for payments and reconciliation" in history[schema.SYNC_HISTORY_DETAILS]
+    assert "resumes at" in history[schema.SYNC_HISTORY_DETAILS]
+    assert harness.xero.calls().get(TENANT_A_ID, {}).get("calls", 0) == 0
+    [deferred] = [r for r in harness.results() if r.get("outcome") == "deferred"]
+    assert deferred["reason"] == history[schema.SYNC_HISTORY_DETAILS]
