@@ -1,10 +1,16 @@
 """`make bench`: run every benchmark and print its figures."""
 
-from benchmarks import intake
+import sys
+
+from benchmarks import bulk, intake
+
+BENCHMARKS = {"intake": intake.main, "bulk": bulk.main}
 
 
 def main() -> None:
-    intake.main()
+    """All benchmarks, or those named: `python -m benchmarks bulk`."""
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        BENCHMARKS[name]()
 
 
 if __name__ == "__main__":

@@ -63,16 +63,12 @@ if redis.call('INCR', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], tonumber
 return {0, 0}
 """
 
-# Raise a counter to what Xero says is used, plus the calls still in flight that Xero may not have counted yet.
-# Never lowered: our own limits may be stricter than Xero's (a per-organisation budget), so a large remaining
-# figure from Xero says nothing about our budget.
-# KEYS: counter, inflight zset; ARGV: limit, remaining, window_len (s), count_in_flight (1/0)
+# Raise a counter to what Xero says is used. Never lowered: our own count already includes every call this app
+# started (some may not have reached Xero yet), and our limits may be stricter than Xero's (a per-organisation
+# budget), so a large remaining figure from Xero says nothing about our budget.
+# KEYS: counter; ARGV: limit, remaining, window_len (s)
 _OBSERVE = """
 local used = tonumber(ARGV[1]) - tonumber(ARGV[2])
-if ARGV[4] == '1' then
-  local others = redis.call('ZCARD', KEYS[2]) - 1
-  if others > 0 then used = used + others end
-end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if used <= current then return current end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -181,27 +177,20 @@ class TenantLimiter:
             time.sleep(wait)
 
     def observe(self, tenant_id: str, headers: Mapping[str, str] | None) -> None:
-        """Correct the shared counters from Xero's `X-…Limit-Remaining` headers of one answer.
-
-        Call it while the answered call still holds its slot: the other calls in flight are added on top, as
-        Xero may not have counted them yet."""
+        """Raise the shared counters to Xero's `X-…Limit-Remaining` figures of one answer."""
         remaining = remaining_from_headers(headers)
         if not remaining:
             return
         keys = self._keys(tenant_id)
         limits = self.limits
-        if "minute" in remaining:
-            self._observe(
-                keys=[keys[1], keys[0]], args=[limits.per_minute, remaining["minute"], limits.minute_seconds, 1]
-            )
-        if "day" in remaining:
-            self._observe(
-                keys=[keys[2], keys[0]], args=[self.day_budget(tenant_id), remaining["day"], limits.day_seconds, 1]
-            )
-        if "app" in remaining:
-            self._observe(
-                keys=[keys[5], keys[0]], args=[limits.app_per_minute, remaining["app"], limits.minute_seconds, 0]
-            )
+        figures = {
+            "minute": (keys[1], limits.per_minute, limits.minute_seconds),
+            "day": (keys[2], self.day_budget(tenant_id), limits.day_seconds),
+            "app": (keys[5], limits.app_per_minute, limits.minute_seconds),
+        }
+        for name, left in remaining.items():
+            key, limit, window = figures[name]
+            self._observe(keys=[key], args=[limit, left, window])
 
     def pause(self, tenant_id: str, seconds: float) -> None:
         """After Xero's 429: no worker calls this tenant until Retry-After has passed."""

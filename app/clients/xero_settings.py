@@ -18,6 +18,8 @@ Read once from the environment with `XeroSettings.from_environ()`; every problem
     XERO_DAY_RESERVED_SHARE              share of the daily budget bulk sending leaves for payments-back and
                                          reconciliation, default 0.1 (0 to 0.9)
     XERO_LIMIT_WAIT_SECONDS              longest a worker waits for a tenant slot before retrying later, default 2
+    XERO_LIMIT_TIME_SCALE                multiplies the limit windows (minute, day); only for a time-scaled
+                                         sandbox Xero (`--time-scale`), default 1
     XERO_REQUEST_TIMEOUT_SECONDS         read timeout of one Xero call, default 30 (connect: at most 10)
 """
 
@@ -120,6 +122,7 @@ class XeroSettings:
         custom = text("XERO_CUSTOM_CONNECTION").lower()
         if custom not in _TRUE | _FALSE:
             problems.append("XERO_CUSTOM_CONNECTION: must be true or false")
+        time_scale = float(positive("XERO_LIMIT_TIME_SCALE", 1.0, float))
         settings = dict(
             api_url=url("XERO_API_URL", cls.api_url),
             identity_url=url("XERO_IDENTITY_URL", cls.identity_url),
@@ -127,6 +130,8 @@ class XeroSettings:
             scopes=_scopes(text("XERO_SCOPES", "granular"), custom in _TRUE, problems),
             custom_connection=custom in _TRUE,
             limits=XeroLimits(
+                minute_seconds=60.0 * time_scale,
+                day_seconds=86400.0 * time_scale,
                 concurrent=int(positive("XERO_CONCURRENT_LIMIT", 5)),
                 per_minute=int(positive("XERO_MINUTE_LIMIT", 60)),
                 per_day=int(positive("XERO_DAY_LIMIT", 5000)),
