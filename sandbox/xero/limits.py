@@ -1,8 +1,8 @@
 """Xero's API limits per tenant (concurrent, minute, day) and per app (minute), in fixed windows.
 
-As Xero does, every answer says what is left: "Each API response you receive will include the
-X-DayLimit-Remaining, X-MinLimit-Remaining and X-AppMinLimit-Remaining headers" (https://developer.xero.com/faq/limits;
-https://developer.xero.com/documentation/guides/oauth2/limits/), 429s included.
+As Xero does, every answer (429s included) says what is left of each limit in `X-DayLimit-Remaining`,
+`X-MinLimit-Remaining` and `X-AppMinLimit-Remaining` (https://developer.xero.com/faq/limits,
+https://developer.xero.com/documentation/guides/oauth2/limits/).
 """
 
 from __future__ import annotations
