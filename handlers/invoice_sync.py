@@ -131,7 +131,12 @@ class InvoiceSync:
         except Deferred as exc:
             # Xero's daily budget is spent: say in Dynamics when the invoice will go (once per message).
             if self.services.records.news(self.organization_id, self.invoice.id, exc.user_message):
-                self._write(SyncStatus.INFORMATION, exc.user_message)
+                try:
+                    self._write(SyncStatus.INFORMATION, exc.user_message)
+                except ConnectorError:
+                    log.exception(
+                        "could not say in Dynamics why the invoice waits", extra={"invoice_id": self.invoice.id}
+                    )
             raise
         except Permanent as exc:
             self._fail(exc)

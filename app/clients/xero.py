@@ -33,6 +33,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -199,7 +200,8 @@ class XeroGateway:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
                 if _names_an_unknown_item(error):
-                    self.item_codes.forget(self.tenant_id)
+                    with suppress(RedisError):
+                        self.item_codes.forget(self.tenant_id)
                 log.warning(
                     "xero call failed",
                     extra={

@@ -23,11 +23,12 @@ import math
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from app.errors import Deferred, Retryable
 
@@ -177,20 +178,23 @@ class TenantLimiter:
             time.sleep(wait)
 
     def observe(self, tenant_id: str, headers: Mapping[str, str] | None) -> None:
-        """Raise the shared counters to Xero's `X-…Limit-Remaining` figures of one answer."""
+        """Raise the shared counters to Xero's `X-…Limit-Remaining` figures of one answer.
+
+        A correction only: a Redis failure here never fails a call Xero has already answered."""
         remaining = remaining_from_headers(headers)
         if not remaining:
             return
         keys = self._keys(tenant_id)
         limits = self.limits
-        figures = {
-            "minute": (keys[1], limits.per_minute, limits.minute_seconds),
-            "day": (keys[2], self.day_budget(tenant_id), limits.day_seconds),
-            "app": (keys[5], limits.app_per_minute, limits.minute_seconds),
-        }
-        for name, left in remaining.items():
-            key, limit, window = figures[name]
-            self._observe(keys=[key], args=[limit, left, window])
+        with suppress(RedisError):
+            figures = {
+                "minute": (keys[1], limits.per_minute, limits.minute_seconds),
+                "day": (keys[2], self.day_budget(tenant_id), limits.day_seconds),
+                "app": (keys[5], limits.app_per_minute, limits.minute_seconds),
+            }
+            for name, left in remaining.items():
+                key, limit, window = figures[name]
+                self._observe(keys=[key], args=[limit, left, window])
 
     def pause(self, tenant_id: str, seconds: float) -> None:
         """After Xero's 429: no worker calls this tenant until Retry-After has passed."""
