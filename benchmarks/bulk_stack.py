@@ -102,15 +102,21 @@ class BulkStack:
         self.tokens.save(connection_id, TokenSet.from_oauth_response(self.admin.mint_token([tenant_id])))
         return Organisation(tenant_id, connection_id)
 
-    def add_invoices(self, organisation: Organisation, count: int, *, customers: int = 3) -> list[str]:
-        """`count` ready invoices (a Widget line and a write-in line each) for up to three customers."""
+    def add_invoices(
+        self, organisation: Organisation, count: int, *, customers: int = 3, accounts: tuple[str, ...] = ACCOUNT_IDS
+    ) -> list[str]:
+        """`count` ready invoices (a Widget line and a write-in line each) for up to `customers` of `accounts`.
+
+        Two organisations get different accounts: a Dynamics account keeps one Xero contact id today."""
         created: list[str] = []
         for start in range(0, count, INVOICES_PER_BATCH):
             operations = []
             for n in range(start, min(count, start + INVOICES_PER_BATCH)):
                 invoice_id = str(uuid.uuid4())
                 created.append(invoice_id)
-                operations.extend(_invoice_operations(invoice_id, n, organisation, ACCOUNT_IDS[n % customers]))
+                operations.extend(
+                    _invoice_operations(invoice_id, n, organisation, accounts[n % min(customers, len(accounts))])
+                )
             self.writer.batch(operations)
         organisation.invoice_ids.extend(created)
         return created
