@@ -4,11 +4,14 @@ When the connector creates or updates an invoice, Xero's answer is the invoice's
 that state back to Dynamics. Moments later Xero sends an INVOICE event for the same change. Reading the invoice
 again for it would spend one of the organisation's 60 calls a minute on a state the connector already holds.
 
-So every write remembers, per Xero invoice, the `UpdatedDateUTC` of Xero's answer (with its status and contact).
-An event whose `eventDateUtc` is no later than that, plus `ECHO_WINDOW` (Xero stamps the event a moment after
-the change), is the echo: it costs no Xero call. Any event later than that, or one without an event date (a
-retry, the reconciliation), reads Xero as before. A change by someone else inside the window is still found by
-the reconciliation, which reads every invoice Xero changed since its checkpoint.
+So every write remembers, per Xero invoice, Xero's answer (`UpdatedDateUTC`, status, contact) and counts one
+echo to come. A job whose events are no more than the echoes still to come, each dated no later than the last
+write's `UpdatedDateUTC` plus `ECHO_WINDOW` (Xero stamps the event a moment after the change), is taken as
+the echo and costs no Xero call; it uses those echoes up. Anything else reads Xero as before: one event more
+than the writes (someone approved or paid it meanwhile, even within the window), a later event, or one
+without an event date (a retry, the reconciliation). When a change by someone else is taken for an echo
+because its own event came first, the echo that follows finds nothing left to use up and reads Xero, so the
+last word is always a read; and the reconciliation reads every invoice Xero changed since its checkpoint.
 """
 
 from __future__ import annotations
@@ -25,12 +28,34 @@ KEY_PREFIX = "connector:xero:written"
 ECHO_WINDOW = timedelta(seconds=2)
 TTL_SECONDS = 3600  # Xero delivers webhooks within minutes; older memories are of no use
 
-# Keeps the later of two writes' states: two answers may be recorded out of order.
-_KEEP_LATEST = """
+# One more echo to come; the later of two writes' states is kept (answers may be recorded out of order).
+# KEYS: the invoice's key; ARGV: state JSON (without pending), updated (epoch s), ttl
+_REMEMBER = """
 local current = redis.call('GET', KEYS[1])
-if current and tonumber(cjson.decode(current)['updated']) >= tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-return 1
+local state = cjson.decode(ARGV[1])
+local pending = 1
+if current then
+  local stored = cjson.decode(current)
+  pending = (tonumber(stored['pending']) or 0) + 1
+  if tonumber(stored['updated']) >= tonumber(ARGV[2]) then state = stored end
+end
+state['pending'] = pending
+redis.call('SET', KEYS[1], cjson.encode(state), 'EX', ARGV[3])
+return pending
+"""
+
+# Use up `count` echoes when that many are still to come and the newest event is within the window.
+# KEYS: the invoice's key; ARGV: count, newest event (epoch s), window (s)
+_CONSUME = """
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+local stored = cjson.decode(current)
+local pending = tonumber(stored['pending']) or 0
+if pending < tonumber(ARGV[1]) then return false end
+if tonumber(ARGV[2]) > tonumber(stored['updated']) + tonumber(ARGV[3]) then return false end
+stored['pending'] = pending - tonumber(ARGV[1])
+redis.call('SET', KEYS[1], cjson.encode(stored), 'KEEPTTL')
+return current
 """
 
 
@@ -64,7 +89,7 @@ def remember_write(redis: Redis, tenant_id: str, document: Any) -> None:
             "contact_id": str(contact_id) if contact_id else None,
         }
     )
-    redis.eval(_KEEP_LATEST, 1, _key(tenant_id, str(document_id)), body, repr(moment), TTL_SECONDS)
+    redis.eval(_REMEMBER, 1, _key(tenant_id, str(document_id)), body, repr(moment), TTL_SECONDS)
 
 
 def _event_time(value: Any) -> datetime | None:
@@ -83,15 +108,13 @@ def own_write_echo(
     times = [_event_time(trigger.get("event_date_utc")) for trigger in triggers]
     if not times or any(t is None for t in times):
         return None
-    raw = redis.get(_key(tenant_id, document_id))
-    if raw is None:
+    newest = max(t.timestamp() for t in times if t is not None)
+    raw = redis.eval(_CONSUME, 1, _key(tenant_id, document_id), len(times), repr(newest), ECHO_WINDOW.total_seconds())
+    if not raw:
         return None
     stored = json.loads(raw)
-    written = OwnWrite(
+    return OwnWrite(
         updated=datetime.fromtimestamp(float(stored["updated"]), tz=UTC),
         status=stored.get("status"),
         contact_id=stored.get("contact_id"),
     )
-    if all(t is not None and t <= written.updated + ECHO_WINDOW for t in times):
-        return written
-    return None

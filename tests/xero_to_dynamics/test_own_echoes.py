@@ -35,3 +35,18 @@ def test_the_echo_of_our_own_write_is_not_read_back_but_a_payment_after_it_is(li
     linked.settle()
     assert invoice_reads(linked) == 1
     assert linked.harness.invoice_row(invoice_id)[schema.INVOICE_AMOUNT_PAID] == 1.0
+
+
+def test_a_payment_right_after_our_write_is_not_mistaken_for_its_echo(linked):
+    linked.harness.set_connection_settings(
+        **{schema.CONNECTION_DEFAULT_INVOICE_STATUS: int(DefaultInvoiceStatus.AUTHORISED)}
+    )
+    linked.harness.drain()
+    invoice_id = linked.harness.new_invoice(due=date.today() + timedelta(days=30))
+    linked.harness.drain()  # the sync: its echo is on its way
+    xero_id = linked.harness.invoice_row(invoice_id)[schema.INVOICE_XERO_INVOICE_ID]
+    linked.xero_user.pay(xero_id, "2.00")  # within the echo window, with no clock advanced
+    linked.settle()
+
+    assert linked.harness.invoice_row(invoice_id)[schema.INVOICE_AMOUNT_PAID] == 2.0
+    assert invoice_reads(linked) >= 1
