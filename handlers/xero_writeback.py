@@ -71,17 +71,20 @@ def load_event_context(ctx: JobContext, services: Services, connection_id: str) 
     )
 
 
-def organisation_id(dataverse: DataverseClient, redis: Redis) -> str:
+def organisation_id(dataverse: DataverseClient, redis: Redis | None = None) -> str:
     """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events).
 
-    Asked of Dataverse (WhoAmI) once and kept in Redis: a forked work-horse would otherwise ask on every job."""
-    if dataverse.org_url not in _organisations:
-        key = f"{ORGANISATION_KEY}:{dataverse.org_url}"
-        known = redis.get(key)
-        if known:
-            _organisations[dataverse.org_url] = known.decode()
-        else:
-            _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+    Asked of Dataverse (WhoAmI) once and, given `redis`, kept there: a forked work-horse would otherwise ask
+    on every job."""
+    if dataverse.org_url in _organisations:
+        return _organisations[dataverse.org_url]
+    key = f"{ORGANISATION_KEY}:{dataverse.org_url}"
+    known = redis.get(key) if redis is not None else None
+    if known:
+        _organisations[dataverse.org_url] = known.decode()
+    else:
+        _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+        if redis is not None:
             redis.set(key, _organisations[dataverse.org_url])
     return _organisations[dataverse.org_url]
 

@@ -97,6 +97,13 @@ class XeroLimits:
     slot_ttl_seconds: int = 120  # a slot held by a crashed worker frees itself after this
 
 
+@dataclass(frozen=True)
+class Headroom:
+    minute_left: int
+    day_left: int
+    paused_seconds: float  # after a 429: how long no call is made; 0 when not paused
+
+
 def remaining_from_headers(headers: Mapping[str, str] | None) -> dict[str, int]:
     """Xero's remaining-call figures from an answer's headers (names compared without case)."""
     if not headers:
@@ -212,6 +219,16 @@ class TenantLimiter:
     def day_budget(self, tenant_id: str) -> int:
         value = self.redis.get(self._keys(tenant_id)[4])
         return int(value) if value else self.limits.per_day
+
+    def headroom(self, tenant_id: str) -> Headroom:
+        """What the tenant may still spend now (for the admin console); read only, takes nothing."""
+        keys = self._keys(tenant_id)
+        minute = int(self.redis.get(keys[1]) or 0)
+        return Headroom(
+            minute_left=max(self.limits.per_minute - minute, 0),
+            day_left=self.remaining_today(tenant_id),
+            paused_seconds=max(int(self.redis.pttl(keys[3])), 0) / 1000,
+        )
 
     def remaining_today(self, tenant_id: str, *, essential: bool = True) -> int:
         used = int(self.redis.get(self._keys(tenant_id)[2]) or 0)
