@@ -8,6 +8,7 @@ from redis import Redis
 
 from app.clients.dataverse import DataverseClient, DataverseUnavailable, RetryPolicy, StaticTokenSource
 from app.clients.dataverse_limits import DataverseLimiter, DataverseLimits
+from app.embedded_redis import free_port
 from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN
 from sandbox.dataverse.server import RunningDataverse
 
@@ -59,7 +60,7 @@ def test_a_429_pauses_every_worker_for_its_retry_after(dataverse_sandbox: Runnin
 
 
 def test_a_worker_without_redis_still_calls_dataverse(dataverse_sandbox: RunningDataverse) -> None:
-    unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    unreachable = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2, retry=None)
     client = DataverseClient(
         dataverse_sandbox.url,
         StaticTokenSource(SANDBOX_CONNECTOR_TOKEN),
