@@ -1,8 +1,9 @@
 """Xero's webhook echoes of the connector's own writes, recognised without asking Xero again.
 
-When the connector creates or updates an invoice, Xero's answer is the invoice's new state, and the sync writes
-that state back to Dynamics. Moments later Xero sends an INVOICE event for the same change. Reading the invoice
-again for it would spend one of the organisation's 60 calls a minute on a state the connector already holds.
+When the connector creates or updates an invoice (or a credit note), Xero's answer is the document's new
+state, and the flow that wrote it records that state in Dynamics. Moments later Xero sends an event for the
+same change. Reading the document again for it would spend one of the organisation's 60 calls a minute on a
+state the connector already holds.
 
 So every write remembers, per Xero invoice, Xero's answer (`UpdatedDateUTC`, status, contact) and counts one
 echo to come. A job whose events are no more than the echoes still to come, each dated no later than the last
@@ -75,8 +76,9 @@ def _utc(moment: datetime) -> datetime:
 
 
 def remember_write(redis: Redis, tenant_id: str, document: Any) -> None:
-    """Xero's answer to one of the connector's writes (an Invoice): its id, `updated_date_utc`, status, contact."""
-    document_id = getattr(document, "invoice_id", None)
+    """Xero's answer to one of the connector's writes (an Invoice or a CreditNote): its id, `updated_date_utc`,
+    status and contact."""
+    document_id = getattr(document, "invoice_id", None) or getattr(document, "credit_note_id", None)
     updated = getattr(document, "updated_date_utc", None)
     if not document_id or not isinstance(updated, datetime):
         return

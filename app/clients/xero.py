@@ -221,15 +221,15 @@ class XeroGateway:
             if len(rows) < PAGE_SIZE:
                 return
 
-    def _written(self, invoice: Invoice) -> Invoice:
+    def _written(self, document: T) -> T:
         """Remember Xero's answer to our own write, so its webhook echo costs no call (app.xero_echoes)."""
         try:
-            remember_write(self.limiter.redis, self.tenant_id, invoice)
+            remember_write(self.limiter.redis, self.tenant_id, document)
         except RedisError:
             log.warning(
                 "could not remember the write; its echo will be read from Xero", extra={"tenant": self.tenant_id}
             )
-        return invoice
+        return document
 
     # -- organisation and reference data ----------------------------------------------------------------------
     def get_organisation(self) -> Organisation:
@@ -494,7 +494,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "credit-note", body),
         )
-        return answer.credit_notes[0]
+        return self._written(answer.credit_notes[0])
 
     def update_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         """Update the credit note `credit_note.credit_note_id` (also how a draft is deleted or one voided)."""
@@ -510,7 +510,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "credit-note-update", body),
         )
-        return answer.credit_notes[0]
+        return self._written(answer.credit_notes[0])
 
     def get_credit_note(self, credit_note_id: str) -> CreditNote:
         answer = self._call("read the credit note", False, self.accounting.get_credit_note, credit_note_id)

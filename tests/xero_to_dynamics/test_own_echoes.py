@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import DefaultInvoiceStatus
+from app.dynamics_schema import DefaultInvoiceStatus, InvoiceType
 from sandbox.xero.seed import TENANT_A_ID
 
 
@@ -50,3 +50,14 @@ def test_a_payment_right_after_our_write_is_not_mistaken_for_its_echo(linked):
 
     assert linked.harness.invoice_row(invoice_id)[schema.INVOICE_AMOUNT_PAID] == 2.0
     assert invoice_reads(linked) >= 1
+
+
+def test_the_echo_of_a_credit_note_we_created_is_not_read_back(linked):
+    invoice_id = linked.harness.new_invoice(invoice_type=InvoiceType.SALES_CREDIT_NOTE)
+    linked.harness.drain()  # the sync creates the credit note in Xero
+    xero_id = linked.harness.invoice_row(invoice_id)[schema.INVOICE_XERO_INVOICE_ID]
+    linked.settle()  # its echo
+
+    echoes = [r for r in linked.xero_results("xero.creditnote") if r.get("resource_id") == xero_id.lower()]
+    assert [r["result"] for r in echoes] == ["own_write"]
+    assert linked.harness.xero.calls()[TENANT_A_ID]["endpoints"].get("GET CreditNotes", 0) == 0
