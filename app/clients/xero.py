@@ -60,6 +60,7 @@ from xero_python.accounting import (
 )
 from xero_python.api_client.serializer import serialize
 
+from app import metrics
 from app.clients.xero_auth import XeroTokenEndpoint, XeroTokenSource
 from app.clients.xero_errors import (
     NotFound,
@@ -189,9 +190,11 @@ class XeroGateway:
                     _return_http_data_only=False,
                     **kwargs,
                 )
+                metrics.xero_call(self.tenant_id)
                 self.limiter.observe(self.tenant_id, headers)
                 return data
-            except ConnectorError:
+            except ConnectorError as exc:
+                metrics.xero_call(self.tenant_id, exc)
                 raise  # already classified (token refresh, reconnect)
             except Exception as exc:
                 self.limiter.observe(self.tenant_id, getattr(exc, "headers", None))
@@ -199,6 +202,7 @@ class XeroGateway:
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
+                metrics.xero_call(self.tenant_id, error, exc)
                 if _names_an_unknown_item(error):
                     with suppress(RedisError):
                         self.item_codes.forget(self.tenant_id)

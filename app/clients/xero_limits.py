@@ -30,15 +30,18 @@ from datetime import UTC, datetime
 from redis import Redis
 from redis.exceptions import RedisError
 
+from app import metrics
 from app.errors import Deferred, Retryable
 
 KEY_PREFIX = "connector:xero:limit"
 APP_MINUTE_KEY = f"{KEY_PREFIX}:app:minute"
 
+_BUSY = {1: "paused", 2: "concurrent", 3: "minute", 4: "day", 5: "appminute", 6: "day"}  # metric labels
+
 # KEYS: inflight zset, minute counter, day counter, pause key, day budget, app minute counter
 # ARGV: now, slot id, concurrent, per_minute, per_day, minute_len, day_len, slot_ttl, app_per_minute,
 #       reserved_share, essential (1/0)
-# Returns {code, wait}: 0 taken; 1 paused; 2 concurrent full; 3 minute full; 4 day full; 5 app minute full;
+# Returns {code, wait}: 0 taken (then also the minute's and day's calls so far); 1 paused; 2 concurrent full; 3 minute full; 4 day full; 5 app minute full;
 # 6 bulk share of the day spent.
 _TAKE = """
 local now = tonumber(ARGV[1])
@@ -58,10 +61,12 @@ local app = tonumber(redis.call('GET', KEYS[6]) or '0')
 if app >= tonumber(ARGV[9]) then return {5, redis.call('PTTL', KEYS[6])} end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[8]) * 1000)
-if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]) * 1000) end
-if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) * 1000) end
+local minute_now = redis.call('INCR', KEYS[2])
+if minute_now == 1 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]) * 1000) end
+local day_now = redis.call('INCR', KEYS[3])
+if day_now == 1 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) * 1000) end
 if redis.call('INCR', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[6]) * 1000) end
-return {0, 0}
+return {0, 0, minute_now, day_now}
 """
 
 # Raise a counter to what Xero says is used. Never lowered: our own count already includes every call this app
@@ -153,7 +158,7 @@ class TenantLimiter:
         limits = self.limits
         deadline = time.monotonic() + self.max_wait_seconds
         while True:
-            code, wait_ms = self._take(
+            code, wait_ms, *used = self._take(
                 keys=self._keys(tenant_id),
                 args=[
                     int(time.time() * 1000),
@@ -170,18 +175,23 @@ class TenantLimiter:
                 ],
             )
             if code == 0:
+                metrics.calls_left(tenant_id, limits.per_minute - int(used[0]), limits.per_day - int(used[1]))
                 return
             wait = max(int(wait_ms), 1) / 1000
+            reason = _BUSY[code]
             if code in (4, 6):
+                metrics.LIMITER_GAVE_UP.labels(tenant_id, reason).inc()
                 raise _day_spent(tenant_id, wait, bulk=code == 6)
             if time.monotonic() + wait > deadline:
-                reason = {
+                metrics.LIMITER_GAVE_UP.labels(tenant_id, reason).inc()
+                said = {
                     1: "paused after a 429",
                     2: f"{limits.concurrent} calls already in flight",
                     3: "minute limit reached",
                     5: "the app's minute limit across all organisations reached",
                 }[code]
-                raise Retryable(f"Xero tenant {tenant_id} busy: {reason}", retry_after=wait)
+                raise Retryable(f"Xero tenant {tenant_id} busy: {said}", retry_after=wait)
+            metrics.LIMITER_WAITS.labels(tenant_id, reason).observe(wait)
             time.sleep(wait)
 
     def observe(self, tenant_id: str, headers: Mapping[str, str] | None) -> None:
