@@ -41,8 +41,8 @@ _BUSY = {1: "paused", 2: "concurrent", 3: "minute", 4: "day", 5: "appminute", 6:
 # KEYS: inflight zset, minute counter, day counter, pause key, day budget, app minute counter
 # ARGV: now, slot id, concurrent, per_minute, per_day, minute_len, day_len, slot_ttl, app_per_minute,
 #       reserved_share, essential (1/0)
-# Returns {code, wait}: 0 taken (then also the minute's and day's calls so far); 1 paused; 2 concurrent full; 3 minute full; 4 day full; 5 app minute full;
-# 6 bulk share of the day spent.
+# Returns {code, wait}: 0 taken (then also the minute's and day's calls so far); 1 paused; 2 concurrent full;
+# 3 minute full; 4 day full; 5 app minute full; 6 bulk share of the day spent.
 _TAKE = """
 local now = tonumber(ARGV[1])
 local pause = redis.call('PTTL', KEYS[4])
