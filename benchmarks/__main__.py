@@ -1,14 +1,18 @@
-"""`make bench`: run every benchmark and print its figures."""
+"""`make bench`: run every benchmark and print its figures (or those named: `python -m benchmarks bulk`)."""
 
 import sys
 
-from benchmarks import bulk, intake
+from benchmarks import bulk, hostile, intake, intake_http
 
-BENCHMARKS = {"intake": intake.main, "bulk": bulk.main}
+BENCHMARKS = {
+    "intake": intake.main,
+    "intake_http": lambda: intake_http.main([]),
+    "hostile": lambda: hostile.main([]),
+    "bulk": bulk.main,
+}
 
 
 def main() -> None:
-    """All benchmarks, or those named: `python -m benchmarks bulk`."""
     for name in sys.argv[1:] or list(BENCHMARKS):
         BENCHMARKS[name]()
 

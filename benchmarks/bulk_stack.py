@@ -37,6 +37,7 @@ from app.clients.xero_tokens import TokenSet, TokenStore, token_cipher
 from app.config import Settings
 from app.dynamics_schema import ExportStatus
 from app.embedded_redis import EmbeddedRedis
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_DATAVERSE, JobQueue, invoice_scope
 from app.services import forget_services
 from plugins_registration.auth import static_token
@@ -163,7 +164,7 @@ class BulkStack:
         with _environment(self.env):
             queues = [JobQueue(self.redis, Settings(redis_url=self.redis_url)).queue(name) for name in ALL_QUEUES]
             for _ in range(50):
-                SimpleWorker(queues, connection=self.redis).work(
+                SimpleWorker(queues, connection=self.redis, serializer=JobSerializer).work(
                     burst=True, with_scheduler=False, logging_level="WARNING"
                 )
                 due = _move_due_jobs(queues)
