@@ -11,6 +11,7 @@ An optional `TokenBackup` keeps a copy of each sealed token set outside Redis (o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "connector:xero:token"
 REFRESH_MARGIN_SECONDS = 120  # refresh a little before expiry so a token never dies mid-call
 LOCK_TIMEOUT_SECONDS = 30  # the least the refresh lock is held for; see TokenStore.lock_timeout
+COPY_INTERVAL_SECONDS = 300  # the least time between two copies of a connection's token set outside Redis
 DEFAULT_TOKEN_CALL_SECONDS = 40.0  # connect (10) + read (30) timeouts of one call to Xero's token endpoint
 
 
@@ -114,7 +116,19 @@ class TokenStore:
     def save(self, connection_id: str, tokens: TokenSet) -> None:
         sealed = self.seal(tokens)
         self.redis.set(self._key(connection_id), sealed)
-        self._keep_copy(connection_id, sealed.decode())
+        if self.backup is not None and tokens.refresh_token:
+            self._copy_rotation(connection_id, tokens.refresh_token, sealed.decode())
+
+    def _copy_rotation(self, connection_id: str, refresh_token: str, sealed: str) -> None:
+        """Copy a token set whose refresh token is new (an access token is renewed from it), at most once per
+        COPY_INTERVAL_SECONDS per connection: Xero rotates about every 30 minutes, so each rotation is copied,
+        while a burst of refreshes (say, a clock gone wrong) cannot flood Dynamics with writes."""
+        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
+        copied = f"{KEY_PREFIX}:copied:{connection_id}"
+        if self.redis.get(copied) is not None:
+            return  # copied within the interval (this very token, or one a moment older)
+        self._keep_copy(connection_id, sealed)
+        self.redis.set(copied, digest, ex=COPY_INTERVAL_SECONDS)
 
     def _keep_copy(self, connection_id: str, sealed: str | None) -> None:
         if self.backup is None:
@@ -165,7 +179,7 @@ class TokenStore:
         return TokenSet(**{**data, "scope": tuple(data["scope"])})
 
     def delete(self, connection_id: str) -> None:
-        self.redis.delete(self._key(connection_id))
+        self.redis.delete(self._key(connection_id), f"{KEY_PREFIX}:copied:{connection_id}")
         self._keep_copy(connection_id, None)
 
     def fresh(self, connection_id: str, refresh: Refresher) -> TokenSet:
