@@ -80,7 +80,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     page = text(driver, "body")
     assert "Sandbox Trading Ltd" in page and "is connected" in page
     assert "default connection" not in page.lower()
-    [row] = console.harness("").connector.rows(schema.CONNECTION_ENTITY_SET)
+    [row] = console.dynamics.rows(schema.CONNECTION_ENTITY_SET)
     connection_id = row[schema.CONNECTION_ID]
     assert row[schema.CONNECTION_XERO_TENANT_ID] == TENANT_A_ID
     assert connection_id not in page, "the raw connection id is not shown"

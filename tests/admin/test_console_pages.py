@@ -27,7 +27,7 @@ AUTH = ("admin", ADMIN_TOKEN)
 
 def connected_row(console: Console, **columns: object) -> str:
     """A connection row for sandbox tenant A with a stored token, as the connect flow leaves it."""
-    api = console.harness("").connector
+    api = console.dynamics
     row = api.create(
         schema.CONNECTION_ENTITY_SET,
         {
@@ -48,7 +48,7 @@ def connected_row(console: Console, **columns: object) -> str:
 
 
 def account_code(console: Console, connection_id: str, code: str, name: str) -> None:
-    console.harness("").connector.create(
+    console.dynamics.create(
         schema.ACCOUNT_CODE_ENTITY_SET,
         {
             schema.REFERENCE_NAME: name,
@@ -83,7 +83,7 @@ def test_pages_need_the_admin_password_and_forms_their_own_origin(console: Conso
         timeout=10,
     )
     assert told_by_browser.status_code == 403
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_STATUS] == ConnectionStatus.CONNECTED, "nothing was done"
 
 
@@ -114,7 +114,7 @@ def test_mapping_takes_only_the_organisations_own_codes(console: Console) -> Non
 
     refused = requests.post(url, auth=AUTH, data={schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "999"}, timeout=10)
     assert refused.status_code == 400 and "&#39;999&#39; is not one of this organisation" in refused.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "200", "nothing written"
 
     saved = requests.post(
@@ -124,7 +124,7 @@ def test_mapping_takes_only_the_organisations_own_codes(console: Console) -> Non
         timeout=10,
     )
     assert saved.status_code == 200 and "Account mapping of Sandbox Trading Ltd saved." in saved.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "260"
     assert row[schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE] is None
 
@@ -133,7 +133,7 @@ def test_disconnect_from_the_console(console: Console) -> None:
     connection_id = connected_row(console)
     answer = requests.post(f"{console.url}/admin/connections/{connection_id}/disconnect", auth=AUTH, timeout=10)
     assert answer.status_code == 200 and "Disconnected Sandbox Trading Ltd" in answer.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_STATUS] == ConnectionStatus.DISCONNECTED
     assert console.stack.tokens.load(connection_id) is None
 
