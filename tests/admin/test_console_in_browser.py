@@ -152,7 +152,11 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     timeline = text(driver, "#timeline")
     assert "Failed" in timeline and "Success" in timeline
     jobs = text(driver, "#jobs")
-    assert "retry scheduled" in jobs and "Gave up after 2 attempts" in jobs and "done: create" in jobs
+    assert (
+        "retry scheduled" in jobs
+        and "Gave up after 2 attempts" in jobs
+        and f"done: create in Xero: {invoice[schema.INVOICE_XERO_NUMBER]} DRAFT" in jobs
+    )
     screenshot(driver, screenshots / "admin-invoice.png")
 
     # The connection now shows its last successful sync; the queues are empty and nothing has failed.
