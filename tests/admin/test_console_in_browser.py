@@ -125,6 +125,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     driver.get(f"{console.url}/admin/attention")
     failed = text(driver, "#failed")
     assert "Console story invoice" in failed and "Retry" in failed
+    assert "Xero is temporarily unavailable. The connector tried 2 times and stopped" in failed
     assert flow.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.FAILED
     screenshot(driver, screenshots / "admin-attention.png")
 
