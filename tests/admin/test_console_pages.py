@@ -12,7 +12,7 @@ from app import create_app
 from app import dynamics_schema as schema
 from app.admin.activity import web_link
 from app.admin.connections import NO_AUTHORISATION_REASON
-from app.dynamics_schema import ConnectionStatus, ExportStatus
+from app.dynamics_schema import ConnectionStatus, ExportStatus, SyncStatus
 from app.embedded_redis import free_port
 from app.queue import QUEUE_DATAVERSE
 from app.services import forget_services
@@ -210,3 +210,39 @@ def test_a_connected_row_without_a_stored_authorisation_asks_for_a_reconnect(con
     console.stack.tokens.delete(connection_id)
     page = requests.get(f"{console.url}/admin", auth=AUTH, timeout=10)
     assert "Reconnect Xero" in page.text and NO_AUTHORISATION_REASON in page.text
+
+
+def test_activity_filters_by_outcome_and_connection(console: Console) -> None:
+    first = connected_row(console)
+    second = console.dynamics.create(schema.CONNECTION_ENTITY_SET, {schema.CONNECTION_NAME: "Northwind Goods Ltd"})[
+        schema.CONNECTION_ID
+    ]
+    history = schema.lookup(schema.SYNC_HISTORY_ENTITY, schema.SYNC_HISTORY_CONNECTION)
+    for connection_id, status, details in (
+        (first, SyncStatus.SUCCESS, "first organisation, fine"),
+        (first, SyncStatus.FAILED, "first organisation, broken"),
+        (second, SyncStatus.FAILED, "second organisation, broken"),
+    ):
+        console.dynamics.create(
+            schema.SYNC_HISTORY_ENTITY_SET,
+            {
+                schema.SYNC_HISTORY_NAME: details,
+                schema.SYNC_HISTORY_OCCURRED_ON: "2026-01-05T10:00:00Z",
+                schema.SYNC_HISTORY_STATUS: int(status),
+                schema.SYNC_HISTORY_DETAILS: details,
+                **schema.bind(history, connection_id),
+            },
+        )
+
+    def shown(**filters: str) -> list[str]:
+        page = requests.get(f"{console.url}/admin/activity", params=filters, auth=AUTH, timeout=10).text
+        return [
+            d
+            for d in ("first organisation, fine", "first organisation, broken", "second organisation, broken")
+            if d in page
+        ]
+
+    assert len(shown()) == 3
+    assert shown(outcome="failed") == ["first organisation, broken", "second organisation, broken"]
+    assert shown(outcome="failed", connection=second) == ["second organisation, broken"]
+    assert shown(connection=first) == ["first organisation, fine", "first organisation, broken"]
