@@ -186,11 +186,11 @@ class Settings(BaseSettings):
     )
     admin_token: str = setting(
         "",
-        "Password of the admin pages and endpoints (connecting Xero, reference data): a bearer token, or the "
-        "password of HTTP basic auth in a browser. Empty: they answer 503.",
+        "Password of the admin console (/admin) and the admin endpoints (connecting Xero, reference data): a "
+        "bearer token, or the password of HTTP basic auth in a browser. Empty: they answer 503.",
         roles=("web",),
         secret=True,
-        shown_default="empty (admin pages closed)",
+        shown_default="empty (admin pages closed; `make run` generates one and prints it)",
     )
     xero_redirect_uri: HttpUrl = setting(
         "",
