@@ -35,7 +35,7 @@ bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks
 
 screenshots: $(VENV)/.installed-test
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/admin/test_console_in_browser.py
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/admin/test_console_in_browser.py tests/e2e/test_record_pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
