@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app import dynamics_schema as schema
 from app.admin.activity import web_link
+from app.admin.attention import TOTALS_DIFFERENCE, TOTALS_STATUS
 from app.admin.connections import NO_AUTHORISATION_REASON
 from app.dynamics_schema import ConnectionStatus, ExportStatus, SyncStatus
 from app.embedded_redis import free_port
@@ -246,3 +247,20 @@ def test_activity_filters_by_outcome_and_connection(console: Console) -> None:
     assert shown(outcome="failed") == ["first organisation, broken", "second organisation, broken"]
     assert shown(outcome="failed", connection=second) == ["second organisation, broken"]
     assert shown(connection=first) == ["first organisation, fine", "first organisation, broken"]
+
+
+def test_invoices_whose_totals_differ_are_listed(console: Console) -> None:
+    connection_id = connected_row(console)
+    flow = console.harness(connection_id)
+    invoice_id = flow.new_invoice(name="Totals story invoice", ready=False)
+    console.dynamics.update(
+        "invoices",
+        invoice_id,
+        {
+            TOTALS_STATUS: int(schema.TotalsStatus.DIFFER),
+            TOTALS_DIFFERENCE: "Xero's total is 0.01 GBP higher: Xero rounds tax per line.",
+        },
+    )
+    page = requests.get(f"{console.url}/admin/attention", auth=AUTH, timeout=10).text
+    assert "Totals differ from Xero" in page
+    assert "Totals story invoice" in page and "Xero rounds tax per line." in page
