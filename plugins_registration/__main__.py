@@ -182,7 +182,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         return run(args, environ)
     except UsageError as exc:
-        print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)
+        for line in redact(str(exc), environ, secret_env).splitlines():  # one line per configuration problem
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except RegistrationError as exc:
         print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)
