@@ -84,6 +84,8 @@ class InvoiceSync:
         self.now = datetime.now(UTC)
         self.patches: list[RowPatch] = []  # kept whatever happens next (a new contact link, say)
         self.action = SyncAction.UPDATE if self.invoice.xero_invoice_id else SyncAction.CREATE
+        if self.connection is not None:
+            ctx.note_connection(self.connection.id)
         self.recovered = False  # the document an earlier attempt created was found instead of created again
 
     # -- deciding ---------------------------------------------------------------------------------------------
@@ -134,8 +136,10 @@ class InvoiceSync:
             self._fail(exc)
             raise
         except Retryable as exc:
-            if self.ctx.attempt >= self.ctx.settings.retry_max_attempts:
+            if self.ctx.is_last_attempt:
                 self._fail(exc)
+            else:
+                self._tell_retrying(exc)
             raise
 
     def _gateway(self) -> XeroGateway:
@@ -307,6 +311,20 @@ class InvoiceSync:
         )
         write_outcome(self.services.dataverse, outcome, self.now)
         self.patches = []
+
+    def _tell_retrying(self, error: Retryable) -> None:
+        """A history row saying the invoice waits for Xero and until when, so retrying work is never invisible."""
+        retry_at = self.ctx.retry_at(error)
+        zone = self.connection.zone if self.connection is not None else UTC
+        local = retry_at.astimezone(zone)
+        details = (
+            f"Xero is unavailable; retrying at {local:%Y-%m-%d %H:%M:%S} {local.tzname()} "
+            f"(attempt {self.ctx.attempt} of {self.ctx.settings.retry_max_attempts}). {error.user_message}"
+        )
+        try:
+            self._write(SyncStatus.INFORMATION, details)
+        except ConnectorError:
+            log.warning("could not tell Dynamics about the retry", extra={"invoice_id": self.invoice.id})
 
     def _fail(self, error: ConnectorError) -> None:
         if isinstance(error, XeroValidationError):
