@@ -4,7 +4,9 @@ The job carries only ids (ARCHITECTURE.md, invariant 2): the invoice, its lines,
 re-read from Dataverse. Then: eligibility (`mappers.eligibility`), the Xero contact, items, the document
 (`mappers.xero_invoice`) and, for a Canceled invoice, the cancellation rules. Every attempt ends with a
 Sync History row; the Xero id, number, status, link, amounts, line tax and export status go back in the same
-$batch.
+$batch. After each write Xero's totals are compared with what Dynamics holds after that write-back
+(`mappers.totals`): a difference is written on the invoice and makes the history row "Totals differ", never
+Success; with the connection's rounding-line setting a rounding gap is closed by one more update first.
 
 Failures: Xero's validation (and anything else a person must fix) marks the export status Failed and fails
 the job; nothing more happens until someone sets the export status back to No or Ready to update. A lost Xero
@@ -22,7 +24,7 @@ from typing import Any
 from app import dynamics_schema as schema
 from app.clients.xero import XeroGateway, XeroValidationError
 from app.dispatch import JobContext
-from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
+from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, TotalsStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
@@ -34,14 +36,26 @@ from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
 from mappers.eligibility import Ineligible, NotYet, check_eligibility, local_date, start_of_day
+from mappers.inclusive import new_net_amounts
+from mappers.money_writeback import WriteBack, write_back_money
+from mappers.totals import (
+    TotalsCheck,
+    compare_totals,
+    dynamics_totals_after,
+    known_causes,
+    rounding_line,
+    with_rounding_line,
+    xero_totals,
+)
 from mappers.writeback import (
     RowPatch,
     failure_details,
     invoice_failure_patch,
     invoice_status_patch,
     invoice_success_patch,
-    line_tax_patches,
+    line_value_patches,
     success_details,
+    totals_fields,
 )
 from mappers.xero_documents import XeroDocument
 from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key, items_to_create
@@ -65,7 +79,7 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     if services is None:
         log.warning("invoice sync received without Dataverse or Xero configured", extra={"invoice_id": invoice_id})
         return {**receipt, "skipped": NOT_CONFIGURED}
-    state = load_invoice(services.dataverse, invoice_id)
+    state = load_invoice(services.dataverse, invoice_id, services.connection_rows)
     if state is None:
         raise Ignored(f"invoice {invoice_id} no longer exists in Dynamics")
     return {**receipt, **InvoiceSync(ctx, services, organization_id, state).run()}
@@ -130,7 +144,15 @@ class InvoiceSync:
                 self.patches.append(reconnect_patch(self.connection.id, exc.user_message))
             self._fail(exc)
             raise
-        except Deferred:
+        except Deferred as exc:
+            # Xero's daily budget is spent: say in Dynamics when the invoice will go (once per message).
+            if self.services.records.news(self.organization_id, self.invoice.id, exc.user_message):
+                try:
+                    self._write(SyncStatus.INFORMATION, exc.user_message)
+                except ConnectorError:
+                    log.exception(
+                        "could not say in Dynamics why the invoice waits", extra={"invoice_id": self.invoice.id}
+                    )
             raise
         except Permanent as exc:
             self._fail(exc)
@@ -187,18 +209,43 @@ class InvoiceSync:
         self.services.records.record_sent(self.organization_id, invoice.id, sent)
         self.services.records.forget_news(self.organization_id, invoice.id)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
-        self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
-        self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
-        self._write(
-            SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes), xero_id=docs.document_id(saved)
-        )
+        saved, check, money = self._check_totals(xero, plan, saved)
+        success = invoice_success_patch(invoice.id, saved, connection, exported_at=self.now)
+        self.patches.append(replace(success, body={**success.body, **money.invoice_body, **totals_fields(check)}))
+        self.patches.extend(line_value_patches(invoice, money.taxes, money.converted))
+        details = success_details(plan.action, saved, plan.notes)
+        status = SyncStatus.TOTALS_DIFFER if check.status is TotalsStatus.DIFFER else SyncStatus.SUCCESS
+        self._write(status, f"{details} {check.difference}".strip(), xero_id=docs.document_id(saved))
         return {
             "result": plan.action.name.lower(),
             "recovered": self.recovered,
             "xero_id": docs.document_id(saved),
             "xero_number": docs.document_number(saved),
             "xero_status": docs.status_of(saved),
+            "totals": check.status.name.lower(),
         }
+
+    def _check_totals(
+        self, xero: XeroGateway, plan: SendDocument, saved: XeroDocument
+    ) -> tuple[XeroDocument, TotalsCheck, WriteBack]:
+        """Compare Xero's totals with what Dynamics holds after the write-back; when the connection asks for
+        it and the gap is a rounding gap, add a rounding line in Xero and compare again."""
+        money = write_back_money(self.invoice, self._connection(), plan, saved)
+        causes = known_causes(plan, saved)
+        dynamics = dynamics_totals_after(self.invoice, money.taxes, new_net_amounts(money.converted))
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes)
+        line = rounding_line(check, self._connection(), blocked=bool(causes) or plan.restricted)
+        if line is None:
+            return saved, check, money
+        document = with_rounding_line(plan, saved, line)
+        try:
+            saved = DocumentSender(xero).update(document, idempotency_key(document))
+        except XeroValidationError as refused:
+            # The document itself is in Xero: say why the rounding line is missing rather than fail the sync.
+            reason = f"Xero refused the rounding line on account {line.account_code}: {' '.join(refused.messages)}"
+            return saved, compare_totals(dynamics, check.xero, causes=[reason]), money
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes, rounding_amount=check.total_gap)
+        return saved, check, money
 
     def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
         """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the
@@ -213,6 +260,7 @@ class InvoiceSync:
             RowPatch(schema.CONNECTION_ENTITY_SET, connection.id, {schema.CONNECTION_XERO_SHORT_CODE: short_code})
         )
         self.connection = replace(connection, xero_short_code=short_code)
+        self.services.connection_rows.forget(connection.id)  # our own write does not come back as an event
         return self.connection
 
     def _already_sent(self, plan: SendDocument, sent: str) -> bool:
@@ -237,7 +285,7 @@ class InvoiceSync:
         codes = {line.item_code for line in self.invoice.lines if line.item_code and not line.is_note}
         if not codes:
             return set()
-        known = set(xero.get_items_by_codes(codes))
+        known = xero.known_item_codes(codes)  # remembered per organisation: not one lookup per invoice
         for item in items_to_create(self.invoice, self._connection(), known):
             created = xero.create_item(item)
             known.add(str(created.code or item.code))

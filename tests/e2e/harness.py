@@ -117,7 +117,8 @@ class Harness:
         )
 
     def set_connection_settings(self, **columns: Any) -> None:
-        self.connector.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
+        """An admin changing the connection row (its webhook drops the workers' copy of the row)."""
+        self.person.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
 
     def invoice_row(self, invoice_id: str) -> dict[str, Any]:
         return self.connector.get("invoices", invoice_id)

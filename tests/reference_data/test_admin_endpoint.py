@@ -57,7 +57,7 @@ def test_one_connection_is_queued_and_imported(web, connected):
     assert again["job_ids"] == body["job_ids"] and again["status"] == "coalesced"
 
     [ran] = connected.work()
-    assert ran.return_value()["totals"]["created"] == 30
+    assert ran.return_value()["totals"]["created"] == 31  # 9 tax rates, 14 accounts, 2 themes, 2 categories, 4 options
 
 
 def test_without_a_connection_every_connection_is_imported(web, connected):
