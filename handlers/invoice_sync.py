@@ -380,6 +380,12 @@ class InvoiceSync:
     def _fail(self, error: ConnectorError) -> None:
         if isinstance(error, XeroValidationError):
             details = failure_details("The invoice could not be sent to Xero.", list(error.messages))
+        elif isinstance(error, Retryable):
+            # Only the last attempt gets here: its "the sync will retry" is no longer true.
+            fault = error.user_message.split(";")[0].rstrip(".")
+            details = (
+                f"{fault}. The connector tried {self.ctx.attempt} times and stopped; retry once Xero answers again."
+            )
         else:
             details = error.user_message
         if self.invoice.state is DynamicsState.ACTIVE:

@@ -81,7 +81,10 @@ def _outcome(job: Job, status: str) -> tuple[str, int | None]:
     if not isinstance(value, dict):
         return "", None
     words = str(value.get("outcome", "done")).replace("_", " ")
-    detail = value.get("result") or value.get("reason") or value.get("skipped") or ""
+    detail = str(value.get("result") or value.get("reason") or value.get("skipped") or "")
+    # What Xero answered, when the job says (a document's number and status).
+    in_xero = " ".join(str(value[key]) for key in ("xero_number", "xero_status") if value.get(key))
+    detail = f"{detail} in Xero: {in_xero}" if in_xero else detail
     events = value.get("events") if isinstance(value.get("events"), int) else None
     return (f"{words}: {detail}" if detail else words), events
 

@@ -32,6 +32,11 @@ class Console:
     jobs: JobQueue
     dataverse: object  # RunningDataverse
 
+    @property
+    def dynamics(self) -> DataverseApi:
+        """The sandbox Web API as the connector's own user, for setting up and checking rows."""
+        return DataverseApi(self.dataverse.api_url, SANDBOX_CONNECTOR_TOKEN)  # type: ignore[attr-defined]
+
     def harness(self, connection_id: str) -> Harness:
         """The end-to-end helpers (invoices as a person makes them, draining the queues) for a connection."""
         api_url = self.dataverse.api_url  # type: ignore[attr-defined]

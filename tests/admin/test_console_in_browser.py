@@ -80,7 +80,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     page = text(driver, "body")
     assert "Sandbox Trading Ltd" in page and "is connected" in page
     assert "default connection" not in page.lower()
-    [row] = console.harness("").connector.rows(schema.CONNECTION_ENTITY_SET)
+    [row] = console.dynamics.rows(schema.CONNECTION_ENTITY_SET)
     connection_id = row[schema.CONNECTION_ID]
     assert row[schema.CONNECTION_XERO_TENANT_ID] == TENANT_A_ID
     assert connection_id not in page, "the raw connection id is not shown"
@@ -125,6 +125,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     driver.get(f"{console.url}/admin/attention")
     failed = text(driver, "#failed")
     assert "Console story invoice" in failed and "Retry" in failed
+    assert "Xero is temporarily unavailable. The connector tried 2 times and stopped" in failed
     assert flow.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.FAILED
     screenshot(driver, screenshots / "admin-attention.png")
 
@@ -153,7 +154,11 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     timeline = text(driver, "#timeline")
     assert "Failed" in timeline and "Success" in timeline
     jobs = text(driver, "#jobs")
-    assert "retry scheduled" in jobs and "Gave up after 2 attempts" in jobs and "done: create" in jobs
+    assert (
+        "retry scheduled" in jobs
+        and "Gave up after 2 attempts" in jobs
+        and f"done: create in Xero: {invoice[schema.INVOICE_XERO_NUMBER]} DRAFT" in jobs
+    )
     screenshot(driver, screenshots / "admin-invoice.png")
 
     # The connection now shows its last successful sync; the queues are empty and nothing has failed.

@@ -11,8 +11,9 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app import dynamics_schema as schema
 from app.admin.activity import web_link
+from app.admin.attention import TOTALS_DIFFERENCE, TOTALS_STATUS
 from app.admin.connections import NO_AUTHORISATION_REASON
-from app.dynamics_schema import ConnectionStatus, ExportStatus
+from app.dynamics_schema import ConnectionStatus, ExportStatus, SyncStatus
 from app.embedded_redis import free_port
 from app.queue import QUEUE_DATAVERSE
 from app.services import forget_services
@@ -27,7 +28,7 @@ AUTH = ("admin", ADMIN_TOKEN)
 
 def connected_row(console: Console, **columns: object) -> str:
     """A connection row for sandbox tenant A with a stored token, as the connect flow leaves it."""
-    api = console.harness("").connector
+    api = console.dynamics
     row = api.create(
         schema.CONNECTION_ENTITY_SET,
         {
@@ -48,7 +49,7 @@ def connected_row(console: Console, **columns: object) -> str:
 
 
 def account_code(console: Console, connection_id: str, code: str, name: str) -> None:
-    console.harness("").connector.create(
+    console.dynamics.create(
         schema.ACCOUNT_CODE_ENTITY_SET,
         {
             schema.REFERENCE_NAME: name,
@@ -83,7 +84,7 @@ def test_pages_need_the_admin_password_and_forms_their_own_origin(console: Conso
         timeout=10,
     )
     assert told_by_browser.status_code == 403
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_STATUS] == ConnectionStatus.CONNECTED, "nothing was done"
 
 
@@ -114,7 +115,7 @@ def test_mapping_takes_only_the_organisations_own_codes(console: Console) -> Non
 
     refused = requests.post(url, auth=AUTH, data={schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "999"}, timeout=10)
     assert refused.status_code == 400 and "&#39;999&#39; is not one of this organisation" in refused.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "200", "nothing written"
 
     saved = requests.post(
@@ -124,7 +125,7 @@ def test_mapping_takes_only_the_organisations_own_codes(console: Console) -> Non
         timeout=10,
     )
     assert saved.status_code == 200 and "Account mapping of Sandbox Trading Ltd saved." in saved.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "260"
     assert row[schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE] is None
 
@@ -133,7 +134,7 @@ def test_disconnect_from_the_console(console: Console) -> None:
     connection_id = connected_row(console)
     answer = requests.post(f"{console.url}/admin/connections/{connection_id}/disconnect", auth=AUTH, timeout=10)
     assert answer.status_code == 200 and "Disconnected Sandbox Trading Ltd" in answer.text
-    row = console.harness("").connector.get(schema.CONNECTION_ENTITY_SET, connection_id)
+    row = console.dynamics.get(schema.CONNECTION_ENTITY_SET, connection_id)
     assert row[schema.CONNECTION_STATUS] == ConnectionStatus.DISCONNECTED
     assert console.stack.tokens.load(connection_id) is None
 
@@ -210,3 +211,56 @@ def test_a_connected_row_without_a_stored_authorisation_asks_for_a_reconnect(con
     console.stack.tokens.delete(connection_id)
     page = requests.get(f"{console.url}/admin", auth=AUTH, timeout=10)
     assert "Reconnect Xero" in page.text and NO_AUTHORISATION_REASON in page.text
+
+
+def test_activity_filters_by_outcome_and_connection(console: Console) -> None:
+    first = connected_row(console)
+    second = console.dynamics.create(schema.CONNECTION_ENTITY_SET, {schema.CONNECTION_NAME: "Northwind Goods Ltd"})[
+        schema.CONNECTION_ID
+    ]
+    history = schema.lookup(schema.SYNC_HISTORY_ENTITY, schema.SYNC_HISTORY_CONNECTION)
+    for connection_id, status, details in (
+        (first, SyncStatus.SUCCESS, "first organisation, fine"),
+        (first, SyncStatus.FAILED, "first organisation, broken"),
+        (second, SyncStatus.FAILED, "second organisation, broken"),
+    ):
+        console.dynamics.create(
+            schema.SYNC_HISTORY_ENTITY_SET,
+            {
+                schema.SYNC_HISTORY_NAME: details,
+                schema.SYNC_HISTORY_OCCURRED_ON: "2026-01-05T10:00:00Z",
+                schema.SYNC_HISTORY_STATUS: int(status),
+                schema.SYNC_HISTORY_DETAILS: details,
+                **schema.bind(history, connection_id),
+            },
+        )
+
+    def shown(**filters: str) -> list[str]:
+        page = requests.get(f"{console.url}/admin/activity", params=filters, auth=AUTH, timeout=10).text
+        return [
+            d
+            for d in ("first organisation, fine", "first organisation, broken", "second organisation, broken")
+            if d in page
+        ]
+
+    assert len(shown()) == 3
+    assert shown(outcome="failed") == ["first organisation, broken", "second organisation, broken"]
+    assert shown(outcome="failed", connection=second) == ["second organisation, broken"]
+    assert shown(connection=first) == ["first organisation, fine", "first organisation, broken"]
+
+
+def test_invoices_whose_totals_differ_are_listed(console: Console) -> None:
+    connection_id = connected_row(console)
+    flow = console.harness(connection_id)
+    invoice_id = flow.new_invoice(name="Totals story invoice", ready=False)
+    console.dynamics.update(
+        "invoices",
+        invoice_id,
+        {
+            TOTALS_STATUS: int(schema.TotalsStatus.DIFFER),
+            TOTALS_DIFFERENCE: "Xero's total is 0.01 GBP higher: Xero rounds tax per line.",
+        },
+    )
+    page = requests.get(f"{console.url}/admin/attention", auth=AUTH, timeout=10).text
+    assert "Totals differ from Xero" in page
+    assert "Totals story invoice" in page and "Xero rounds tax per line." in page
