@@ -314,6 +314,24 @@ CONNECTION_TABLE = _custom_table(
         ),
         StringColumn("xc_DefaultSalesAccountCode", "Default sales account code", max_length=10),
         StringColumn("xc_DefaultPurchaseAccountCode", "Default purchase account code", max_length=10),
+        StringColumn(
+            "xc_DefaultSalesTaxType",
+            "Default sales tax type",
+            "Xero TaxType for sales lines that name none, e.g. OUTPUT2; empty: the account's own tax type.",
+            max_length=50,
+        ),
+        StringColumn(
+            "xc_DefaultPurchaseTaxType",
+            "Default purchase tax type",
+            "Xero TaxType for purchase lines that name none, e.g. INPUT2; empty: the account's own tax type.",
+            max_length=50,
+        ),
+        DateTimeColumn(
+            "xc_PeriodLockDate",
+            "Xero lock date",
+            "Copied from Xero with the reference data: documents dated on or before it are refused.",
+            date_only=True,
+        ),
         BooleanColumn(
             "xc_CreateCreditNote",
             "Create credit note automatically",
@@ -348,6 +366,9 @@ SYNC_HISTORY_TABLE = _custom_table(
     ),
 )
 
+# Which classes of account a tax rate may be used with (Xero's CanApplyTo* flags, in Account.Class order).
+ACCOUNT_CLASSES: tuple[str, ...] = ("ASSET", "EQUITY", "EXPENSE", "LIABILITY", "REVENUE")
+
 TAX_RATE_TABLE = _custom_table(
     "xc_TaxRate",
     "Xero tax rate",
@@ -356,6 +377,12 @@ TAX_RATE_TABLE = _custom_table(
     _reference_columns(
         StringColumn("xc_TaxType", "Tax type", "The Xero TaxType code, e.g. OUTPUT2.", max_length=50),
         DecimalColumn("xc_EffectiveRate", "Effective rate (%)"),
+        StringColumn(
+            "xc_AccountClasses",
+            "Usable with account classes",
+            "The account classes Xero allows this rate on (its CanApplyTo flags), e.g. REVENUE,ASSET.",
+            max_length=100,
+        ),
     ),
 )
 
@@ -367,7 +394,17 @@ ACCOUNT_CODE_TABLE = _custom_table(
     _reference_columns(
         StringColumn("xc_Code", "Code", max_length=10),
         StringColumn("xc_AccountType", "Account type", "The Xero account type, e.g. REVENUE.", max_length=50),
+        StringColumn("xc_AccountClass", "Account class", "The Xero account class, e.g. REVENUE.", max_length=50),
+        StringColumn("xc_TaxType", "Default tax type", "The account's own Xero TaxType.", max_length=50),
     ),
+)
+
+CURRENCY_TABLE = _custom_table(
+    "xc_Currency",
+    "Xero currency",
+    "Xero currencies",
+    "The currencies enabled in a Xero organisation (its base currency included).",
+    _reference_columns(StringColumn("xc_Code", "Code", "ISO 4217 code, e.g. GBP.", max_length=3)),
 )
 
 BRANDING_THEME_TABLE = _custom_table(
@@ -392,6 +429,34 @@ TRACKING_OPTION_TABLE = _custom_table(
     "Xero tracking options",
     "Options of Xero tracking categories.",
     _reference_columns(LookupColumn("xc_TrackingCategoryId", "Tracking category", target="xc_trackingcategory")),
+)
+
+CONTACT_LINK_TABLE = _custom_table(
+    "xc_XeroContactLink",
+    "Xero contact link",
+    "Xero contact links",
+    "The Xero contact of a Dynamics customer in one Xero organisation (one row per customer and connection).",
+    (
+        _connection_lookup(),
+        LookupColumn("xc_AccountId", "Account", "The customer, when it is an account.", target="account"),
+        LookupColumn("xc_ContactId", "Contact", "The customer, when it is a contact.", target="contact"),
+        StringColumn("xc_XeroContactId", "Xero contact id", max_length=36),
+        MoneyColumn("xc_Outstanding", "Outstanding in Xero", "In this organisation."),
+        MoneyColumn("xc_Overdue", "Overdue in Xero", "In this organisation."),
+    ),
+)
+
+ITEM_LINK_TABLE = _custom_table(
+    "xc_XeroItemLink",
+    "Xero item link",
+    "Xero item links",
+    "The Xero item of a Dynamics product in one Xero organisation (one row per product and connection).",
+    (
+        _connection_lookup(),
+        LookupColumn("xc_ProductId", "Product", target="product"),
+        StringColumn("xc_XeroItemId", "Xero item id", max_length=36),
+        StringColumn("xc_XeroItemCode", "Xero item code", max_length=30),
+    ),
 )
 
 INVOICE_TABLE = Table(
@@ -451,6 +516,9 @@ CUSTOM_TABLES: tuple[Table, ...] = (
     BRANDING_THEME_TABLE,
     TRACKING_CATEGORY_TABLE,
     TRACKING_OPTION_TABLE,
+    CURRENCY_TABLE,
+    CONTACT_LINK_TABLE,
+    ITEM_LINK_TABLE,
 )
 EXTENDED_TABLES: tuple[Table, ...] = (
     INVOICE_TABLE,
@@ -510,6 +578,9 @@ ACCOUNT_CODE_ENTITY_SET = ACCOUNT_CODE_TABLE.entity_set
 BRANDING_THEME_ENTITY_SET = BRANDING_THEME_TABLE.entity_set
 TRACKING_CATEGORY_ENTITY_SET = TRACKING_CATEGORY_TABLE.entity_set
 TRACKING_OPTION_ENTITY_SET = TRACKING_OPTION_TABLE.entity_set
+CURRENCY_ENTITY_SET = CURRENCY_TABLE.entity_set
+CONTACT_LINK_ENTITY_SET = CONTACT_LINK_TABLE.entity_set
+ITEM_LINK_ENTITY_SET = ITEM_LINK_TABLE.entity_set
 
 # Columns on the invoice that the intake needs to know about.
 INVOICE_CONNECTION = column("connectionid")  # lookup to the connection table; setting it asks for a sync
@@ -552,6 +623,9 @@ CONNECTION_CREATE_ITEMS = column("createitems")
 CONNECTION_DEFAULT_INVOICE_STATUS = column("defaultinvoicestatus")
 CONNECTION_DEFAULT_SALES_ACCOUNT_CODE = column("defaultsalesaccountcode")
 CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE = column("defaultpurchaseaccountcode")
+CONNECTION_DEFAULT_SALES_TAX_TYPE = column("defaultsalestaxtype")
+CONNECTION_DEFAULT_PURCHASE_TAX_TYPE = column("defaultpurchasetaxtype")
+CONNECTION_PERIOD_LOCK_DATE = column("periodlockdate")
 CONNECTION_CREATE_CREDIT_NOTE = column("createcreditnote")
 CONNECTION_TIME_ZONE = column("timezone")
 CONNECTION_BUNDLE_HANDLING = column("bundlehandling")
@@ -577,6 +651,22 @@ TAX_RATE_TAX_TYPE = column("taxtype")
 TAX_RATE_EFFECTIVE_RATE = column("effectiverate")
 ACCOUNT_CODE_CODE = column("code")
 ACCOUNT_CODE_TYPE = column("accounttype")
+ACCOUNT_CODE_CLASS = column("accountclass")
+ACCOUNT_CODE_TAX_TYPE = column("taxtype")
+TAX_RATE_ACCOUNT_CLASSES = column("accountclasses")
+CURRENCY_CODE = column("code")
+
+# Columns of the per-organisation link tables (one row per customer or product and connection).
+LINK_NAME = column("name")
+LINK_CONNECTION = column("connectionid")
+CONTACT_LINK_ACCOUNT = column("accountid")
+CONTACT_LINK_CONTACT = column("contactid")
+CONTACT_LINK_XERO_CONTACT_ID = column("xerocontactid")
+CONTACT_LINK_OUTSTANDING = column("outstanding")
+CONTACT_LINK_OVERDUE = column("overdue")
+ITEM_LINK_PRODUCT = column("productid")
+ITEM_LINK_XERO_ITEM_ID = column("xeroitemid")
+ITEM_LINK_XERO_ITEM_CODE = column("xeroitemcode")
 TRACKING_OPTION_CATEGORY = column("trackingcategoryid")
 
 # Navigation properties for binds (case-sensitive: the lookup's SchemaName).

@@ -30,6 +30,7 @@ from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
 from handlers.xero_contacts import resolve_contact
 from handlers.xero_io import DocumentSender, find_document, fingerprint, get_document
+from handlers.xero_items import resolve_items
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
@@ -44,7 +45,7 @@ from mappers.writeback import (
     success_details,
 )
 from mappers.xero_documents import XeroDocument
-from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key, items_to_create
+from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +160,8 @@ class InvoiceSync:
             )
         existing = self._existing(xero)
         self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
-        link = resolve_contact(xero, self.customer, connection)
-        if link.patch is not None:
-            self.patches.append(link.patch)
-        known_codes = self._known_item_codes(xero)
+        link = resolve_contact(xero, self.services.dataverse, self.customer, connection)
+        invoice, known_codes = resolve_items(xero, self.services.dataverse, invoice, connection)
         plan = build_document(
             invoice,
             connection,
@@ -228,16 +227,6 @@ class InvoiceSync:
         if not xero_id:
             return None
         return get_document(xero, xero_id, credit_note=self.invoice.xero_type.is_credit_note)
-
-    def _known_item_codes(self, xero: XeroGateway) -> set[str]:
-        codes = {line.item_code for line in self.invoice.lines if line.item_code and not line.is_note}
-        if not codes:
-            return set()
-        known = set(xero.get_items_by_codes(codes))
-        for item in items_to_create(self.invoice, self._connection(), known):
-            created = xero.create_item(item)
-            known.add(str(created.code or item.code))
-        return known
 
     def _send(self, xero: XeroGateway, plan: SendDocument, contact_id: str) -> XeroDocument:
         records, org, invoice_id = self.services.records, self.organization_id, self.invoice.id
