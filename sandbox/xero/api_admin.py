@@ -95,8 +95,10 @@ def organisation_settings(tenant_id: str) -> Response:
         try:
             for key in ("PeriodLockDate", "EndOfYearLockDate"):
                 if key in body:
-                    value = body[key]
-                    tenant.organisation[key] = parse_date(value) if value else None
+                    if body[key]:
+                        tenant.organisation[key] = parse_date(body[key])
+                    else:
+                        tenant.organisation.pop(key, None)  # Xero shows a lock date only when one is set
         except ValueError as exc:
             return json_response({"error": str(exc)}, 400)
         if "Currencies" in body:
