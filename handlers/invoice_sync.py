@@ -28,6 +28,7 @@ from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
+from handlers.preflight_checks import checked_invoice
 from handlers.xero_contacts import resolve_contact
 from handlers.xero_io import DocumentSender, find_document, fingerprint, get_document
 from handlers.xero_items import resolve_items
@@ -152,12 +153,14 @@ class InvoiceSync:
 
     # -- create or update -------------------------------------------------------------------------------------
     def _push(self, xero: XeroGateway) -> dict[str, Any]:
-        invoice, connection = self.invoice, self._short_coded(xero)
         if self.customer is None:
             raise Permanent(
                 "the invoice's customer row cannot be read",
                 user_message="The invoice's customer could not be found in Dynamics.",
             )
+        # Before any Xero call: what Xero would refuse, judged from the imported reference data.
+        invoice = checked_invoice(self.services, self.invoice, self._connection()).invoice
+        connection = self._short_coded(xero)
         existing = self._existing(xero)
         self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
         link = resolve_contact(xero, self.services.dataverse, self.customer, connection)
