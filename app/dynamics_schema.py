@@ -291,7 +291,11 @@ CONNECTION_TABLE = _custom_table(
         StringColumn("xc_XeroTenantId", "Xero tenant id", max_length=36),
         StringColumn("xc_XeroTenantName", "Xero organisation name", max_length=255),
         StringColumn("xc_XeroShortCode", "Xero short code", "Used to build links to Xero.", max_length=20),
-        BooleanColumn("xc_IsDefault", "Default connection", "Used for invoices that name no connection."),
+        BooleanColumn(
+            "xc_IsDefault",
+            "Default connection",
+            "An invoice marked Ready to update without a connection is sent here (its history says so).",
+        ),
         ChoiceColumn(
             "xc_ConnectionStatus",
             "Connection status",

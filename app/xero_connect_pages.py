@@ -32,7 +32,11 @@ def message(title: str, text: str, status: int) -> Response:
 def connected(result: Connected) -> Response:
     short = f" (short code {escape(result.short_code)})" if result.short_code else ""
     what = "connected" if result.created else "reconnected"
-    default = " It is the default connection for invoices that name none." if result.is_default else ""
+    default = (
+        " It is the default connection: invoices marked Ready to update without a connection go to it."
+        if result.is_default
+        else ""
+    )
     return page(
         "Xero connected",
         (

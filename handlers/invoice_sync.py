@@ -26,6 +26,7 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
+from handlers.default_connection import assign_default_connection, find_default_connection
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
 from handlers.preflight_checks import checked_invoice
@@ -51,6 +52,10 @@ from mappers.xero_invoice import NoChange, SendDocument, build_document, idempot
 log = logging.getLogger(__name__)
 
 LOOKUP_MARGIN = timedelta(minutes=5)  # worker and Xero clocks differ a little
+NO_DEFAULT = (
+    "The invoice was marked Ready to update without a Xero connection, and no connection is flagged Default. "
+    "Choose a connection on the invoice (or flag one as Default)."
+)
 NOT_CONFIGURED = "this worker is not connected to Dataverse and Xero: the job was only recorded"
 
 
@@ -90,9 +95,9 @@ class InvoiceSync:
 
     # -- deciding ---------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        if self.invoice.connection_id is None:
+            self._use_default_connection()
         invoice = self.invoice
-        if invoice.connection_id is None:
-            raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
         if invoice.state is DynamicsState.CANCELED:
             if self.connection is None:
                 raise Ignored("the cancelled invoice's Xero connection no longer exists")
@@ -120,6 +125,21 @@ class InvoiceSync:
                 self._write(SyncStatus.SKIPPED, eligibility.reason)
             return {"result": "ineligible", "reason": eligibility.reason}
         return self._guarded(self._push)
+
+    def _use_default_connection(self) -> None:
+        """Ready to update without a connection: the default connection, said in the history (or Ignored)."""
+        if self.invoice.export_status is not ExportStatus.READY_TO_UPDATE or self.invoice.state is not (
+            DynamicsState.ACTIVE
+        ):
+            raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
+        default = find_default_connection(self.services.dataverse)
+        if default is None:
+            if self.services.records.news(self.organization_id, self.invoice.id, NO_DEFAULT):
+                self._write(SyncStatus.SKIPPED, NO_DEFAULT)
+            raise Ignored("marked ready without a connection, and no connection is flagged default")
+        assign_default_connection(self.services.dataverse, self.invoice, default, self.now)
+        self.connection = default
+        self.invoice = replace(self.invoice, connection_id=default.id)
 
     def _guarded(self, step: Any) -> dict[str, Any]:
         """Run a step that talks to Xero; a failure a person must act on is written to Dynamics first."""
