@@ -26,6 +26,7 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
+from handlers.closed_invoice import write_on_closed_invoice
 from handlers.default_connection import assign_default_connection, find_default_connection
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
@@ -92,6 +93,7 @@ class InvoiceSync:
         self.patches: list[RowPatch] = []  # kept whatever happens next (a new contact link, say)
         self.action = SyncAction.UPDATE if self.invoice.xero_invoice_id else SyncAction.CREATE
         self.recovered = False  # the document an earlier attempt created was found instead of created again
+        self.existing: XeroDocument | None = None  # the Xero document as read before this attempt wrote anything
 
     # -- deciding ---------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -182,6 +184,7 @@ class InvoiceSync:
         invoice = checked_invoice(self.services, self.invoice, self._connection()).invoice
         connection = self._short_coded(xero)
         existing = self._existing(xero)
+        self.existing = existing
         self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
         link = resolve_contact(xero, self.services.dataverse, self.customer, connection)
         invoice, known_codes = resolve_items(xero, self.services.dataverse, invoice, connection)
@@ -289,7 +292,11 @@ class InvoiceSync:
         )
         decision = result.decision
         self.action = decision.history_action
-        # A cancelled invoice is read-only in Dynamics: only its history row can be written.
+        if result.document is not None:
+            # Xero's final status and amounts on the row, which Dynamics keeps read-only once cancelled.
+            write_on_closed_invoice(
+                self.services.dataverse, self.invoice, invoice_status_patch(self.invoice.id, result.document)
+            )
         self._write(
             decision.history_status,
             decision.details,
@@ -327,6 +334,9 @@ class InvoiceSync:
             details = error.user_message
         if self.invoice.state is DynamicsState.ACTIVE:
             self.patches.append(invoice_failure_patch(self.invoice.id))
+            if self.existing is not None and isinstance(error, XeroValidationError):
+                # Xero refused the edit and kept its document: the row shows what Xero holds, not the old copy.
+                self.patches.append(invoice_status_patch(self.invoice.id, self.existing))
         try:
             self._write(SyncStatus.FAILED, details)
         except ConnectorError:
