@@ -10,7 +10,8 @@ order a finance user would fix it:
 - the connection has a default account code for the document's side (sales or purchases);
 - each line's account code (its own, else the connection's default) exists in the organisation and is active;
 - each line's tax type (its own, else the connection's default tax type, else the account's own tax type in
-  Xero) exists, is active and may be used on accounts of that account's class (Xero's CanApplyTo flags);
+  Xero) exists, is active, suits the document's side (revenue rates on sales, expense rates on purchases)
+  and may be used on accounts of that account's class (Xero's CanApplyTo flags);
   lines of a "No tax" invoice carry no tax type;
 - the invoice's currency is enabled in the organisation (its base currency always is);
 - the invoice date (the delivery date) is after the organisation's lock date.
@@ -174,7 +175,7 @@ def check_before_sending(invoice: Invoice, connection: ConnectionSettings, refer
         tax_type = None
         if not no_tax:
             tax_type = line.tax_type or default_tax_type(connection, document_type) or (account and account.tax_type)
-            problems.extend(_tax_problems(label, tax_type, account, reference, organisation))
+            problems.extend(_tax_problems(label, tax_type, account, reference, organisation, document_type))
         resolved.append(replace(line, account_code=code, tax_type=tax_type or line.tax_type))
     currency = (invoice.currency_code or "").upper()
     if currency and reference.currencies and currency not in reference.currencies:
@@ -194,7 +195,12 @@ def check_before_sending(invoice: Invoice, connection: ConnectionSettings, refer
 
 
 def _tax_problems(
-    label: str, tax_type: str | None, account: AccountRef | None, reference: ReferenceData, organisation: str
+    label: str,
+    tax_type: str | None,
+    account: AccountRef | None,
+    reference: ReferenceData,
+    organisation: str,
+    document_type: XeroDocumentType,
 ) -> list[str]:
     if not tax_type:
         return [
@@ -211,6 +217,13 @@ def _tax_problems(
         return [
             f"{label}: the tax rate {rate.name} ({rate.tax_type}) is no longer active in {organisation}. "
             f"Choose an active tax rate on the line, {RETRY_HINT}"
+        ]
+    side_class = "REVENUE" if document_type.is_sales else "EXPENSE"
+    if rate.account_classes is not None and side_class not in rate.account_classes:
+        kind = "sales" if document_type.is_sales else "purchase"
+        return [
+            f"{label}: the tax rate {rate.name} ({rate.tax_type}) cannot be used on {kind} documents in "
+            f"{organisation}. Choose a {kind} tax rate on the line (or as the connection's default), {RETRY_HINT}"
         ]
     if (
         account is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import ExportStatus, SyncStatus
+from app.dynamics_schema import ExportStatus, InvoiceType, SyncStatus
 from sandbox.xero.seed import TENANT_A_ID
 
 
@@ -57,9 +57,14 @@ def test_a_connection_without_default_account_codes_is_refused_with_what_to_do(h
 
 def test_a_tax_rate_that_does_not_suit_the_account_is_refused(harness):
     harness.import_reference_data()
-    harness.set_connection_settings(**{schema.CONNECTION_DEFAULT_SALES_TAX_TYPE: "INPUT2"})
+    harness.set_connection_settings(
+        **{
+            schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: "200",
+            schema.CONNECTION_DEFAULT_PURCHASE_TAX_TYPE: "INPUT2",
+        }
+    )
 
-    invoice_id = harness.new_invoice()
+    invoice_id = harness.new_invoice(invoice_type=InvoiceType.PURCHASE_INVOICE)
     harness.drain()
 
     details = _failed_without_calling_xero(harness, invoice_id)

@@ -62,8 +62,18 @@ def test_a_connection_without_a_default_account_code_is_refused():
     assert checked.problems[0].startswith("The Xero connection 'Demo Company (UK)' has no default sales account code.")
 
 
-def test_the_connections_default_tax_type_comes_before_the_accounts():
+def test_the_connections_default_tax_type_comes_before_the_accounts_and_must_suit_the_side():
     checked = check_before_sending(invoice(), connection(default_sales_tax_type="INPUT2"), reference())
+    assert (
+        "Line 1 (Widget): the tax rate INPUT2 rate (INPUT2) cannot be used on sales documents" in (checked.problems[0])
+    )
+
+
+def test_a_tax_rate_must_apply_to_the_accounts_class():
+    bill = invoice(invoice_type=InvoiceType.PURCHASE_INVOICE)
+    checked = check_before_sending(
+        bill, connection(default_purchase_account_code="200", default_purchase_tax_type="INPUT2"), reference()
+    )
     assert any("cannot be used with the account 200 (Sales), a revenue account" in p for p in checked.problems)
 
 
