@@ -763,9 +763,9 @@ INVOICE_LINE_FILTERING_COLUMNS: tuple[str, ...] = (
     column("trackingoption1id"),
     column("trackingoption2id"),
 )
-# The connection's status columns are written by the connector itself: they do not trigger it.
+# The connection's status columns and lock date are written by the connector itself: they do not trigger it.
 CONNECTION_FILTERING_COLUMNS: tuple[str, ...] = tuple(
     col.logical_name
     for col in CONNECTION_TABLE.all_columns()
-    if col.logical_name not in {column("connectionstatus"), column("statusmessage")}
+    if col.logical_name not in {column("connectionstatus"), column("statusmessage"), column("periodlockdate")}
 )

@@ -9,6 +9,7 @@ organisations it is invoiced in. Nothing is written when the rows already show t
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from app import dynamics_schema as schema
 from app.clients.dataverse import BatchOperation, DataverseClient
@@ -31,14 +32,14 @@ def _links(dataverse: DataverseClient, filter_: str) -> list[links.ContactLinkRo
     return [links.ContactLinkRow.from_row(row) for row in found]
 
 
-def _customer_row(dataverse: DataverseClient, kind: CustomerKind, customer_id: str) -> dict | None:
+def _customer_row(dataverse: DataverseClient, kind: CustomerKind, customer_id: str) -> dict[str, Any] | None:
     return dataverse.get_optional(kind.entity_set, customer_id, select=list(linked_customer_columns(kind)))
 
 
 def refresh_balances(event: XeroEventContext, contact_id: str) -> dict[str, int]:
     dataverse, connection_id = event.dataverse, event.connection.id
     organisation_links = _links(dataverse, links.contact_links_filter(contact_id, connection_id))
-    customers: dict[tuple[CustomerKind, str], dict] = {}
+    customers: dict[tuple[CustomerKind, str], dict[str, Any]] = {}
     for kind in CustomerKind:
         for row in dataverse.query(
             kind.entity_set, filter=linked_customer_filter(contact_id), select=list(linked_customer_columns(kind))

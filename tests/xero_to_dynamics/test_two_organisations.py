@@ -12,11 +12,12 @@ from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus
 from app.xero_tenants import register_tenant
 from mappers.dynamics import Customer, CustomerKind
 from mappers.xero_links import contact_link_id
-from sandbox.dataverse.seed import PRODUCT_IDS
-from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
+from sandbox.dataverse.seed import ACCOUNT_IDS, PRODUCT_IDS
+from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID, seeded_id
 from tests.stack_helpers import store_token
 from tests.xero_to_dynamics.linked import ACME, CUSTOMER, Linked
 
+WAYNE = seeded_id(TENANT_B_ID, "contact", "Wayne Enterprises")
 INVOICE_TOTAL = 204.0  # Widget 4 x 12.50 + Travel 120.00, VAT 20 %
 
 
@@ -49,9 +50,9 @@ def two_organisations(linked: Linked) -> tuple[Linked, str]:
     return linked, second
 
 
-def _invoice_for(linked: Linked, connection_id: str, name: str) -> str:
+def _invoice_for(linked: Linked, connection_id: str, name: str, account: str = CUSTOMER) -> str:
     harness = linked.harness
-    invoice_id = harness.new_invoice(name=name, due=date.today() + timedelta(days=30), ready=False)
+    invoice_id = harness.new_invoice(name=name, account=account, due=date.today() + timedelta(days=30), ready=False)
     harness.person.update(
         "invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), connection_id)
     )
@@ -113,3 +114,26 @@ def test_the_same_customer_is_invoiced_in_two_organisations(two_organisations):
     assert harness.invoice_row(third)[schema.INVOICE_EXPORT_STATUS] == int(ExportStatus.YES), harness.history(third)
     assert len(harness.xero.state(TENANT_B_ID)["Contacts"]) == contacts_before
     assert linked.customer()[schema.CUSTOMER_OUTSTANDING] == 3 * INVOICE_TOTAL
+
+
+def test_a_single_column_link_belongs_to_the_organisation_that_knows_the_contact(two_organisations):
+    """The older column names Wayne Enterprises, a contact of organisation B. A's first invoice must not use it
+    (A has no such contact); B's first invoice claims it as B's link."""
+    linked, second = two_organisations
+    harness = linked.harness
+    account = ACCOUNT_IDS[1]
+    harness.connector.update("accounts", account, {schema.CUSTOMER_XERO_CONTACT_ID: WAYNE})
+
+    _invoice_for(linked, harness.connection_id, "For A", account=account)
+    _invoice_for(linked, second, "For B", account=account)
+
+    [in_a] = harness.xero.state(TENANT_A_ID)["Invoices"]
+    [in_b] = harness.xero.state(TENANT_B_ID)["Invoices"]
+    assert in_b["Contact"]["ContactID"] == WAYNE
+    assert in_a["Contact"]["ContactID"] != WAYNE
+    links = harness.connector.rows(
+        schema.CONTACT_LINK_ENTITY_SET, **{"$filter": f"_{schema.CONTACT_LINK_ACCOUNT}_value eq {account}"}
+    )
+    by_connection = {row[f"_{schema.LINK_CONNECTION}_value"]: row[schema.CONTACT_LINK_XERO_CONTACT_ID] for row in links}
+    assert by_connection == {harness.connection_id: in_a["Contact"]["ContactID"], second: WAYNE}
+    assert harness.connector.get("accounts", account)[schema.CUSTOMER_XERO_CONTACT_ID] == WAYNE, "left as it was"
