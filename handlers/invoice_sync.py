@@ -130,9 +130,8 @@ class InvoiceSync:
 
     def _use_default_connection(self) -> None:
         """Ready to update without a connection: the default connection, said in the history (or Ignored)."""
-        if self.invoice.export_status is not ExportStatus.READY_TO_UPDATE or self.invoice.state is not (
-            DynamicsState.ACTIVE
-        ):
+        marked_ready = self.invoice.export_status is ExportStatus.READY_TO_UPDATE
+        if not marked_ready or self.invoice.state is not DynamicsState.ACTIVE:
             raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
         default = find_default_connection(self.services.dataverse)
         if default is None:
