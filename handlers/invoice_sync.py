@@ -294,7 +294,10 @@ class InvoiceSync:
         if result.document is not None:
             # Xero's final status and amounts on the row, which Dynamics keeps read-only once cancelled.
             write_on_closed_invoice(
-                self.services.dataverse, self.invoice, invoice_status_patch(self.invoice.id, result.document)
+                self.services.dataverse,
+                self.invoice.state,
+                self.invoice.status_reason,
+                invoice_status_patch(self.invoice.id, result.document),
             )
         self._write(
             decision.history_status,

@@ -20,6 +20,7 @@ from app.dispatch import JobContext
 from app.errors import Ignored, Retryable
 from app.queue import QUEUE_XERO, invoice_scope, lock_key, xero_resource_scope
 from app.services import Services
+from handlers.closed_invoice import write_on_closed_invoice
 from handlers.dynamics_state import load_connection
 from mappers.dynamics import ConnectionSettings
 from mappers.writeback import history_row
@@ -110,8 +111,16 @@ def history_operation(
     return BatchOperation.create(row.entity_set, row.body)
 
 
-def write_invoice(event: XeroEventContext, invoice_id: str, plan: InvoiceWriteBack, xero_id: str | None) -> None:
-    """Status and amounts with their history row in one change set; then, alone, the Paid state."""
+def write_invoice(event: XeroEventContext, invoice: LinkedInvoice, plan: InvoiceWriteBack, xero_id: str | None) -> None:
+    """Status and amounts with their history row in one change set; then, alone, the Paid state. A closed
+    invoice is reopened around its patches and closed again (handlers.closed_invoice), then told in history."""
+    invoice_id = invoice.id
+    if plan.closed:
+        for patch in plan.patches:
+            write_on_closed_invoice(event.dataverse, invoice.state, invoice.status_reason, patch)
+        if plan.history is not None:
+            event.dataverse.batch([history_operation(event, invoice_id, plan.history, xero_id)])
+        return
     operations = [BatchOperation.update(p.entity_set, p.row_id, p.body) for p in plan.patches]
     if plan.history is not None:
         operations.append(history_operation(event, invoice_id, plan.history, xero_id))

@@ -6,7 +6,8 @@
 
 Payments arrive as invoice updates, so every decision compares what Xero shows now with what Dynamics last
 received: writes happen only for a difference, which keeps repeated events and reconciliation passes quiet.
-A Dynamics invoice that is Paid or Canceled is read-only; it is left alone (the connector never reopens it).
+A Dynamics invoice that is Paid or Canceled is read-only: its Xero status and amounts are still written (the
+handler reopens and closes it again around the write), with a history row; its state is never changed.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class InvoiceWriteBack:
     patches: tuple[RowPatch, ...] = ()
     state_patch: RowPatch | None = None  # sent alone, after `patches`
     history: HistoryNote | None = None
-    skipped: str | None = None  # why nothing is written although something differs
+    closed: bool = False  # the Dynamics invoice is Paid or Canceled: Dynamics takes the patches only reopened
 
     @property
     def changed(self) -> bool:
@@ -167,9 +168,12 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     if not (status_changed or amounts_changed or needs_paid_state):
         return InvoiceWriteBack()
     if current.read_only:
+        if not (status_changed or amounts_changed):
+            return InvoiceWriteBack()  # only a Paid state, which a closed invoice keeps as it is
         return InvoiceWriteBack(
-            skipped=f"the Dynamics invoice is {current.state.name.lower()} and read-only; "
-            f"Xero shows {status} with {due} due"
+            patches=(invoice_status_patch(current.id, document),),
+            history=_closed_note(current, document),
+            closed=True,
         )
 
     patches = (invoice_status_patch(current.id, document),) if (status_changed or amounts_changed) else ()
@@ -182,6 +186,26 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
     # story, then failed before the state (a retry must not tell it twice).
     history = _history(current, document, status_changed=status_changed) if patches else None
     return InvoiceWriteBack(patches=patches, state_patch=state_patch, history=history)
+
+
+def _closed_note(current: LinkedInvoice, document: XeroDocument) -> HistoryNote:
+    """A closed Dynamics invoice whose Xero document changed: the figures are shown, the state is kept."""
+    currency = currency_of(document)
+    figures = ", ".join(
+        f"{label} {_amount(value, currency)}"
+        for label, value in (
+            ("due", docs.amount_due(document)),
+            ("paid", docs.amount_paid(document)),
+            ("credited", docs.amount_credited(document)),
+        )
+    )
+    state = "cancelled" if current.state is InvoiceState.CANCELED else "paid"
+    return HistoryNote(
+        SyncAction.STATUS,
+        SyncStatus.INFORMATION,
+        f"{_what(document)} is {docs.status_of(document)} in Xero ({figures}). The Dynamics invoice stays {state} "
+        "and shows these figures.",
+    )
 
 
 def _history(current: LinkedInvoice, document: XeroDocument, *, status_changed: bool) -> HistoryNote | None:
