@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint demo bench clean
+.PHONY: run test lint demo bench screenshots clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ demo: $(VENV)/.installed-run
 
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks
+
+screenshots: $(VENV)/.installed-test
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/admin/test_console_in_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, redirect
 from redis import Redis
 from werkzeug.exceptions import HTTPException
 
+from app.admin import blueprint as admin_console
 from app.admin_reference import blueprint as admin_reference
 from app.config import Settings, load_settings
 from app.health import blueprint as health
@@ -34,6 +35,9 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
     app.register_blueprint(xero)
     app.register_blueprint(xero_connect)
     app.register_blueprint(admin_reference)
+    app.register_blueprint(admin_console)
+    # A person who opens the service's address lands on the console (which asks for the admin password).
+    app.add_url_rule("/", "root", lambda: redirect("/admin", code=302))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

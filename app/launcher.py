@@ -5,7 +5,10 @@ the sandbox Xero (no XERO_CLIENT_ID), gunicorn serving wsgi:app, one RQ worker a
 Dataverse it also provisions the schema, registers the webhook steps on the local service and creates the
 connection row for a sandbox Xero organisation; with the sandbox Xero too, it connects that organisation
 (consent, code exchange, token set encrypted in Redis with TOKEN_ENCRYPTION_KEYS, generated for the run when
-unset) and gives the worker the XERO_* settings of the sandbox, so invoices really sync.
+unset), gives the worker the XERO_* settings of the sandbox, so invoices really sync, and queues the import of
+that organisation's reference data, so the console's account lists and Dynamics' lookups are filled.
+Without ADMIN_TOKEN it generates one for the run: the summary prints it once, with the console's address and the
+sandbox credentials a person needs to try the connector.
 Ctrl-C (or any child dying) stops everything it started.
 """
 
@@ -169,6 +172,27 @@ def ensure_sandbox_connection(
     return created.json()[column("connectionid")]
 
 
+def sandbox_credentials(env: Mapping[str, str], with_xero: bool) -> list[str]:
+    """What a person needs to act in the sandboxes (fixed, public test values; the run's own secrets stay out)."""
+    from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN, SANDBOX_PERSON_TOKEN
+
+    lines = [
+        f"Sandbox Dynamics users      bearer {SANDBOX_PERSON_TOKEN} (Sam Seller, a salesperson), "
+        f"{SANDBOX_CONNECTOR_TOKEN} (the connector, administrator)",
+        f"  e.g.                      curl -H 'Authorization: Bearer {SANDBOX_PERSON_TOKEN}' "
+        f"{env['DATAVERSE_URL']}/api/data/v9.2/invoices",
+    ]
+    if with_xero:
+        from sandbox.xero.settings import DEFAULT_ADMIN_TOKEN
+
+        lines += [
+            "Sandbox Xero                its consent page needs no sign-in (tick the organisations, Allow access);",
+            f"  state and test controls   {env['XERO_API_URL']}/_sandbox/... with header "
+            f"X-Sandbox-Admin-Token: {DEFAULT_ADMIN_TOKEN}",
+        ]
+    return lines
+
+
 @dataclass
 class LocalStack:
     """Everything `make run` starts, as a context manager so the demo can drive the same stack."""
@@ -179,6 +203,7 @@ class LocalStack:
     supervisor: Supervisor = field(default_factory=Supervisor)
     redis_server: EmbeddedRedis | None = None
     web_url: str = ""
+    admin_token_generated: bool = False
     sandbox_dataverse: bool = False
     sandbox_xero: bool = False
     log_dir: Path | None = None  # where the children's output goes; None: this terminal
@@ -209,6 +234,10 @@ class LocalStack:
             self.summary.append("Redis                       REDIS_URL (configured)")
         if not env.get("DATAVERSE_WEBHOOK_SECRETS"):
             env["DATAVERSE_WEBHOOK_SECRETS"] = secrets.token_urlsafe(32)  # never printed
+        if not env.get("ADMIN_TOKEN", "").strip():
+            # The console needs one, and a token set later would need a restart: one for this run, printed once.
+            env["ADMIN_TOKEN"] = secrets.token_urlsafe(18)
+            self.admin_token_generated = True
 
         if "BIND" not in env:
             env["BIND"] = f"127.0.0.1:{choose_port(int(env.get('PORT', DEFAULT_WEB_PORT)))}"
@@ -254,6 +283,8 @@ class LocalStack:
         self.web_url = f"http://127.0.0.1:{web_port}"
         webhook_url = f"{self.web_url}/webhooks/dataverse"
         self.summary.append(f"Connector webhooks          {webhook_url}  {self.web_url}/webhooks/xero")
+        password = env["ADMIN_TOKEN"] if self.admin_token_generated else "the configured ADMIN_TOKEN"
+        self.summary.append(f"Admin console               {self.web_url}/admin  (any user name; password {password})")
         self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
         self.summary.append("Processes                   web (gunicorn), worker, scheduler (periodic work)")
 
@@ -274,10 +305,12 @@ class LocalStack:
                 redis = redis_client(env["REDIS_URL"])
                 register_tenant(redis, TENANT_A_ID, connection_id)
                 connect_organisation(env, redis, connection_id, TENANT_A_ID, f"{self.web_url}/xero/callback")
+                self.supervisor.run([python, "-m", "app.reference_data", "import", "--connection", connection_id], env)
                 self.summary.append(
-                    f"Xero connection             {tenant_name} (row {connection_id}), "
-                    "connected: tokens stored encrypted"
+                    f"Xero connection             {tenant_name}, connected (tokens stored encrypted); "
+                    "its reference data import is queued"
                 )
+            self.summary.extend(sandbox_credentials(env, self.sandbox_xero))
 
     def stop(self) -> None:
         self.supervisor.stop_all()

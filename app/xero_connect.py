@@ -18,12 +18,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from app import xero_connect_pages as pages
-from app.admin_auth import admin_required
+from app.admin_auth import admin_required, same_origin
 from app.config import ConfigError, Settings
 from app.errors import ConnectionLost, ConnectorError, Retryable
 from app.queue import JobQueue
@@ -44,7 +43,7 @@ class NotConfigured(Exception):
     pass
 
 
-def _connector() -> XeroConnector:
+def xero_connector() -> XeroConnector:
     # Imported on first use: the Xero SDK and clients would otherwise slow every web process's start.
     from app.services import services_for
     from app.xero_connect_flow import XeroConnector
@@ -64,7 +63,7 @@ def _guarded(action: Callable[[XeroConnector], Response]) -> Response:
     from app.xero_connect_flow import Expired
 
     try:
-        return action(_connector())
+        return action(xero_connector())
     except NotConfigured as exc:
         return pages.message("Xero is not configured", str(exc), 503)
     except Expired:
@@ -80,12 +79,6 @@ def _guarded(action: Callable[[XeroConnector], Response]) -> Response:
     except ConnectorError as exc:
         log.warning("xero connect step failed", extra={"detail": str(exc)})
         return pages.message("Could not connect Xero", exc.user_message, 502)
-
-
-def _same_origin() -> bool:
-    """Basic auth is sent by browsers on their own, so a form posted from another site must not ride on it."""
-    origin = request.headers.get("Origin")
-    return not origin or urlsplit(origin).netloc.lower() == request.host.lower()
 
 
 def _cross_site() -> Response:
@@ -114,7 +107,7 @@ def start() -> Response:
 @blueprint.post("/xero/connect")
 @admin_required
 def connect_custom() -> Response:
-    if not _same_origin():
+    if not same_origin():
         return _cross_site()
 
     def run(connector: XeroConnector) -> Response:
@@ -171,7 +164,7 @@ def choose() -> Response:
 @blueprint.post("/xero/disconnect/<connection_id>")
 @admin_required
 def disconnect(connection_id: str) -> Response:
-    if not _same_origin():
+    if not same_origin():
         return _cross_site()
 
     unknown = pages.message("Unknown connection", "No Xero connection with this id exists in Dynamics.", 404)

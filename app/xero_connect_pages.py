@@ -10,6 +10,7 @@ from flask import Response
 if TYPE_CHECKING:
     from app.xero_connect_flow import Connected, Tenant
 
+CONSOLE_LINK = '<p><a href="/admin">Back to the admin console</a></p>'
 _STYLE = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;line-height:1.5}"
 
 
@@ -41,9 +42,10 @@ def connected(result: Connected) -> Response:
         "Xero connected",
         (
             f"<p>The Xero organisation <strong>{escape(result.name)}</strong>{short} is {what}.{default}</p>"
-            f"<p>Its tax rates, account codes, branding themes and tracking categories are being imported into "
-            f"Dynamics. Review the connection's settings in Dynamics (connection id "
-            f"<code>{escape(result.connection_id)}</code>).</p>"
+            "<p>Its tax rates, account codes, branding themes, tracking categories and currencies are being "
+            "imported into Dynamics, and default sales and purchase accounts proposed from its chart of accounts. "
+            "Next, review its default accounts and tax rates under Account mapping.</p>"
+            f"{CONSOLE_LINK}"
         ),
     )
 
@@ -72,5 +74,6 @@ def disconnected(name: str) -> Response:
         (
             f"<p>The Xero organisation <strong>{escape(name)}</strong> is disconnected: its authorisation is revoked "
             "and the connector no longer syncs with it.</p>"
+            f"{CONSOLE_LINK}"
         ),
     )

@@ -38,6 +38,7 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
         ).json()["value"]
         assert len(steps) >= 6, "the webhook steps were registered on the sandbox"
         assert stack.env["SANDBOX_CONNECTION_ID"]
+        assert_console_is_ready_to_try(stack)
 
         tell_story(stack)
         story = capsys.readouterr().out
@@ -60,6 +61,25 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
         stopped = True
     assert stopped, "the private Redis stops with the stack"
     assert all(child.poll() is not None for _, child in stack.supervisor.children), "every child was stopped"
+
+
+def assert_console_is_ready_to_try(stack: LocalStack) -> None:
+    """A generated admin token opens the console, which lists the sandbox organisation with its imported accounts."""
+    token = stack.env["ADMIN_TOKEN"]
+    assert stack.admin_token_generated and any(
+        f"{stack.web_url}/admin" in line and token in line for line in stack.summary
+    )
+    assert any("sandbox-person-token" in line for line in stack.summary), "the sandbox credentials are printed"
+    page = requests.get(f"{stack.web_url}/admin", auth=("admin", token), timeout=10)
+    assert page.status_code == 200 and "Sandbox Trading Ltd" in page.text and "Connected" in page.text
+    assert requests.get(f"{stack.web_url}/admin", timeout=10).status_code == 401
+    mapping = f"{stack.web_url}/admin/connections/{stack.env['SANDBOX_CONNECTION_ID']}/mapping"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if "200 Sales (Sales)" in requests.get(mapping, auth=("admin", token), timeout=10).text:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the sandbox organisation's reference data was not imported")
 
 
 def assert_xero_webhooks_reach_the_worker(stack: LocalStack) -> None:

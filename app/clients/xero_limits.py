@@ -52,6 +52,13 @@ class XeroLimits:
     slot_ttl_seconds: int = 120  # a slot held by a crashed worker frees itself after this
 
 
+@dataclass(frozen=True)
+class Headroom:
+    minute_left: int
+    day_left: int
+    paused_seconds: float  # after a 429: how long no call is made; 0 when not paused
+
+
 class TenantLimiter:
     def __init__(self, connection: Redis, limits: XeroLimits | None = None, max_wait_seconds: float = 2.0) -> None:
         self.redis = connection
@@ -108,6 +115,16 @@ class TenantLimiter:
     def pause(self, tenant_id: str, seconds: float) -> None:
         """After Xero's 429: no worker calls this tenant until Retry-After has passed."""
         self.redis.set(self._keys(tenant_id)[3], "1", px=max(int(seconds * 1000), 1))
+
+    def headroom(self, tenant_id: str) -> Headroom:
+        """What the tenant may still spend now (for the admin console); read only, takes nothing."""
+        keys = self._keys(tenant_id)
+        minute = int(self.redis.get(keys[1]) or 0)
+        return Headroom(
+            minute_left=max(self.limits.per_minute - minute, 0),
+            day_left=self.remaining_today(tenant_id),
+            paused_seconds=max(int(self.redis.pttl(keys[3])), 0) / 1000,
+        )
 
     def remaining_today(self, tenant_id: str) -> int:
         used = int(self.redis.get(self._keys(tenant_id)[2]) or 0)

@@ -73,3 +73,18 @@ def test_a_short_wait_is_absorbed_inside_the_call(redis_conn):
     with limiter.call(TENANT_A):  # waits out the 0.3 s window instead of failing
         pass
     assert int(redis_conn.get("connector:xero:limit:tenant-a:day")) == 2
+
+
+def test_headroom_tells_what_is_left_without_taking_anything(redis_conn):
+    limiter = TenantLimiter(redis_conn, XeroLimits(per_minute=60, per_day=5000))
+    fresh = limiter.headroom(TENANT_A)
+    assert (fresh.minute_left, fresh.day_left, fresh.paused_seconds) == (60, 5000, 0)
+    for _ in range(2):
+        with limiter.call(TENANT_A):
+            pass
+    limiter.pause(TENANT_A, 30)
+    used = limiter.headroom(TENANT_A)
+    assert (used.minute_left, used.day_left) == (58, 4998)
+    assert 25 < used.paused_seconds <= 30
+    assert limiter.headroom(TENANT_A).minute_left == 58, "reading takes nothing"
+    assert limiter.headroom(TENANT_B).minute_left == 60, "per tenant"
