@@ -9,10 +9,11 @@ import pytest
 
 from app import dynamics_schema as schema
 from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus
+from app.reference_data import main as reference_data_main
 from app.xero_tenants import register_tenant
 from mappers.dynamics import Customer, CustomerKind
 from mappers.xero_links import contact_link_id
-from sandbox.dataverse.seed import ACCOUNT_IDS, PRODUCT_IDS
+from sandbox.dataverse.seed import ACCOUNT_IDS, PRODUCT_IDS, USD_CURRENCY_ID, USD_PRICE_LIST_ID
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID, seeded_id
 from tests.stack_helpers import store_token
 from tests.xero_to_dynamics.linked import ACME, CUSTOMER, Linked
@@ -137,3 +138,44 @@ def test_a_single_column_link_belongs_to_the_organisation_that_knows_the_contact
     by_connection = {row[f"_{schema.LINK_CONNECTION}_value"]: row[schema.CONTACT_LINK_XERO_CONTACT_ID] for row in links}
     assert by_connection == {harness.connection_id: in_a["Contact"]["ContactID"], second: WAYNE}
     assert harness.connector.get("accounts", account)[schema.CUSTOMER_XERO_CONTACT_ID] == WAYNE, "left as it was"
+
+
+def test_a_currency_one_organisation_has_not_enabled_is_refused_there_before_xero_is_called(two_organisations):
+    """Organisation B has GBP and EUR only: a USD invoice fails in Dynamics with what to do, and B sees no call."""
+    linked, second = two_organisations
+    harness = linked.harness
+    invoice_id = str(
+        harness.person.create(
+            "invoices",
+            {
+                "name": "Dollars for Northwind",
+                "customerid_account@odata.bind": f"/accounts({CUSTOMER})",
+                "pricelevelid@odata.bind": f"/pricelevels({USD_PRICE_LIST_ID})",
+                "transactioncurrencyid@odata.bind": f"/transactioncurrencies({USD_CURRENCY_ID})",
+                "datedelivered": date.today().isoformat(),
+                "duedate": (date.today() + timedelta(days=30)).isoformat(),
+            },
+        )["invoiceid"]
+    )
+    harness.person.create(
+        "invoicedetails",
+        {
+            "invoiceid@odata.bind": f"/invoices({invoice_id})",
+            "isproductoverridden": True,
+            "productdescription": "Consulting",
+            "quantity": 1,
+            "priceperunit": 100,
+        },
+    )
+    assert reference_data_main(["import", "--connection", second, "--now"]) == 0  # B's chart and currencies
+    calls_before = harness.xero.calls()[TENANT_B_ID]["calls"]
+    harness.person.update(
+        "invoices", invoice_id, schema.bind(schema.lookup("invoice", schema.INVOICE_CONNECTION), second)
+    )
+    linked.settle()
+
+    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == int(ExportStatus.FAILED)
+    details = harness.history(invoice_id)[-1][schema.SYNC_HISTORY_DETAILS]
+    assert "The invoice is in USD, which is not enabled in Northwind Goods Ltd (enabled: EUR, GBP)" in details
+    assert harness.xero.state(TENANT_B_ID)["Invoices"] == []
+    assert harness.xero.calls()[TENANT_B_ID]["calls"] == calls_before, "nothing was asked of organisation B"
