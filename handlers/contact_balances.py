@@ -17,7 +17,14 @@ from handlers.xero_writeback import XeroEventContext
 from mappers import rows
 from mappers import xero_links as links
 from mappers.dynamics import CustomerKind
-from mappers.xero_to_dynamics import contact_balance, linked_customer_columns, linked_customer_filter
+from mappers.xero_to_dynamics import (
+    Balance,
+    LinkedCustomer,
+    balance_patch,
+    contact_balance,
+    linked_customer_columns,
+    linked_customer_filter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +79,9 @@ def refresh_balances(event: XeroEventContext, contact_id: str) -> dict[str, int]
             outstanding=balance.outstanding,
             overdue=balance.overdue,
         )
-        shown = (rows.decimal(row, schema.CUSTOMER_OUTSTANDING), rows.decimal(row, schema.CUSTOMER_OVERDUE))
-        if links.same_money(shown[0], outstanding) and links.same_money(shown[1], overdue):
-            continue
-        body = {
-            schema.CUSTOMER_OUTSTANDING: float(outstanding.quantize(links.CENT)),
-            schema.CUSTOMER_OVERDUE: float(overdue.quantize(links.CENT)),
-        }
-        operations.append(BatchOperation.update(kind.entity_set, customer_id, body))
+        patch = balance_patch(LinkedCustomer.from_row(row, kind), Balance(outstanding, overdue))
+        if patch is not None:
+            operations.append(BatchOperation.update(patch.entity_set, patch.row_id, patch.body))
     if operations:
         dataverse.batch(operations)
     return {"customers": len(customers), "balances_written": len(operations)}
