@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from app.clients.dataverse import DataverseClient
+from app.errors import ConnectorError
 from mappers.dynamics import InvoiceState
 from mappers.writeback import RowPatch
 
@@ -37,3 +38,16 @@ def write_on_closed_invoice(
     finally:
         dataverse.update(patch.entity_set, patch.row_id, closed)
     log.info("xero status written on a closed invoice", extra={"invoice_id": patch.row_id})
+
+
+def show_on_closed_invoice(
+    dataverse: DataverseClient, state: InvoiceState, status_reason: int | None, patch: RowPatch
+) -> str:
+    """Like `write_on_closed_invoice`, for a step whose own work is already done (a cancellation carried out in
+    Xero): a refusal is not the job's failure. Returns "" or a sentence for the history row saying what failed."""
+    try:
+        write_on_closed_invoice(dataverse, state, status_reason, patch)
+    except ConnectorError as exc:
+        log.error("xero status not written on the closed invoice", extra={"invoice_id": patch.row_id})
+        return f" Xero's final status could not be shown on the invoice: {exc.user_message}"
+    return ""

@@ -26,7 +26,7 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
-from handlers.closed_invoice import write_on_closed_invoice
+from handlers.closed_invoice import show_on_closed_invoice
 from handlers.default_connection import assign_default_connection, find_default_connection
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
@@ -291,9 +291,10 @@ class InvoiceSync:
         )
         decision = result.decision
         self.action = decision.history_action
+        details = decision.details
         if result.document is not None:
             # Xero's final status and amounts on the row, which Dynamics keeps read-only once cancelled.
-            write_on_closed_invoice(
+            details += show_on_closed_invoice(
                 self.services.dataverse,
                 self.invoice.state,
                 self.invoice.status_reason,
@@ -301,7 +302,7 @@ class InvoiceSync:
             )
         self._write(
             decision.history_status,
-            decision.details,
+            details,
             xero_id=docs.document_id(existing) if existing is not None else None,
         )
         records.mark_cancelled(self.organization_id, self.invoice.id)
