@@ -135,8 +135,10 @@ def _lines_checked(invoice: Invoice, connection: ConnectionSettings) -> set[str]
 
 
 def _label(line: InvoiceLine, position: int) -> str:
+    """ "Line 3 (Widget)": the number Dynamics shows the line under (its sequence), else its place in the list."""
+    number = line.sequence_number or line.line_number or position
     title = (line.text_for_xero or "").split("\n")[0][:60]
-    return f"Line {position} ({title})" if title else f"Line {position}"
+    return f"Line {number} ({title})" if title else f"Line {number}"
 
 
 def check_before_sending(invoice: Invoice, connection: ConnectionSettings, reference: ReferenceData) -> Checked:
@@ -175,7 +177,8 @@ def check_before_sending(invoice: Invoice, connection: ConnectionSettings, refer
         tax_type = None
         if not no_tax:
             tax_type = line.tax_type or default_tax_type(connection, document_type) or (account and account.tax_type)
-            problems.extend(_tax_problems(label, tax_type, account, reference, organisation, document_type))
+            if tax_type or account is not None:  # with no usable account, the account problem says it all
+                problems.extend(_tax_problems(label, tax_type, account, reference, organisation, document_type))
         resolved.append(replace(line, account_code=code, tax_type=tax_type or line.tax_type))
     currency = (invoice.currency_code or "").upper()
     if currency and reference.currencies and currency not in reference.currencies:

@@ -128,3 +128,9 @@ def test_several_problems_are_all_reported_at_once():
         invoice(currency_code="USD"), connection(default_sales_account_code="999"), reference(lock=date(2027, 1, 1))
     )
     assert len(checked.problems) >= 3
+
+
+def test_a_line_without_any_account_is_told_once_through_the_connection():
+    checked = check_before_sending(invoice(), connection(default_sales_account_code=None), reference())
+    unpriced = [p for p in checked.problems if "no tax rate is set" in p]
+    assert unpriced == [], "the missing default account code is the one thing to fix"
