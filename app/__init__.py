@@ -11,6 +11,7 @@ from app.admin_reference import blueprint as admin_reference
 from app.config import Settings, load_settings
 from app.health import blueprint as health
 from app.logs import configure_logging
+from app.metrics import blueprint as metrics_endpoint
 from app.queue import JobQueue
 from app.webhooks.dataverse import blueprint as dataverse
 from app.webhooks.xero import blueprint as xero
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, redis: Redis | None = None) -> 
     app.extensions["connector.jobs"] = JobQueue(redis or redis_client(settings.redis_url), settings)
 
     app.register_blueprint(health)
+    app.register_blueprint(metrics_endpoint)
     app.register_blueprint(dataverse)
     app.register_blueprint(xero)
     app.register_blueprint(xero_connect)

@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,10 @@ from redis.exceptions import LockError
 from rq import get_current_job
 from rq.job import Job
 
+from app import metrics
 from app.config import Settings, load_settings
 from app.errors import ConnectionLost, Deferred, Ignored, Permanent, Retryable
-from app.logs import set_correlation_id
+from app.logs import new_correlation_id, set_correlation_id
 from app.queue import JobQueue, delay_for_attempt, lock_key
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     if job is None:
         raise RuntimeError("app.dispatch.run must run inside an RQ job")
     settings, jobs = _worker_environment(job.connection)
-    set_correlation_id(payload.get("correlation_id"))
+    # The webhook's correlation id (jobs queued by other jobs inherit theirs); periodic work starts its own.
+    set_correlation_id(payload.get("correlation_id") or new_correlation_id())
     lock_scope = job.meta.get("lock_scope")
     coalesce_scope = job.meta.get("coalesce_scope")
 
@@ -118,10 +121,21 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             jobs=jobs,
             redis=job.connection,
         )
+        subject = job_subject(kind, payload)
+        joined = sorted({t["correlation_id"] for t in ctx.triggers if t.get("correlation_id")})
         log.info(
-            "job started", extra={"job_id": job.id, "kind": kind, "attempt": ctx.attempt, "events": len(ctx.triggers)}
+            "job started",
+            extra={"job_id": job.id, **subject, "attempt": ctx.attempt, "events": len(ctx.triggers), "joined": joined},
         )
-        return _run_handler(job, ctx, coalesce_scope)
+        started = time.monotonic()
+        try:
+            result = _run_handler(job, ctx, coalesce_scope)
+        except JobFailed:
+            metrics.job_finished(kind, "failed", time.monotonic() - started, None, ctx.triggers)
+            raise
+        metrics.job_finished(kind, result["outcome"], time.monotonic() - started, result, ctx.triggers)
+        log.info("job finished", extra={"job_id": job.id, **subject, **_summary(result)})
+        return result
     finally:
         if lock is not None:
             try:
@@ -130,19 +144,32 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
                 log.warning("invoice lock expired before the job finished", extra={"job_id": job.id})
 
 
+# Payload fields that say what a job is about, logged with its start and outcome.
+_SUBJECT_FIELDS = ("invoice_id", "connection_id", "line_id", "tenant_id", "resource_id")
+
+
+def job_subject(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's kind and the ids of what it is about (the correlation id comes with every log line)."""
+    return {"kind": kind, **{name: payload[name] for name in _SUBJECT_FIELDS if payload.get(name)}}
+
+
+def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The outcome and, when the handler said, what it did: short values only, never a whole document."""
+    keys = ("outcome", "result", "reason", "error", "retry_at", "until", "follow_up", "xero_number", "xero_status")
+    return {key: result[key] for key in keys if key in result and isinstance(result[key], str | int | list)}
+
+
 def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:
     try:
         handler = handler_for(ctx.kind)
     except JobFailed as exc:
-        _fail(job, str(exc), exc)
+        _fail(job, ctx, str(exc), exc)
     try:
         outcome = handler.handle(ctx)
     except Ignored as exc:
-        log.info("job ignored", extra={"job_id": job.id, "reason": str(exc)})
         return {"outcome": "ignored", "reason": exc.user_message}
     except Deferred as exc:
         follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt)
-        log.info("job deferred", extra={"job_id": job.id, "until": exc.run_at.isoformat(), "follow_up": follow_up})
         return {
             "outcome": "deferred",
             "until": exc.run_at.isoformat(),
@@ -150,11 +177,11 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
             "reason": exc.user_message,
         }
     except (Permanent, ConnectionLost) as exc:
-        _fail(job, exc.user_message, exc)
+        _fail(job, ctx, exc.user_message, exc, needs_a_person=True)
     except Retryable as exc:
         return _retry_or_fail(job, ctx, coalesce_scope, exc, exc.retry_after)
-    except Exception as exc:  # an unexpected fault: retried like a passing one, then kept as failed
-        log.exception("job raised an unexpected error", extra={"job_id": job.id})
+    except Exception as exc:  # an unexpected fault (a bug or an unknown answer): the one traceback, then retried
+        log.exception("job raised an unexpected error", extra=job_subject(ctx.kind, ctx.payload))
         return _retry_or_fail(job, ctx, coalesce_scope, exc, None)
     return {"outcome": "done", **outcome}
 
@@ -163,7 +190,7 @@ def _retry_or_fail(
     job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception, retry_after: float | None
 ) -> dict[str, Any]:
     if ctx.attempt >= ctx.settings.retry_max_attempts:
-        _fail(job, f"Gave up after {ctx.attempt} attempts: {exc}", exc)
+        _fail(job, ctx, f"Gave up after {ctx.attempt} attempts: {exc}", exc)
     delay = (
         timedelta(seconds=retry_after)
         if retry_after is not None
@@ -171,22 +198,14 @@ def _retry_or_fail(
     )
     run_at = datetime.now(UTC) + delay
     follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1)
-    log.warning(
-        "job will be retried",
-        extra={
-            "job_id": job.id,
-            "attempt": ctx.attempt,
-            "retry_at": run_at.isoformat(),
-            "error": str(exc),
-            "follow_up": follow_up,
-        },
-    )
+    metrics.RETRIES.labels(ctx.kind).inc()
     return {"outcome": "retry_scheduled", "retry_at": run_at.isoformat(), "follow_up": follow_up, "error": str(exc)}
 
 
 def _resubmit(job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int) -> str:
     payload = {**ctx.payload, "attempt": attempt}
-    trigger = {"retry_of": job.id, "attempt": attempt}
+    # The first event's time travels on, so end-to-end latency still counts from it after a retry.
+    trigger = {"retry_of": job.id, "attempt": attempt, "first_event_at": metrics.earliest_event_time(ctx.triggers)}
     if coalesce_scope:
         return ctx.jobs.submit_coalesced(
             job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at
@@ -202,11 +221,16 @@ def _hand_over(job: Job, jobs: JobQueue, kind: str, payload: dict[str, Any], coa
         follow_up = jobs.hand_over(job.origin, kind, payload, scope=coalesce_scope, from_job_id=job.id, run_at=run_at)
     else:
         follow_up = jobs.submit(job.origin, kind, payload, lock_scope=job.meta.get("lock_scope"), run_at=run_at).job_id
-    log.info("scope busy, handed over", extra={"job_id": job.id, "follow_up": follow_up})
+    log.info("scope busy, handed over", extra={**job_subject(kind, payload), "follow_up": follow_up})
+    metrics.JOBS.labels(kind, "handed_over").inc()
     return {"outcome": "handed_over", "follow_up": follow_up}
 
 
-def _fail(job: Job, reason: str, cause: BaseException) -> None:
+def _fail(job: Job, ctx: JobContext, reason: str, cause: BaseException, needs_a_person: bool = False) -> None:
+    """Into RQ's failed registry. A failure a person must fix (bad data, a lost Xero authorisation) is one
+    WARNING line: the reason says what to do, a traceback would say nothing more."""
     job.retries_left = 0  # classified as final: RQ must not retry it on its own
-    log.error("job failed", extra={"job_id": job.id, "reason": reason})
+    extra = {"job_id": job.id, **job_subject(ctx.kind, ctx.payload), "outcome": "failed", "reason": reason}
+    extra["error"] = type(cause).__name__
+    log.log(logging.WARNING if needs_a_person else logging.ERROR, "job failed", extra=extra)
     raise JobFailed(reason) from cause

@@ -28,14 +28,13 @@ from pathlib import Path
 import requests
 
 from app import redis_client
+from app.config import settings_or_exit
 from app.embedded_redis import EmbeddedRedis, free_port
+from app.metrics import fresh_metrics_dir
 from app.sandbox_xero_link import connect_organisation, sandbox_xero_settings
 from app.xero_tenants import register_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WEB_PORT = 8000
-DEFAULT_DATAVERSE_PORT = 8771
-DEFAULT_XERO_PORT = 8772
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -118,9 +117,13 @@ class Supervisor:
                 child.wait()
 
 
-def start_sandbox(supervisor: Supervisor, name: str, module: str, preferred_port: int, env: Mapping[str, str]) -> int:
+def start_sandbox(
+    supervisor: Supervisor, name: str, module: str, preferred_port: int, env: Mapping[str, str], access_log: bool
+) -> int:
     port = choose_port(preferred_port)
-    child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port)], env)
+    # The sandboxes' access lines would drown the connector's own output; SANDBOX_ACCESS_LOG=true shows them.
+    quiet = [] if access_log else ["--quiet"]
+    child = supervisor.start(name, [sys.executable, "-m", module, "--port", str(port), *quiet], env)
     wait_for_port(port, child, name)
     return port
 
@@ -224,7 +227,9 @@ class LocalStack:
 
     def start(self) -> None:
         env = self.env = dict(self.environ)
-        env.setdefault("LOG_LEVEL", "INFO")
+        run = settings_or_exit("run", env)
+        # One metrics directory for web, worker and scheduler, so the web's /metrics shows them all.
+        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(env.get("PROMETHEUS_MULTIPROC_DIR") or None)
         python = sys.executable
         if not env.get("REDIS_URL"):
             self.redis_server = EmbeddedRedis().start()
@@ -240,7 +245,7 @@ class LocalStack:
             self.admin_token_generated = True
 
         if "BIND" not in env:
-            env["BIND"] = f"127.0.0.1:{choose_port(int(env.get('PORT', DEFAULT_WEB_PORT)))}"
+            env["BIND"] = f"127.0.0.1:{choose_port(run.port)}"
         web_port = int(env["BIND"].rsplit(":", 1)[1])
 
         self.sandbox_dataverse = not env.get("DATAVERSE_URL")
@@ -251,8 +256,9 @@ class LocalStack:
                 self.supervisor,
                 "sandbox Dataverse",
                 "sandbox.dataverse",
-                int(env.get("SANDBOX_DATAVERSE_PORT", DEFAULT_DATAVERSE_PORT)),
+                run.sandbox_dataverse_port,
                 env,
+                run.sandbox_access_log,
             )
             env["DATAVERSE_URL"] = f"http://127.0.0.1:{port}"
             env["DATAVERSE_TOKEN"] = SANDBOX_CONNECTOR_TOKEN
@@ -270,8 +276,9 @@ class LocalStack:
                 self.supervisor,
                 "sandbox Xero",
                 "sandbox.xero",
-                int(env.get("SANDBOX_XERO_PORT", DEFAULT_XERO_PORT)),
+                run.sandbox_xero_port,
                 env,
+                run.sandbox_access_log,
             )
             sandbox_xero_settings(env, f"http://127.0.0.1:{port}")
             self.summary.append(f"Sandbox Xero                {env['XERO_API_URL']}/api.xro/2.0")
@@ -286,6 +293,7 @@ class LocalStack:
         password = env["ADMIN_TOKEN"] if self.admin_token_generated else "the configured ADMIN_TOKEN"
         self.summary.append(f"Admin console               {self.web_url}/admin  (any user name; password {password})")
         self.summary.append(f"Health                      {self.web_url}/healthz  /readyz")
+        self.summary.append(f"Metrics (Prometheus)        {self.web_url}/metrics")
         self.summary.append("Processes                   web (gunicorn), worker, scheduler (periodic work)")
 
         if self.sandbox_dataverse:

@@ -6,6 +6,7 @@ import logging
 import sys
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -30,16 +31,26 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
+class _UtcJsonFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # ISO 8601 in UTC, like the access log: lines of several machines sort and compare as they are.
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time, level, logger, message, then the record's extra fields."""
+    return _UtcJsonFormatter(
+        "{asctime}{levelname}{name}{message}{correlation_id}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        defaults={"correlation_id": None},
+    )
+
+
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for the whole process; safe to call more than once."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "{asctime}{levelname}{name}{message}{correlation_id}",
-            style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
+    handler.setFormatter(json_formatter())
     handler.addFilter(_CorrelationFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):

@@ -25,6 +25,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from app.config import Settings
+from app.logs import get_correlation_id
 
 QUEUE_DATAVERSE = "dataverse"
 QUEUE_XERO = "xero"
@@ -215,7 +216,8 @@ class JobQueue:
     ) -> Job:
         return self.queue(queue_name).create_job(
             JOB_ENTRY_POINT,
-            args=(kind, dict(payload)),
+            # Work queued while handling an event (a webhook, another job) carries that event's correlation id.
+            args=(kind, {"correlation_id": get_correlation_id(), **payload} if get_correlation_id() else dict(payload)),
             job_id=f"{kind.replace('.', '_')}-{uuid.uuid4()}",
             timeout=self.settings.job_timeout_seconds,
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month

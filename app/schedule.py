@@ -12,7 +12,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from app.config import load_settings, raw_setting
+from app.config import Settings, load_settings, settings_or_defaults
 from app.queue import QUEUE_MAINTENANCE, JobQueue
 from handlers import xero_tokens_refresh
 
@@ -27,22 +27,28 @@ class Periodic:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-# Flows register their periodic work here.
-PERIODIC: list[Periodic] = [
-    Periodic(
-        kind="reference_data.nightly",
-        queue=QUEUE_MAINTENANCE,
-        description="Queue every connection's import of Xero reference data into Dynamics",
-        cron=raw_setting("REFERENCE_DATA_CRON"),
-    ),
-    Periodic(
-        kind="reconcile",
-        queue=QUEUE_MAINTENANCE,
-        description="Find invoice changes whose webhooks were lost, in Xero and in Dynamics, and queue them",
-        interval_seconds=int(raw_setting("RECONCILE_INTERVAL_SECONDS")),
-    ),
-]
-PERIODIC.append(xero_tokens_refresh.periodic())
+def periodic_work(settings: Settings) -> list[Periodic]:
+    """What runs when, for these settings. Flows register their periodic work here."""
+    return [
+        Periodic(
+            kind="reference_data.nightly",
+            queue=QUEUE_MAINTENANCE,
+            description="Queue every connection's import of Xero reference data into Dynamics",
+            cron=settings.reference_data_cron,
+        ),
+        Periodic(
+            kind="reconcile",
+            queue=QUEUE_MAINTENANCE,
+            description="Find invoice changes whose webhooks were lost, in Xero and in Dynamics, and queue them",
+            interval_seconds=settings.reconcile_interval_seconds,
+        ),
+        xero_tokens_refresh.periodic(settings),
+    ]
+
+
+# Built at import (the scheduler registers it, a worker's tick looks its kind up). An invalid value falls back to
+# its default here, never a traceback at import: the process's start-up check names the problem and stops it.
+PERIODIC: list[Periodic] = periodic_work(settings_or_defaults())
 
 
 def periodic_scope(kind: str) -> str:

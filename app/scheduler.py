@@ -31,7 +31,7 @@ def build_scheduler(redis_url: str) -> CronScheduler:
 
 
 def main() -> int:
-    settings = settings_or_exit("worker")
+    settings = settings_or_exit("scheduler")
     configure_logging(settings.log_level)
     scheduler = build_scheduler(settings.redis_url)
     logging.getLogger(__name__).info("scheduler starting", extra={"periodic": [p.kind for p in schedule.PERIODIC]})

@@ -1,17 +1,13 @@
-"""The remote services a worker talks to, built once per worker process from the environment.
+"""The remote services a worker talks to, built once per worker process from the one configuration.
 
 RQ runs each job in a forked work-horse, so the cache is keyed by process id: a fork rebuilds its own
 clients (sockets must not be shared across processes) and then reuses them for the rest of its life.
 
-Read from the environment (see the README's configuration table):
-- Dataverse: `DATAVERSE_URL` with `DATAVERSE_TOKEN` (the sandbox) or `DATAVERSE_TENANT_ID`,
-  `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL), optional `DATAVERSE_RETRY_BUDGET_SECONDS`;
-- Xero: everything `XeroSettings.from_environ` reads (`XERO_CLIENT_ID`, `XERO_CLIENT_SECRET`,
-  `TOKEN_ENCRYPTION_KEYS`, `XERO_API_URL`, ...).
+Settings: the DATAVERSE_* and XERO_* ones of `app.config.Settings` (see the README's configuration table).
 
 A worker with neither `DATAVERSE_URL` nor `XERO_CLIENT_ID` set is not connected to anything: `services_for`
 answers None and the Dynamics -> Xero handlers only record that they received their job. Setting one but not
-the other, or a wrong value, is a configuration error and fails the job with the problem named.
+the other, or a wrong value, stops the worker at start with the problems named.
 """
 
 from __future__ import annotations
@@ -22,11 +18,11 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from app.clients.dataverse import DataverseClient, dataverse_client_from_env
+from app.clients.dataverse import DataverseClient, dataverse_client_from_settings
 from app.clients.dataverse_token_cache import RedisTokenCache
 from app.clients.xero import XeroGateways, XeroSettings
 from app.clients.xero_tokens import token_cipher
-from app.config import ConfigError
+from app.config import ConfigError, Settings, load_settings
 from app.errors import Permanent
 from app.sync_records import SyncRecords
 
@@ -46,31 +42,30 @@ class Services:
 _cache: tuple[int, Services] | None = None
 
 
-def is_configured(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("DATAVERSE_URL", "").strip() or environ.get("XERO_CLIENT_ID", "").strip())
-
-
-def build_services(connection: Redis, environ: Mapping[str, str]) -> Services:
-    try:
-        xero_settings = XeroSettings.from_environ(environ)
-    except ConfigError as exc:
-        raise Permanent(
-            f"the worker's Xero settings are incomplete: {'; '.join(exc.problems)}",
-            user_message="The connector is not configured for Xero; ask your administrator.",
-        ) from None
+def build_services(connection: Redis, settings: Settings) -> Services:
+    xero_settings = XeroSettings.from_settings(settings)
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
-    dataverse = dataverse_client_from_env(environ, token_cache=token_cache)
+    dataverse = dataverse_client_from_settings(settings, token_cache=token_cache)
     return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings), records=SyncRecords(connection))
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:
-    """This process's services (built on first use), or None when the worker is connected to nothing."""
+    """This process's services (built on first use), or None when the worker is connected to nothing.
+
+    The worker checked the same settings at start (`settings_or_exit("worker")`), so a problem here means the
+    environment changed under a running process: the job fails with the problems named."""
     global _cache
-    env = os.environ if environ is None else environ
-    if not is_configured(env):
-        return None
     if _cache is None or _cache[0] != os.getpid():
-        _cache = (os.getpid(), build_services(connection, env))
+        try:
+            settings = load_settings(environ, role="services")
+        except ConfigError as exc:
+            raise Permanent(
+                f"the worker's settings are incomplete: {'; '.join(exc.problems)}",
+                user_message="The connector is not configured for Xero; ask your administrator.",
+            ) from None
+        if not settings.connected:
+            return None
+        _cache = (os.getpid(), build_services(connection, settings))
     return _cache[1]
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import dynamics_schema as schema
+from app import metrics
 from app.clients.xero import MAX_LOOKUP_PAGES, PAGE_SIZE, XeroGateway
 from app.dispatch import JobContext
 from app.dynamics_schema import ConnectionStatus
@@ -124,13 +125,14 @@ def _queue_changed_xero_invoices(
             "connection_id": connection.id,
             "event_type": "RECONCILE",
         }
-        ctx.jobs.submit_coalesced(
+        queued = ctx.jobs.submit_coalesced(
             QUEUE_XERO,
             "xero.invoice",
             payload,
             scope=xero_resource_scope(tenant_id, "INVOICE", invoice_id),
             trigger={**payload, "reconciliation_since": window.since.isoformat(), RECEIVED_AT: received_at},
         )
+        metrics.reconciliation_queued("xero", queued.status)
     if not complete:
         # What was read is queued; the rest is read again next pass, from the same checkpoint.
         raise TooManyChanges(
@@ -152,11 +154,12 @@ def _queue_unsynced_dynamics_invoices(
     organization_id = organisation_id(services.dataverse)
     for row in found:
         invoice_id = str(row["invoiceid"]).lower()
-        ctx.jobs.submit_coalesced(
+        queued = ctx.jobs.submit_coalesced(
             QUEUE_DATAVERSE,
             "invoice.sync",
             {"organization_id": organization_id, "invoice_id": invoice_id},
             scope=invoice_scope(organization_id, invoice_id),
             trigger={"reconciliation_since": window.since.isoformat()},
         )
+        metrics.reconciliation_queued("dynamics", queued.status)
     return len(found)

@@ -20,9 +20,7 @@ Custom connections have no refresh token (their client-credentials tokens are fe
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from app import dynamics_schema as schema
 from app.clients.xero_auth import XeroTokenEndpoint
 from app.clients.xero_tokens import KEY_PREFIX, LOCK_TIMEOUT_SECONDS, TokenSet
-from app.config import SETTINGS
+from app.config import Settings
 from app.dispatch import JobContext
 from app.dynamics_schema import ConnectionStatus, SyncStatus
 from app.errors import ConnectionLost, Retryable
@@ -48,19 +46,14 @@ KIND = "xero.token_refresh"
 ACCESS_TOKEN_SECONDS = 30 * 60  # Xero's access token lifetime: how long before `expires_at` a set was issued
 
 
-def periodic(environ: Mapping[str, str] | None = None) -> Periodic:
-    """The schedule entry. Read when the schedule is imported; a bad value falls back to the default here and is
-    reported by the scheduler's own settings check at start."""
+def periodic(settings: Settings) -> Periodic:
+    """The schedule entry."""
     from app.schedule import Periodic  # app.schedule imports this module to list the entry
 
-    name = "XERO_TOKEN_REFRESH_INTERVAL_SECONDS"
-    default = int(next(s.default for s in SETTINGS if s.name == name) or 43200)
-    raw = (os.environ if environ is None else environ).get(name, "").strip()
-    interval = int(raw) if raw.isdigit() and int(raw) > 0 else default
     return Periodic(
         kind=KIND,
         queue=QUEUE_MAINTENANCE,
-        interval_seconds=interval,
+        interval_seconds=settings.xero_token_refresh_interval_seconds,
         description="Refresh every Xero connection's token before it expires from disuse",
     )
 

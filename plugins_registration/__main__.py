@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 
 from plugins_registration.auth import connection_from_environment
 from plugins_registration.errors import RegistrationError, UsageError
+from plugins_registration.package import solution_zip
 from plugins_registration.provision import provision
 from plugins_registration.register import register, rotate_secret, unregister
 from plugins_registration.report import ChangeReport
+from plugins_registration.solution import SOLUTION_UNIQUE_NAME, SOLUTION_VERSION
+from plugins_registration.solution_import import import_solution
 from plugins_registration.status import show_status
 from plugins_registration.steps import DEFAULT_HEADER_NAME, AuthType, EndpointSpec, validate_webhook_url
 from plugins_registration.webapi import WebApi
@@ -51,7 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default {DEFAULT_SECRET_ENV})",
         )
 
-    dry_run(command("provision", help="create or upgrade the connector's tables and columns"))
+    prov = command("provision", help="create or upgrade the connector's tables, columns, forms, views, app and roles")
+    dry_run(prov)
+    prov.add_argument(
+        "--import",
+        dest="import_solution",
+        action="store_true",
+        help="install everything as one solution import (ImportSolutionAsync) instead of change by change",
+    )
+    package = command("package", help="write the customisations as a solution file to import in Dynamics")
+    package.add_argument("--output", required=True, metavar="FILE.zip", help="where to write the solution file")
 
     reg = command("register", help="register (or update) the webhook endpoint and its steps")
     reg.add_argument(
@@ -100,7 +112,21 @@ def redact(text: str, environ: Mapping[str, str], secret_env: str = DEFAULT_SECR
     return text
 
 
+def write_package(output: str) -> int:
+    content = solution_zip()
+    try:
+        with open(output, "wb") as target:
+            target.write(content)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    print(f"Wrote solution '{SOLUTION_UNIQUE_NAME}' {SOLUTION_VERSION} to {output} ({len(content):,} bytes)")
+    print("Import it in Power Apps (Solutions > Import solution), then publish all customizations.")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.command == "package":
+        return write_package(args.output)
     connection = connection_from_environment(environ)
     api = WebApi(connection.org_url, connection.token_provider)
     dry = bool(getattr(args, "dry_run", False))
@@ -117,7 +143,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         show_status(api)
         return EXIT_OK
 
-    if args.command == "provision":
+    if args.command == "provision" and args.import_solution:
+        print(f"Importing the connector's solution into {connection.org_url}")
+        pending = ChangeReport(dry_run=True, out=lambda line: None)
+        provision(api, pending)  # reads only: is anything missing?
+        if pending.changes:
+            import_solution(api, report)
+        print(report.summary("Schema"))
+    elif args.command == "provision":
         print(f"Provisioning the connector's schema in {connection.org_url}")
         provision(api, report)
         print(report.summary("Schema"))
@@ -149,7 +182,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         return run(args, environ)
     except UsageError as exc:
-        print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)
+        for line in redact(str(exc), environ, secret_env).splitlines():  # one line per configuration problem
+            print(f"error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except RegistrationError as exc:
         print(f"error: {redact(str(exc), environ, secret_env)}", file=sys.stderr)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from app.dynamics_schema import ALL_TABLES, ChoiceColumn, Column, LookupColumn, Table, table
 from plugins_registration import metadata
+from plugins_registration.customize import Published, provision_ui
 from plugins_registration.errors import RegistrationError
 from plugins_registration.report import ChangeReport
 from plugins_registration.solution import SOLUTION_HEADER, ensure_solution
@@ -58,7 +58,8 @@ def read_option_values(api: WebApi, table_name: str, column_name: str) -> set[in
     return {int(item["Value"]) for item in options}
 
 
-def provision(api: WebApi, report: ChangeReport) -> None:
+def provision(api: WebApi, report: ChangeReport, customizations: bool = True) -> None:
+    """Tables, columns, choices and lookups; then (unless `customizations` is False) forms, views, roles, app."""
     states = {definition.logical_name: read_table(api, definition.logical_name) for definition in ALL_TABLES}
     for definition in ALL_TABLES:
         if not definition.custom and not states[definition.logical_name].exists:
@@ -108,10 +109,15 @@ def provision(api: WebApi, report: ChangeReport) -> None:
                 body = metadata.relationship_metadata(definition, col, table(col.target).primary_id)
                 api.post("RelationshipDefinitions", body, in_solution)
 
-    if touched:
-        report.change(f"publish customizations of {', '.join(touched)}")
+    # Forms, views, roles and the app last: subgrids and views need the columns and relationships above.
+    published = Published(tables=dict(touched))
+    if customizations:
+        provision_ui(api, report, in_solution, published)
+    if published:
+        shown = [*published.tables, *(["the app"] if published.apps or published.site_maps else [])]
+        report.change(f"publish customizations of {', '.join(shown)}")
         if not report.dry_run:
-            api.post("PublishXml", {"ParameterXml": publish_xml(touched)})
+            api.post("PublishXml", {"ParameterXml": published.xml()})
 
 
 def _add_missing_options(
@@ -132,8 +138,3 @@ def _add_missing_options(
                 body["SolutionUniqueName"] = solution
             api.post("InsertOptionValue", body)
     return bool(missing)
-
-
-def publish_xml(tables: Iterable[str]) -> str:
-    entities = "".join(f"<entity>{escape(name)}</entity>" for name in tables)
-    return f"<importexportxml><entities>{entities}</entities></importexportxml>"

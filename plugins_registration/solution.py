@@ -13,6 +13,7 @@ from plugins_registration.report import ChangeReport
 from plugins_registration.webapi import WebApi
 
 SOLUTION_UNIQUE_NAME = "XeroConnector"
+SOLUTION_VERSION = "1.0.0.0"
 SOLUTION_HEADER = "MSCRM.SolutionUniqueName"
 PUBLISHER_UNIQUE_NAME = "xeroconnector"
 # A publisher's choice values start at prefix * 10000: 10000 gives the 100000000+ values of the schema.
@@ -59,7 +60,7 @@ def ensure_solution(api: WebApi, report: ChangeReport) -> str | None:
                 {
                     "uniquename": SOLUTION_UNIQUE_NAME,
                     "friendlyname": "Xero connector",
-                    "version": "1.0.0.0",
+                    "version": SOLUTION_VERSION,
                     "description": "Tables and columns of the Dynamics 365 to Xero connector",
                     "publisherid@odata.bind": f"/publishers({publisher_id})",
                 },

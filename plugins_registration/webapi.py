@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from app.clients.dataverse import AccessDenied, DataverseClient, DataverseUnavailable, RetryPolicy, RowNotFound
+from app.clients.dataverse_batch import BatchOperation
 from app.clients.dataverse_errors import TRANSIENT_STATUSES, DataverseFailure, connection_problem
 from app.errors import ConnectorError
 from plugins_registration.errors import RegistrationError
@@ -80,6 +81,17 @@ class WebApi:
         """
         response = self._request("POST", path, json_body=body, headers=headers)
         return _created_id(response)
+
+    def call(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Calls an action that answers with a body (e.g. ImportSolutionAsync) and returns that body."""
+        return self._json(self._request("POST", action, json_body=body))
+
+    def batch(self, operations: list[BatchOperation]) -> None:
+        """Runs writes in one `$batch` change set: all of them or none."""
+        try:
+            self.client.batch(operations, atomic=True)
+        except ConnectorError as exc:
+            raise self._error("POST", "$batch", exc) from None
 
     def patch(self, path: str, body: dict[str, Any]) -> None:
         # If-Match: * turns the PATCH into a pure update, so a stale id cannot silently create a row.

@@ -8,6 +8,13 @@ import pytest
 import redis
 
 from app.embedded_redis import EmbeddedRedis
+from app.logs import set_correlation_id
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_correlation_id() -> None:
+    """A job run in-process keeps its correlation id in the test's context: start each test without one."""
+    set_correlation_id(None)
 
 
 @pytest.fixture(scope="session")

@@ -81,8 +81,12 @@ def quiet_report() -> ChangeReport:
 
 
 def provision_sandbox(dataverse: RunningDataverse) -> None:
-    """The connector's tables, columns and option sets in the sandbox Dataverse."""
-    provision(connector_web_api(dataverse), quiet_report())
+    """The connector's tables, columns and option sets in the sandbox Dataverse.
+
+    Forms, views, roles and the app are left out: the connector never reads them, and the page tests that
+    look at them install them themselves (`plugins_registration.customize.provision_ui`).
+    """
+    provision(connector_web_api(dataverse), quiet_report(), customizations=False)
 
 
 def xero_env(xero: RunningSandbox, keys: str) -> dict[str, str]:

@@ -38,9 +38,12 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
         **os.environ,
         **settings_env(redis_url),
         "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
+        # Two gunicorn workers and the RQ worker's work-horses share their metrics through this directory.
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "MAX_WEBHOOK_BYTES": str(64 * 1024),
     }
+    (tmp_path / "metrics").mkdir()
     logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("web", "worker")}
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -53,6 +56,7 @@ def test_the_stack_starts_on_embedded_defaults_and_the_demo_story_runs(tmp_path,
         assert "Paid in Xero -> Paid in Dynamics in" in story
         redis_url = stack.env["REDIS_URL"]
         assert_xero_webhooks_reach_the_worker(stack)
+        assert_metrics_and_logs_of_the_run(stack, tmp_path)
 
     try:
         Redis.from_url(redis_url, socket_connect_timeout=0.5).ping()
@@ -89,3 +93,24 @@ def assert_xero_webhooks_reach_the_worker(stack: LocalStack) -> None:
     while admin.webhooks()["status"] != "ACTIVE" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert admin.webhooks()["status"] == "ACTIVE", admin.webhooks()["intentLog"]
+
+
+def assert_metrics_and_logs_of_the_run(stack: LocalStack, logs: Path) -> None:
+    """The web's /metrics adds up every process of the run (the worker's jobs too); the worker's log says for
+    each job what it was about and which webhook caused it; the sandboxes keep their access lines to themselves."""
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(requests.get(f"{stack.web_url}/metrics", timeout=5).text)
+        for sample in family.samples
+    }
+    assert samples[("connector_webhooks_total", (("answer", "202"), ("source", "dataverse")))] >= 6
+    assert samples[("connector_jobs_total", (("kind", "invoice.sync"), ("outcome", "done")))] >= 1
+    assert samples[("connector_sync_results_total", (("kind", "xero.invoice"), ("result", "paid")))] >= 1
+
+    lines = [json.loads(line) for line in (logs / "worker.log").read_text().splitlines() if line.startswith("{")]
+    started = [line for line in lines if line["message"] == "job started"]
+    assert started and all(line["correlation_id"] for line in started)
+    assert any(line["kind"] == "xero.invoice" and line["connection_id"] for line in started)
+    assert all(line["kind"] != "invoice.sync" or line["invoice_id"] for line in started)
+    for sandbox in ("sandbox-dataverse.log", "sandbox-xero.log"):
+        assert "HTTP/1.1" not in (logs / sandbox).read_text(), f"{sandbox} has access lines"

@@ -12,7 +12,8 @@ Public interface:
   `whoami()`, `get()`, `get_optional()`, `query()`/`iter_query()` (following `@odata.nextLink`), `create()`,
   `update()` (If-Match: * or an ETag), `upsert()`, `delete()`, `batch()` (one atomic change set, or independent
   requests) and `request()` for anything else (actions, metadata).
-- `dataverse_client_from_env(environ, token_cache=None)`: `DATAVERSE_URL` plus either `DATAVERSE_TOKEN`
+- `dataverse_client_from_settings(settings, token_cache=None)` (or `dataverse_client_from_env(environ)`):
+  `DATAVERSE_URL` plus either `DATAVERSE_TOKEN`
   (sandbox) or `DATAVERSE_TENANT_ID`, `DATAVERSE_CLIENT_ID`, `DATAVERSE_CLIENT_SECRET` (MSAL client
   credentials); optional `DATAVERSE_RETRY_BUDGET_SECONDS` (default 20). `token_cache` shares msal's tokens
   between worker processes (`RedisTokenCache` in app/clients/dataverse_token_cache.py).
@@ -68,6 +69,8 @@ from app.clients.dataverse_retry import (
     RetryPolicy,
     parse_retry_after,
 )
+from app.config import ConfigError, Settings, dataverse_problems, load_settings
+from app.config import normalise_org_url as config_org_url
 from app.errors import Permanent
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "TokenSource",
     "WhoAmI",
     "dataverse_client_from_env",
+    "dataverse_client_from_settings",
     "normalise_org_url",
     "odata_literal",
 ]
@@ -447,18 +451,41 @@ class DataverseClient:
 
 def normalise_org_url(raw: str) -> str:
     """`https://org.crm.dynamics.com/` or `.../api/data/v9.2/` -> `https://org.crm.dynamics.com`."""
-    url = raw.strip().rstrip("/")
-    if "/api/data" in url:
-        url = url.split("/api/data", 1)[0]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.username:
-        raise DataverseNotConfigured(
-            f"DATAVERSE_URL must be the organisation's address, like https://org.crm.dynamics.com (got {raw!r})"
-        )
+    try:
+        url = config_org_url(raw)
+    except ValueError as exc:
+        raise DataverseNotConfigured(f"DATAVERSE_URL {exc} (got {raw!r})") from None
+    if not url:
+        raise DataverseNotConfigured("DATAVERSE_URL is required: the organisation's address")
     return url
 
 
-MSAL_SETTINGS = ("DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID", "DATAVERSE_CLIENT_SECRET")
+def dataverse_client_from_settings(
+    settings: Settings,
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    token_cache: TokenCacheStore | None = None,
+) -> DataverseClient:
+    """A client for validated settings: a static token when `DATAVERSE_TOKEN` is set, else MSAL.
+
+    `token_cache` (for MSAL only) shares tokens between processes, e.g. `RedisTokenCache`.
+    """
+    problems = dataverse_problems(settings)
+    if problems:
+        raise DataverseNotConfigured("\n".join(problems))
+    retry = RetryPolicy(budget_seconds=settings.dataverse_retry_budget_seconds)
+    org_url = settings.dataverse_url
+    if settings.dataverse_token:
+        return DataverseClient(org_url, StaticTokenSource(settings.dataverse_token), session, retry=retry, sleep=sleep)
+    source = MsalTokenSource(
+        org_url,
+        settings.dataverse_tenant_id,
+        settings.dataverse_client_id,
+        settings.dataverse_client_secret,
+        shared_cache=token_cache,
+    )
+    return DataverseClient(org_url, source, session, retry=retry, sleep=sleep)
 
 
 def dataverse_client_from_env(
@@ -468,41 +495,13 @@ def dataverse_client_from_env(
     sleep: Callable[[float], None] = time.sleep,
     token_cache: TokenCacheStore | None = None,
 ) -> DataverseClient:
-    """A client configured from the environment: a static token when `DATAVERSE_TOKEN` is set, else MSAL.
-
-    `token_cache` (for MSAL only) shares tokens between processes, e.g. `RedisTokenCache`.
-    """
-    raw_url = environ.get("DATAVERSE_URL", "").strip()
-    if not raw_url:
-        raise DataverseNotConfigured(
-            "DATAVERSE_URL is not set (the organisation's address, like https://org.crm.dynamics.com)"
-        )
-    org_url = normalise_org_url(raw_url)
-    retry = RetryPolicy()
-    budget_text = environ.get("DATAVERSE_RETRY_BUDGET_SECONDS", "").strip()
-    if budget_text:
-        try:
-            budget = float(budget_text)
-        except ValueError:
-            budget = -1.0
-        if budget < 0:
-            raise DataverseNotConfigured(
-                f"DATAVERSE_RETRY_BUDGET_SECONDS must be a number of seconds, 0 or more (got {budget_text!r})"
-            )
-        retry = RetryPolicy(budget_seconds=budget)
-    token = environ.get("DATAVERSE_TOKEN", "").strip()
-    if token:
-        return DataverseClient(org_url, StaticTokenSource(token), session, retry=retry, sleep=sleep)
-    values = [environ.get(name, "").strip() for name in MSAL_SETTINGS]
-    missing = [name for name, value in zip(MSAL_SETTINGS, values, strict=True) if not value]
-    if missing:
-        raise DataverseNotConfigured(
-            "Set DATAVERSE_TOKEN, or all of DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and DATAVERSE_CLIENT_SECRET "
-            f"(missing: {', '.join(missing)})"
-        )
-    tenant_id, client_id, client_secret = values
-    source = MsalTokenSource(org_url, tenant_id, client_id, client_secret, shared_cache=token_cache)
-    return DataverseClient(org_url, source, session, retry=retry, sleep=sleep)
+    """`dataverse_client_from_settings` for an environment (scripts, tests); its problems, one per line, as
+    DataverseNotConfigured."""
+    try:
+        settings = load_settings(environ, role="dataverse")
+    except ConfigError as exc:
+        raise DataverseNotConfigured("\n".join(exc.problems)) from None
+    return dataverse_client_from_settings(settings, session=session, sleep=sleep, token_cache=token_cache)
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------

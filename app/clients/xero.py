@@ -58,6 +58,7 @@ from xero_python.accounting import (
 )
 from xero_python.api_client.serializer import serialize
 
+from app import metrics
 from app.clients.xero_auth import XeroTokenEndpoint, XeroTokenSource
 from app.clients.xero_errors import (
     NotFound,
@@ -174,14 +175,18 @@ class XeroGateway:
         self.token_source.current()
         with self.limiter.call(self.tenant_id):
             try:
-                return method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)
-            except ConnectorError:
+                answer = method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)
+                metrics.xero_call(self.tenant_id)
+                return answer
+            except ConnectorError as exc:
+                metrics.xero_call(self.tenant_id, exc)
                 raise  # already classified (token refresh, reconnect)
             except Exception as exc:
                 pause = tenant_pause_seconds(exc)
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
+                metrics.xero_call(self.tenant_id, error, exc)
                 log.warning(
                     "xero call failed",
                     extra={

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from app import metrics
 from app.clients.xero_errors import reconnect
 from app.clients.xero_settings import XeroSettings
 from app.clients.xero_tokens import TokenSet, TokenStore
@@ -98,15 +99,18 @@ class XeroTokenEndpoint:
                 timeout=settings.request_timeout,
             )
         except requests.RequestException as exc:
+            metrics.TOKEN_REFRESHES.labels(form["grant_type"], "unreachable").inc()
             raise Retryable(
                 f"Xero's token endpoint could not be reached ({type(exc).__name__})",
                 user_message="Xero's sign-in service could not be reached; the sync will retry.",
             ) from None
         body = _json(response)
-        if response.status_code == 200 and body.get("access_token"):
-            return TokenSet.from_oauth_response(body)
-        error = str(body.get("error", ""))
         grant = form["grant_type"]
+        error = str(body.get("error", ""))
+        granted = response.status_code == 200 and bool(body.get("access_token"))
+        metrics.TOKEN_REFRESHES.labels(grant, "ok" if granted else error or f"http_{response.status_code}").inc()
+        if granted:
+            return TokenSet.from_oauth_response(body)
         if error == "invalid_grant":
             raise reconnect(f"Xero refused the {grant} grant: invalid_grant")
         if response.status_code == 429 or response.status_code >= 500:

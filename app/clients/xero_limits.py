@@ -17,13 +17,16 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
+from app import metrics
 from app.errors import Deferred, Retryable
 
 KEY_PREFIX = "connector:xero:limit"
+_BUSY = {1: "paused", 2: "concurrent", 3: "minute", 4: "day"}  # the script's codes, as metric labels
 
 # KEYS: inflight zset, minute counter, day counter, pause key
 # ARGV: now, slot id, concurrent, per_minute, per_day, minute_len, day_len, slot_ttl
-# Returns {code, wait}: 0 taken; 1 paused; 2 concurrent full; 3 minute full; 4 day full.
+# Returns {code, wait}: 0 taken (then also the minute's and day's calls so far); 1 paused; 2 concurrent full;
+# 3 minute full; 4 day full.
 _TAKE = """
 local now = tonumber(ARGV[1])
 local pause = redis.call('PTTL', KEYS[4])
@@ -36,9 +39,11 @@ local minute = tonumber(redis.call('GET', KEYS[2]) or '0')
 if minute >= tonumber(ARGV[4]) then return {3, redis.call('PTTL', KEYS[2])} end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[8]) * 1000)
-if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]) * 1000) end
-if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) * 1000) end
-return {0, 0}
+minute = redis.call('INCR', KEYS[2])
+if minute == 1 then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]) * 1000) end
+day = redis.call('INCR', KEYS[3])
+if day == 1 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) * 1000) end
+return {0, 0, minute, day}
 """
 
 
@@ -84,7 +89,7 @@ class TenantLimiter:
         limits = self.limits
         deadline = time.monotonic() + self.max_wait_seconds
         while True:
-            code, wait_ms = self._take(
+            code, wait_ms, *used = self._take(
                 keys=self._keys(tenant_id),
                 args=[
                     int(time.time() * 1000),
@@ -98,9 +103,12 @@ class TenantLimiter:
                 ],
             )
             if code == 0:
+                metrics.calls_left(tenant_id, limits.per_minute - int(used[0]), limits.per_day - int(used[1]))
                 return
             wait = max(int(wait_ms), 1) / 1000
+            reason = _BUSY[code]
             if code == 4:
+                metrics.LIMITER_GAVE_UP.labels(tenant_id, reason).inc()
                 resume = datetime.fromtimestamp(time.time() + wait, tz=UTC)
                 raise Deferred(
                     f"Xero daily call limit reached for tenant {tenant_id}",
@@ -108,8 +116,10 @@ class TenantLimiter:
                     user_message=f"Xero's daily limit was reached; the sync resumes at {resume:%H:%M} UTC.",
                 )
             if time.monotonic() + wait > deadline:
-                reason = {1: "paused after a 429", 2: "5 calls already in flight", 3: "minute limit reached"}[code]
-                raise Retryable(f"Xero tenant {tenant_id} busy: {reason}", retry_after=wait)
+                metrics.LIMITER_GAVE_UP.labels(tenant_id, reason).inc()
+                said = {1: "paused after a 429", 2: "5 calls already in flight", 3: "minute limit reached"}[code]
+                raise Retryable(f"Xero tenant {tenant_id} busy: {said}", retry_after=wait)
+            metrics.LIMITER_WAITS.labels(tenant_id, reason).observe(wait)
             time.sleep(wait)
 
     def pause(self, tenant_id: str, seconds: float) -> None:

@@ -1,31 +1,17 @@
 """How the connector talks to Xero: app credentials, base URLs, scopes, token keys, limits and timeouts.
 
-Read once from the environment with `XeroSettings.from_environ()`; every problem is reported at once as a
-`ConfigError` (the same type `app.config` uses). Variables:
-
-    XERO_CLIENT_ID, XERO_CLIENT_SECRET   the Xero app's credentials (required)
-    TOKEN_ENCRYPTION_KEYS                comma-separated Fernet keys; the first encrypts (required)
-    XERO_API_URL                         default https://api.xero.com (accounting lives under /api.xro/2.0)
-    XERO_IDENTITY_URL                    default https://identity.xero.com (token and revocation endpoints)
-    XERO_LOGIN_URL                       default https://login.xero.com (the consent page)
-    XERO_SCOPES                          "granular" (default), "broad", or an explicit space/comma list
-    XERO_CUSTOM_CONNECTION               "true" for a custom connection (client credentials, no refresh token)
-    XERO_CONCURRENT_LIMIT                calls in flight per tenant, default 5
-    XERO_MINUTE_LIMIT                    calls per minute per tenant, default 60
-    XERO_DAY_LIMIT                       calls per day per tenant, default 5000 (1000 on Xero's Starter tier)
-    XERO_LIMIT_WAIT_SECONDS              longest a worker waits for a tenant slot before retrying later, default 2
-    XERO_REQUEST_TIMEOUT_SECONDS         read timeout of one Xero call, default 30 (connect: at most 10)
+Built from the one configuration (`app.config.Settings`, where every XERO_* variable and TOKEN_ENCRYPTION_KEYS
+is declared with its default and help) by `XeroSettings.from_settings`; `from_environ` reads and validates an
+environment first. Every problem is reported at once as a `ConfigError`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.clients.xero_limits import XeroLimits
-from app.clients.xero_tokens import token_cipher
-from app.config import ConfigError
+from app.config import ConfigError, Settings, load_settings, xero_problems, xero_scope_list
 
 # Apps created from March 2026 must ask for granular scopes; `accounting.invoices` covers credit notes and items.
 GRANULAR_SCOPES = (
@@ -37,9 +23,6 @@ GRANULAR_SCOPES = (
 )
 # Older apps keep the broad scopes until September 2027.
 BROAD_SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings")
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -78,69 +61,32 @@ class XeroSettings:
         return (min(10.0, self.request_timeout_seconds), self.request_timeout_seconds)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> XeroSettings:
-        env = os.environ if environ is None else environ
-        problems: list[str] = []
-
-        def text(name: str, default: str = "") -> str:
-            return env.get(name, "").strip() or default
-
-        def url(name: str, default: str) -> str:
-            value = text(name, default).rstrip("/")
-            if not value.startswith(("https://", "http://")):
-                problems.append(f"{name}: must be an http(s) URL")
-            return value
-
-        def positive(name: str, default: float, kind: type[int] | type[float] = int) -> float:
-            raw = text(name, str(default))
-            try:
-                value = kind(raw)
-            except ValueError:
-                value = 0
-            if value <= 0:
-                problems.append(f"{name}: must be a positive number")
-                return default
-            return value
-
-        client_id, client_secret = text("XERO_CLIENT_ID"), text("XERO_CLIENT_SECRET")
-        if not client_id:
-            problems.append("XERO_CLIENT_ID is required: the Xero app's client id")
-        if not client_secret:
-            problems.append("XERO_CLIENT_SECRET is required: the Xero app's client secret")
-        keys = tuple(k.strip() for k in text("TOKEN_ENCRYPTION_KEYS").split(",") if k.strip())
-        try:
-            token_cipher(keys)
-        except (ValueError, TypeError):
-            # The keys themselves are never echoed: they are secrets.
-            problems.append("TOKEN_ENCRYPTION_KEYS is required: comma-separated Fernet keys (44 characters each)")
-        custom = text("XERO_CUSTOM_CONNECTION").lower()
-        if custom not in _TRUE | _FALSE:
-            problems.append("XERO_CUSTOM_CONNECTION: must be true or false")
-        settings = dict(
-            api_url=url("XERO_API_URL", cls.api_url),
-            identity_url=url("XERO_IDENTITY_URL", cls.identity_url),
-            login_url=url("XERO_LOGIN_URL", cls.login_url),
-            scopes=_scopes(text("XERO_SCOPES", "granular"), custom in _TRUE, problems),
-            custom_connection=custom in _TRUE,
-            limits=XeroLimits(
-                concurrent=int(positive("XERO_CONCURRENT_LIMIT", 5)),
-                per_minute=int(positive("XERO_MINUTE_LIMIT", 60)),
-                per_day=int(positive("XERO_DAY_LIMIT", 5000)),
-            ),
-            limit_wait_seconds=float(positive("XERO_LIMIT_WAIT_SECONDS", 2.0, float)),
-            request_timeout_seconds=float(positive("XERO_REQUEST_TIMEOUT_SECONDS", 30.0, float)),
-        )
+    def from_settings(cls, settings: Settings) -> XeroSettings:
+        """The Xero part of the one configuration; ConfigError when what Xero needs is missing."""
+        problems = xero_problems(settings)
         if problems:
             raise ConfigError(problems)
-        return cls(client_id=client_id, client_secret=client_secret, token_encryption_keys=keys, **settings)
+        named = {"granular": GRANULAR_SCOPES, "broad": BROAD_SCOPES}
+        explicit = xero_scope_list(settings.xero_scopes, settings.xero_custom_connection)
+        return cls(
+            client_id=settings.xero_client_id,
+            client_secret=settings.xero_client_secret,
+            token_encryption_keys=settings.token_encryption_keys,
+            api_url=settings.xero_api_url,
+            identity_url=settings.xero_identity_url,
+            login_url=settings.xero_login_url,
+            scopes=explicit or named[settings.xero_scopes.lower()],
+            custom_connection=settings.xero_custom_connection,
+            limits=XeroLimits(
+                concurrent=settings.xero_concurrent_limit,
+                per_minute=settings.xero_minute_limit,
+                per_day=settings.xero_day_limit,
+            ),
+            limit_wait_seconds=settings.xero_limit_wait_seconds,
+            request_timeout_seconds=settings.xero_request_timeout_seconds,
+        )
 
-
-def _scopes(value: str, custom_connection: bool, problems: list[str]) -> tuple[str, ...]:
-    named = {"granular": GRANULAR_SCOPES, "broad": BROAD_SCOPES}
-    if value.lower() in named:
-        return named[value.lower()]
-    scopes = tuple(s for s in value.replace(",", " ").split() if s)
-    # Without offline_access there is no refresh token; only a custom connection can live without one.
-    if not scopes or ("offline_access" not in scopes and not custom_connection):
-        problems.append("XERO_SCOPES: must be granular, broad, or a list including offline_access")
-    return scopes
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> XeroSettings:
+        """`from_settings` for an environment (scripts, tests): every problem at once as ConfigError."""
+        return cls.from_settings(load_settings(environ, role="xero"))

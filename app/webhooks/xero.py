@@ -18,8 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 
+from app import metrics
 from app.config import Settings
-from app.logs import new_correlation_id, set_correlation_id
+from app.logs import get_correlation_id, new_correlation_id, set_correlation_id
 from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
 from app.webhooks.body import read_bounded_body
 from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
@@ -27,6 +28,7 @@ from app.xero_tenants import connection_for_tenant
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("xero_webhook", __name__)
+blueprint.after_request(metrics.webhook_answers("xero"))
 
 # Event category -> job kind. SUBSCRIPTION and anything new are known but not ours.
 CATEGORY_KINDS = {"INVOICE": "xero.invoice", "CREDITNOTE": "xero.creditnote", "CONTACT": "xero.contact"}
@@ -88,8 +90,9 @@ def receive_xero_events() -> Response:
         received_at = redis_now(jobs.redis) if events else 0.0
         for event in events:
             _enqueue(jobs, event, received_at)
-    except RedisError:
-        log.exception("queue unavailable; Xero will retry the delivery")
+    except RedisError as exc:
+        # An outage, not a bug: one line naming it, no traceback.
+        log.error("queue unavailable; Xero will retry the delivery", extra={"error": repr(exc)})
         return _empty(503)
     return _empty(200)
 
@@ -107,7 +110,12 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
     if connection_id is None:
         log.info("xero event ignored: unknown tenant", extra=where)
         return
-    payload = {**where, "connection_id": connection_id, "event_type": event["eventType"].upper()}
+    payload = {
+        **where,
+        "connection_id": connection_id,
+        "event_type": event["eventType"].upper(),
+        "correlation_id": get_correlation_id(),
+    }
     scope = xero_resource_scope(tenant_id, category, resource_id)
     if kind == "xero.invoice":
         note_waiting(jobs.redis, tenant_id, [resource_id])  # another job's batch read may take it along

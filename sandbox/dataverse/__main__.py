@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from sandbox.dataverse.seed import SANDBOX_CONNECTOR_TOKEN, SANDBOX_PERSON_TOKEN
 from sandbox.dataverse.server import create_app
@@ -20,7 +21,10 @@ def main(argv: list[str] | None = None) -> None:
         help="service-protection budget per user per 5 minutes (default: unlimited)",
     )
     parser.add_argument("--organization-host", default=DataverseSandboxSettings.organization_host)
+    parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     args = parser.parse_args(argv)
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # werkzeug logs each request at INFO
     settings = DataverseSandboxSettings(request_budget=args.request_budget, organization_host=args.organization_host)
     print(
         f"Dataverse sandbox on http://{args.host}:{args.port}/api/data/v9.2/ "

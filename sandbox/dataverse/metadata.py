@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from sandbox.dataverse import solutions
+from sandbox.dataverse import customizations, solutions
 from sandbox.dataverse.errors import ALREADY_EXISTS, INVALID_ARGUMENT, DataverseError, bad_request
 from sandbox.dataverse.schema import ACTIVE_INACTIVE, Column, Kind, Relationship, Table
 from sandbox.dataverse.seed import add_message_filters
@@ -95,6 +95,7 @@ def attribute_metadata(table: Table, col: Column) -> dict[str, Any]:
         "AttributeType": attribute_type,
         "AttributeTypeName": {"Value": f"{attribute_type}Type"},
         "DisplayName": label(col.display_name),
+        "Description": label(col.description),
         "RequiredLevel": {"Value": "SystemRequired" if col.required else "None", "CanBeChanged": True},
         "IsCustomAttribute": col.custom,
         "IsPrimaryId": col.logical_name == table.primary_id,
@@ -213,6 +214,7 @@ def column_from_body(body: dict[str, Any], where: SolutionTarget) -> Column:
         max_length=body.get("MaxLength") or (100 if kind is Kind.STRING else 2000 if kind is Kind.MEMO else None),
         precision=body.get("Precision") or (2 if kind in (Kind.DECIMAL, Kind.MONEY) else None),
         is_primary_name=bool(body.get("IsPrimaryName")),
+        description=read_label(body.get("Description"), ""),
     )
     if kind is Kind.PICKLIST:
         col.options = _options(body)
@@ -255,6 +257,7 @@ def create_entity(records: Records, body: dict[str, Any], where: SolutionTarget)
     records.store.table_rows(logical)
     add_message_filters(records, logical)
     solutions.record_table(records, where, table)
+    customizations.on_new_table(records, table)
     return table
 
 
@@ -329,6 +332,7 @@ def create_relationship(records: Records, body: dict[str, Any], where: SolutionT
         read_label(lookup.get("DisplayName"), lookup_schema),
         targets=(referenced.logical_name,),
         custom=True,
+        description=read_label(lookup.get("Description"), ""),
     )
     referencing.add(col)
     cascade = (body.get("CascadeConfiguration") or {}).get("Delete", "RemoveLink")

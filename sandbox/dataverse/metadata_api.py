@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, request
 
-from sandbox.dataverse import metadata, solutions
+from sandbox.dataverse import customization_actions, customizations, metadata, solutions
 from sandbox.dataverse.errors import DataverseError, bad_request
 from sandbox.dataverse.odata import evaluate, parse_filter
 from sandbox.dataverse.records import WriteContext
 from sandbox.dataverse.schema import Table
+from sandbox.dataverse.solution_import import import_solution_async
 from sandbox.dataverse.values import is_guid, normalise_guid
 from sandbox.dataverse.web import NAMED_KEY, SEGMENT, base_url, current_sandbox, json_body, no_content, respond
 
+NAMED_KEY_UNQUOTED = re.compile(r"^(\w+)=([0-9A-Fa-f-]{36})$")
+ROLE_PRIVILEGES_RESPONSE = "Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse"
 METADATA_NAMES = frozenset(
     {
         "EntityDefinitions",
@@ -22,6 +26,9 @@ METADATA_NAMES = frozenset(
         "PublishXml",
         "PublishAllXml",
         "AddSolutionComponent",
+        "AddAppComponents",
+        "RetrieveRolePrivilegesRole",
+        "ImportSolutionAsync",
     }
 )
 
@@ -73,7 +80,33 @@ def metadata_api(ctx: WriteContext, name: str, key: str | None, rest: list[str])
     with sandbox.store.lock:
         if name in ("PublishXml", "PublishAllXml") and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvPublishCustomization")
+            if name == "PublishXml":
+                body = json_body()
+                customizations.publish(sandbox.records, body.get("ParameterXml") if isinstance(body, dict) else None)
+            else:
+                customizations.publish_all(sandbox.records)
             return no_content()
+        if name == "ImportSolutionAsync" and method == "POST":
+            metadata.require_admin(sandbox.records, ctx, "prvImportSolution")
+            answer = import_solution_async(sandbox.records, ctx, json_body())
+            context = "Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse"
+            return respond({"@odata.context": f"{base_url()}$metadata#{context}", **answer})
+        if name == "AddAppComponents" and method == "POST":
+            metadata.require_admin(sandbox.records, ctx, "prvWriteAppModule")
+            customization_actions.add_app_components(sandbox.records, json_body())
+            return no_content()
+        if name == "RetrieveRolePrivilegesRole" and method == "GET":
+            match = NAMED_KEY_UNQUOTED.match(key or "")
+            if match is None or match.group(1) != "RoleId" or not is_guid(match.group(2)):
+                raise bad_request("RetrieveRolePrivilegesRole needs RoleId=<guid>.")
+            found = customization_actions.role_privileges(sandbox.records, normalise_guid(match.group(2)))
+            return respond(
+                {
+                    "@odata.context": base_url()
+                    + "$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse",
+                    "RolePrivileges": found,
+                }
+            )
         if name == "InsertOptionValue" and method == "POST":
             metadata.require_admin(sandbox.records, ctx, "prvWriteAttribute")
             body = json_body()

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.dataverse import invoices, registration, solutions
+from sandbox.dataverse import customizations, invoices, registration, solutions
 from sandbox.dataverse.errors import (
     BAD_REQUEST,
     CONCURRENCY,
@@ -187,6 +187,7 @@ class Records:
         invoices.before_create(self, table, row)
         registration.before_create(self, table, row)
         solutions.check(self, table, row)
+        customizations.check(self, table, row)
         with self.store.transaction():
             rows[record_id] = row
             if emit:
@@ -277,6 +278,7 @@ class Records:
         invoices.before_update(self, table, pre, row)
         registration.before_update(self, table, pre, row)
         solutions.check(self, table, row)
+        customizations.check(self, table, row)
         self.stamp(table, row, ctx.user_id, creating=False)
         rows[record_id] = row
         if emit:

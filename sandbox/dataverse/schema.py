@@ -45,6 +45,7 @@ class Column:
     schema_name: str = ""
     display_name: str = ""
     targets: tuple[str, ...] = ()
+    description: str = ""  # the help text a form shows beside the column
     options: dict[int, str] = field(default_factory=dict)
     valid_for_create: bool = True
     valid_for_update: bool = True
@@ -510,6 +511,9 @@ def build_system_schema() -> Schema:
     _invoice_tables(schema)
     _registration_tables(schema)
     _solution_tables(schema)
+    from sandbox.dataverse.customization_tables import add_customization_tables
+
+    add_customization_tables(schema)
     return schema
 
 

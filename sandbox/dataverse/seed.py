@@ -15,7 +15,9 @@ Seeded rows (ids are fixed so tests and demos can name them):
   `DefaultPublishersandbox`, prefix `new`, option value prefix 10000) and the "Default Solution"
   (`DEFAULT_SOLUTION_ID`, unique name `Default`, version 1.0), which lists every table, column and relationship;
 - registration: sdkmessages Create, Update, Delete, SetState, Assign and a message filter for each of them on
-  invoice, invoicedetail, account, contact and product (and on every table provisioning creates).
+  invoice, invoicedetail, account, contact and product (and on every table provisioning creates);
+- customisations: the root business unit (`BUSINESS_UNIT_ID`), a published main form for invoice, invoice line,
+  account, contact and product, and the eight privileges of each of those tables (see `customizations.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sandbox.dataverse.customizations import seed_customizations
 from sandbox.dataverse.solutions import seed_default_solution
 from sandbox.dataverse.values import Ref
 
@@ -247,3 +250,4 @@ def seed(records: Records) -> None:
         },
     )
     seed_default_solution(records, DEFAULT_SOLUTION_ID)
+    seed_customizations(records, BUSINESS_UNIT_ID, "sandbox")

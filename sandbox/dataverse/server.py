@@ -16,9 +16,11 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from sandbox.dataverse.admin_api import admin
 from sandbox.dataverse.batch_api import handle_batch
 from sandbox.dataverse.csdl import render_csdl
-from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request
+from sandbox.dataverse.customization_actions import add_privileges_role
+from sandbox.dataverse.errors import UNAUTHORIZED, DataverseError, bad_request, missing_privilege
 from sandbox.dataverse.metadata_api import METADATA_NAMES, metadata_api
 from sandbox.dataverse.organisation import DataverseSandbox
+from sandbox.dataverse.record_page import pages
 from sandbox.dataverse.records import WriteContext
 from sandbox.dataverse.rows_api import collection, navigation, single
 from sandbox.dataverse.seed import BUSINESS_UNIT_ID, ORGANIZATION_ID
@@ -30,6 +32,8 @@ from sandbox.dataverse.web import (
     base_url,
     bypassed_modes,
     guid_key,
+    json_body,
+    no_content,
     respond,
 )
 
@@ -112,11 +116,20 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
                 raise bad_request(f"Resource not found for the segment '{rest[0]}'.")
             return collection(ctx, table)
         record_id = guid_key(key, table.logical_name)
+        if rest == ["Microsoft.Dynamics.CRM.AddPrivilegesRole"] and table.logical_name == "role":
+            if request.method != "POST":
+                raise bad_request("AddPrivilegesRole is an action: call it with POST.")
+            if not ctx.is_admin:
+                raise missing_privilege(ctx.user_id, "prvWriteRole")
+            with sandbox.store.lock:
+                add_privileges_role(sandbox.records, record_id, json_body())
+            return no_content()
         if rest:
             return navigation(ctx, table, record_id, rest)
         return single(ctx, table, record_id)
 
     app.register_blueprint(admin)
+    app.register_blueprint(pages)
     return app
 
 

@@ -45,6 +45,8 @@ class Store:
         self._depth = 0
         self._events: list[ChangeEvent] = []
         self._version = 1000
+        # formid -> formxml as last published: what users see (customizations.publish)
+        self.published_forms: dict[str, str] = {}
 
     def next_version(self) -> int:
         self._version += 1

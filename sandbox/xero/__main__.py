@@ -42,8 +42,10 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--limit-minute", type=int, default=limits.per_minute)
     parser.add_argument("--limit-day", type=int, default=limits.per_day)
     parser.add_argument("--limit-app-minute", type=int, default=limits.app_per_minute)
+    parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     args = parser.parse_args(argv)
     return Settings(
+        access_log=not args.quiet,
         host=args.host,
         port=args.port,
         time_scale=args.time_scale,

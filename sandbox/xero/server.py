@@ -108,7 +108,7 @@ def _subscribe_when_configured(state: SandboxState, attempts: int = 10, pause: f
 
 
 def serve_forever(settings: Settings) -> None:
-    app, server = _bind(settings, quiet=False)
+    app, server = _bind(settings, quiet=not settings.access_log)
     _subscribe_when_configured(state_of(app))
     try:
         server.serve_forever()

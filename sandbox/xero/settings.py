@@ -38,6 +38,7 @@ class Settings:
     redirect_uris: list[str] = field(default_factory=list)
     webhook_key: str = DEFAULT_WEBHOOK_KEY
     webhook_url: str | None = None
+    access_log: bool = True  # one line per request on stderr when served from the command line
     # Events raised within this many real seconds travel in one POST.
     webhook_batch_seconds: float = 0.2
     webhook_max_attempts: int = 3

@@ -127,7 +127,7 @@ def test_static_token_from_the_environment(dataverse_sandbox: RunningDataverse) 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "DATAVERSE_URL is not set"),
+        ({}, "DATAVERSE_URL is required"),
         ({"DATAVERSE_URL": "org.crm.dynamics.com", "DATAVERSE_TOKEN": "t"}, "must be the organisation's address"),
         (
             {"DATAVERSE_URL": "https://org.crm.dynamics.com"},
@@ -143,7 +143,7 @@ def test_static_token_from_the_environment(dataverse_sandbox: RunningDataverse) 
                 "DATAVERSE_TOKEN": "t",
                 "DATAVERSE_RETRY_BUDGET_SECONDS": "soon",
             },
-            "DATAVERSE_RETRY_BUDGET_SECONDS must be a number",
+            "DATAVERSE_RETRY_BUDGET_SECONDS: Input should be a valid number",
         ),
     ],
 )

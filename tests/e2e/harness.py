@@ -54,6 +54,7 @@ class Harness:
     person: DataverseApi
     connector: DataverseApi
     token_store: TokenStore
+    web_url: str = ""  # the connector's intake (and /metrics), served on a loopback port
     finished: list[Job] = field(default_factory=list)
 
     # -- Dynamics, as a person would use it -------------------------------------------------------------------
@@ -225,6 +226,7 @@ def harness(dataverse_sandbox, xero_sandbox, redis_url, monkeypatch) -> Iterator
                 person=DataverseApi(api_url, SANDBOX_PERSON_TOKEN),
                 connector=connector,
                 token_store=stack.tokens,
+                web_url=f"http://127.0.0.1:{port}",
             )
         finally:
             dataverse_sandbox.wait_for_webhooks(10)

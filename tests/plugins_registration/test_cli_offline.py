@@ -34,7 +34,7 @@ def test_a_secret_on_the_command_line_is_not_accepted(capsys: pytest.CaptureFixt
 
 def test_missing_dataverse_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status"], {}) == 2
-    assert "DATAVERSE_URL is not set" in capsys.readouterr().err
+    assert "DATAVERSE_URL is required" in capsys.readouterr().err
 
 
 def test_incomplete_app_credentials_name_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,9 @@ import pytest
 
 from app import dynamics_schema as schema
 from plugins_registration import metadata
+from plugins_registration.customize import Published
 from plugins_registration.errors import UsageError
-from plugins_registration.provision import missing_columns, missing_options, publish_xml
+from plugins_registration.provision import missing_columns, missing_options
 from plugins_registration.register import endpoint_changes, image_changes, step_changes, step_fields
 from plugins_registration.steps import AuthType, EndpointSpec, desired_steps, header_name_in, validate_webhook_url
 
@@ -60,7 +61,7 @@ def test_relationship_body_names_the_lookup_schema_name() -> None:
 
 
 def test_publish_xml_lists_the_tables() -> None:
-    assert publish_xml(["invoice", "xc_connection"]) == (
+    assert Published(tables=dict.fromkeys(["invoice", "xc_connection"])).xml() == (
         "<importexportxml><entities><entity>invoice</entity><entity>xc_connection</entity></entities></importexportxml>"
     )
 

@@ -12,6 +12,7 @@ from rq.job import Job
 
 from app import dispatch, schedule
 from app import dynamics_schema as schema
+from app.config import settings_or_defaults
 from app.dynamics_schema import ConnectionStatus, SyncStatus
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE, JobQueue
 from app.services import services_for
@@ -138,7 +139,8 @@ def test_the_job_runs_through_the_queue(connector, dynamics, redis_url, monkeypa
 
 @pytest.mark.parametrize(("value", "interval"), [(None, 12 * 3600), ("3600", 3600), ("soon", 12 * 3600)])
 def test_the_schedule_entry_takes_its_interval_from_the_setting(value, interval):
-    entry = periodic({} if value is None else {"XERO_TOKEN_REFRESH_INTERVAL_SECONDS": value})
+    # An invalid value falls back to the default at import; the scheduler's start-up check names it.
+    entry = periodic(settings_or_defaults({} if value is None else {"XERO_TOKEN_REFRESH_INTERVAL_SECONDS": value}))
     assert (entry.kind, entry.queue, entry.interval_seconds) == (KIND, QUEUE_MAINTENANCE, interval)
     assert KIND in dispatch.HANDLERS
     assert any(p.kind == KIND for p in schedule.PERIODIC)
