@@ -76,8 +76,6 @@ SETTINGS_STILL_TO_PLACE = frozenset(
         "xc_roundingmode",
         "xc_roundingaccountcode",
         "xc_roundingtolerance",
-        "xc_defaultsalestaxtype",
-        "xc_defaultpurchasetaxtype",
     }
 )
 
