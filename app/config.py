@@ -228,6 +228,13 @@ class Settings(BaseSettings):
         roles=("worker",),
     )
     # -- jobs
+    worker_recovery_seconds: Positive = setting(
+        5,
+        "How often a worker looks for work a dead worker left: a job taken but never started is put back after 3 "
+        "periods, a running job whose worker stopped beating is retried after 4, and a dead worker's scheduler "
+        "(retries, delays) is taken over after 2 (at least 3 seconds).",
+        roles=("worker",),
+    )
     job_timeout_seconds: Positive = setting(
         300, "Longest a single job may run. Keep the compose `stop_grace_period` above it."
     )

@@ -9,6 +9,8 @@ but wasted work.
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -28,9 +30,18 @@ def recorded_connector_user(connection: Redis) -> str:
     return value.decode() if value else ""
 
 
+_REMEMBERED_SECONDS = 30.0  # the recorded id changes once per deployment at most: no Redis call per event
+_remembered: weakref.WeakKeyDictionary[Redis, tuple[float, str]] = weakref.WeakKeyDictionary()
+
+
 def connector_user(configured: str, connection: Redis) -> str:
-    """The configured id, else the one a worker recorded (empty when neither is known)."""
-    return configured or recorded_connector_user(connection)
+    """The configured id, else the one a worker recorded (empty when neither is known), kept for 30 s."""
+    if configured:
+        return configured
+    remembered = _remembered.get(connection)
+    if remembered is None or not remembered[1] or time.monotonic() - remembered[0] > _REMEMBERED_SECONDS:
+        remembered = _remembered[connection] = (time.monotonic(), recorded_connector_user(connection))
+    return remembered[1]
 
 
 def record_connector_user_from_dataverse(connection: Redis) -> str | None:

@@ -63,6 +63,34 @@ class JobContext:
     settings: Settings = field(repr=False)
     jobs: JobQueue = field(repr=False)
     redis: Redis = field(repr=False)
+    _retry_at: list[datetime] = field(default_factory=list, repr=False, compare=False)
+    _noted: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def note_connection(self, connection_id: str) -> None:
+        """The Xero connection this job works for, once the handler knows it: its retries and failures are
+        counted under that connection (app.waiting)."""
+        self._noted["connection_id"] = connection_id
+
+    @property
+    def connection_id(self) -> str | None:
+        return self._noted.get("connection_id") or self.payload.get("connection_id")
+
+    def retry_at(self, exc: Retryable | Exception) -> datetime:
+        """When this job will be tried again after `exc`: decided once, so what a handler tells the user
+        ("retrying at ...") is what the queue does."""
+        if not self._retry_at:
+            retry_after = exc.retry_after if isinstance(exc, Retryable) else None
+            delay = (
+                timedelta(seconds=retry_after)
+                if retry_after is not None
+                else delay_for_attempt(self.settings, self.attempt, random.random())  # noqa: S311 - jitter
+            )
+            self._retry_at.append(datetime.now(UTC) + delay)
+        return self._retry_at[0]
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.settings.retry_max_attempts
 
 
 class Handler(Protocol):
@@ -105,7 +133,12 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         lock = job.connection.lock(
             lock_key(lock_scope), timeout=settings.job_timeout_seconds + 60, blocking_timeout=LOCK_WAIT_SECONDS
         )
-        if not lock.acquire():
+        # The lock holds the execution's id (as RQ's started registry names it), so a lock whose holder died
+        # can be told apart from one whose holder is still running, and taken over at once.
+        token = _execution_token(job)
+        if not lock.acquire(token=token) and not (
+            jobs.break_dead_lock(lock_scope) and lock.acquire(token=token, blocking=False)
+        ):
             return _hand_over(job, jobs, kind, payload, coalesce_scope)
     try:
         if coalesce_scope:
@@ -159,6 +192,14 @@ def _summary(result: Mapping[str, Any]) -> dict[str, Any]:
     return {key: result[key] for key in keys if key in result and isinstance(result[key], str | int | list)}
 
 
+def _execution_token(job: Job) -> str:
+    """This run's "<job id>:<execution id>" (a retried job has one execution per attempt: the newest is ours)."""
+    executions = [execution for execution in job.get_executions() if execution.created_at]
+    if not executions:
+        return job.id
+    return max(executions, key=lambda execution: execution.created_at).composite_key
+
+
 def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[str, Any]:
     try:
         handler = handler_for(ctx.kind)
@@ -169,7 +210,7 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
     except Ignored as exc:
         return {"outcome": "ignored", "reason": exc.user_message}
     except Deferred as exc:
-        follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt)
+        follow_up = _resubmit(job, ctx, coalesce_scope, run_at=exc.run_at, attempt=ctx.attempt, reason="deferred")
         return {
             "outcome": "deferred",
             "until": exc.run_at.isoformat(),
@@ -179,39 +220,42 @@ def _run_handler(job: Job, ctx: JobContext, coalesce_scope: str | None) -> dict[
     except (Permanent, ConnectionLost) as exc:
         _fail(job, ctx, exc.user_message, exc, needs_a_person=True)
     except Retryable as exc:
-        return _retry_or_fail(job, ctx, coalesce_scope, exc, exc.retry_after)
+        return _retry_or_fail(job, ctx, coalesce_scope, exc)
     except Exception as exc:  # an unexpected fault (a bug or an unknown answer): the one traceback, then retried
         log.exception("job raised an unexpected error", extra=job_subject(ctx.kind, ctx.payload))
-        return _retry_or_fail(job, ctx, coalesce_scope, exc, None)
+        return _retry_or_fail(job, ctx, coalesce_scope, exc)
     return {"outcome": "done", **outcome}
 
 
-def _retry_or_fail(
-    job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception, retry_after: float | None
-) -> dict[str, Any]:
-    if ctx.attempt >= ctx.settings.retry_max_attempts:
+def _retry_or_fail(job: Job, ctx: JobContext, coalesce_scope: str | None, exc: Exception) -> dict[str, Any]:
+    if ctx.is_last_attempt:
         _fail(job, ctx, f"Gave up after {ctx.attempt} attempts: {exc}", exc)
-    delay = (
-        timedelta(seconds=retry_after)
-        if retry_after is not None
-        else delay_for_attempt(ctx.settings, ctx.attempt, random.random())  # noqa: S311 - jitter, not crypto
-    )
-    run_at = datetime.now(UTC) + delay
-    follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1)
+    run_at = ctx.retry_at(exc)
+    follow_up = _resubmit(job, ctx, coalesce_scope, run_at=run_at, attempt=ctx.attempt + 1, reason="retry")
     metrics.RETRIES.labels(ctx.kind).inc()
     return {"outcome": "retry_scheduled", "retry_at": run_at.isoformat(), "follow_up": follow_up, "error": str(exc)}
 
 
-def _resubmit(job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int) -> str:
+def _resubmit(
+    job: Job, ctx: JobContext, coalesce_scope: str | None, *, run_at: datetime, attempt: int, reason: str
+) -> str:
     payload = {**ctx.payload, "attempt": attempt}
+    if ctx.connection_id:
+        payload["connection_id"] = ctx.connection_id
     # The first event's time travels on, so end-to-end latency still counts from it after a retry.
     trigger = {"retry_of": job.id, "attempt": attempt, "first_event_at": metrics.earliest_event_time(ctx.triggers)}
     if coalesce_scope:
         return ctx.jobs.submit_coalesced(
-            job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at
+            job.origin, ctx.kind, payload, scope=coalesce_scope, trigger=trigger, run_at=run_at, reason=reason
         ).job_id
     return ctx.jobs.submit(
-        job.origin, ctx.kind, payload, trigger=trigger, lock_scope=job.meta.get("lock_scope"), run_at=run_at
+        job.origin,
+        ctx.kind,
+        payload,
+        trigger=trigger,
+        lock_scope=job.meta.get("lock_scope"),
+        run_at=run_at,
+        reason=reason,
     ).job_id
 
 
@@ -230,6 +274,9 @@ def _fail(job: Job, ctx: JobContext, reason: str, cause: BaseException, needs_a_
     """Into RQ's failed registry. A failure a person must fix (bad data, a lost Xero authorisation) is one
     WARNING line: the reason says what to do, a traceback would say nothing more."""
     job.retries_left = 0  # classified as final: RQ must not retry it on its own
+    if ctx.connection_id:
+        job.meta["connection_id"] = ctx.connection_id  # the failed list counts it under its connection
+        job.save_meta()
     extra = {"job_id": job.id, **job_subject(ctx.kind, ctx.payload), "outcome": "failed", "reason": reason}
     extra["error"] = type(cause).__name__
     log.log(logging.WARNING if needs_a_person else logging.ERROR, "job failed", extra=extra)

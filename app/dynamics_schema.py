@@ -79,6 +79,21 @@ class LineAmountTypes(IntEnum):
     NO_TAX = 100000002
 
 
+class TotalsStatus(IntEnum):
+    """How the invoice's totals compare with the Xero document's after the last write."""
+
+    MATCH = 100000000
+    ROUNDING_LINE = 100000001  # equal thanks to a rounding line the connector added in Xero
+    DIFFER = 100000002
+
+
+class RoundingMode(IntEnum):
+    """What the connector does when Xero's total differs from Dynamics' by a rounding amount."""
+
+    REPORT = 100000000
+    ROUNDING_LINE = 100000001
+
+
 class SyncAction(IntEnum):
     """What a sync history row is about."""
 
@@ -98,6 +113,7 @@ class SyncStatus(IntEnum):
     FAILED = 100000001
     SKIPPED = 100000002
     INFORMATION = 100000003
+    TOTALS_DIFFER = 100000004  # written to Xero, but Xero's totals are not Dynamics' (never a Success)
 
 
 def choice_label(member: IntEnum) -> str:
@@ -351,6 +367,34 @@ CONNECTION_TABLE = _custom_table(
             choices=LineAmountTypes,
             default=LineAmountTypes.EXCLUSIVE,
         ),
+        StringColumn(
+            "xc_FreightAccountCode",
+            "Freight account code",
+            "Xero account for the freight line; empty: the default sales or purchase account.",
+            max_length=10,
+        ),
+        StringColumn(
+            "xc_FreightTaxType",
+            "Freight tax type",
+            "Xero tax type of the freight line; empty: NONE, as Dynamics puts no tax on freight.",
+            max_length=50,
+        ),
+        ChoiceColumn(
+            "xc_RoundingMode",
+            "Rounding differences",
+            "Report a difference between the totals, or add a rounding line in Xero when within the tolerance.",
+            choices=RoundingMode,
+            default=RoundingMode.REPORT,
+        ),
+        StringColumn("xc_RoundingAccountCode", "Rounding account code", "E.g. 860 (Rounding).", max_length=10),
+        DecimalColumn(
+            "xc_RoundingTolerance",
+            "Rounding tolerance",
+            "Largest difference a rounding line may absorb (default 0.05).",
+            precision=2,
+            min_value=0.0,
+            max_value=1000.0,
+        ),
     ),
 )
 
@@ -479,6 +523,16 @@ INVOICE_TABLE = Table(
         MoneyColumn("xc_AmountCredited", "Amount credited"),
         ChoiceColumn("xc_LineAmountTypes", "Line amount types", choices=LineAmountTypes),
         LookupColumn("xc_BrandingThemeId", "Branding theme", target="xc_brandingtheme"),
+        MoneyColumn("xc_XeroSubTotal", "Xero subtotal", "Xero's SubTotal after the last write."),
+        MoneyColumn("xc_XeroTotalTax", "Xero total tax", "Xero's TotalTax after the last write."),
+        MoneyColumn("xc_XeroTotal", "Xero total", "Xero's Total after the last write."),
+        ChoiceColumn("xc_TotalsStatus", "Totals in Xero", choices=TotalsStatus),
+        MemoColumn(
+            "xc_TotalsDifference",
+            "Totals difference",
+            "How Xero's totals differ from this invoice's, and why; empty when they match.",
+            max_length=4000,
+        ),
     ),
 )
 
@@ -600,6 +654,11 @@ INVOICE_AMOUNT_PAID = column("amountpaid")
 INVOICE_AMOUNT_CREDITED = column("amountcredited")
 INVOICE_LINE_AMOUNT_TYPES = column("lineamounttypes")
 INVOICE_BRANDING_THEME = column("brandingthemeid")
+INVOICE_XERO_SUBTOTAL = column("xerosubtotal")
+INVOICE_XERO_TOTAL_TAX = column("xerototaltax")
+INVOICE_XERO_TOTAL = column("xerototal")
+INVOICE_TOTALS_STATUS = column("totalsstatus")
+INVOICE_TOTALS_DIFFERENCE = column("totalsdifference")
 
 # Columns on the invoice line, account/contact and product.
 INVOICE_LINE_ACCOUNT_CODE = column("accountcodeid")  # lookup to xc_accountcode
@@ -634,6 +693,11 @@ CONNECTION_CREATE_CREDIT_NOTE = column("createcreditnote")
 CONNECTION_TIME_ZONE = column("timezone")
 CONNECTION_BUNDLE_HANDLING = column("bundlehandling")
 CONNECTION_DEFAULT_LINE_AMOUNT_TYPES = column("defaultlineamounttypes")
+CONNECTION_FREIGHT_ACCOUNT_CODE = column("freightaccountcode")
+CONNECTION_FREIGHT_TAX_TYPE = column("freighttaxtype")
+CONNECTION_ROUNDING_MODE = column("roundingmode")
+CONNECTION_ROUNDING_ACCOUNT_CODE = column("roundingaccountcode")
+CONNECTION_ROUNDING_TOLERANCE = column("roundingtolerance")
 
 # Columns of the sync history table.
 SYNC_HISTORY_NAME = column("name")

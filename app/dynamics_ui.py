@@ -19,6 +19,7 @@ from app import dynamics_schema as schema
 from app.dynamics_schema import (
     ExportStatus,
     SyncStatus,
+    TotalsStatus,
     column,
 )
 
@@ -348,6 +349,15 @@ VIEWS: tuple[ViewDefinition, ...] = (
     ),
     ViewDefinition(
         "invoice",
+        "Totals differ from Xero",
+        (*INVOICE_VIEW_COLUMNS, schema.INVOICE_XERO_TOTAL, schema.INVOICE_TOTALS_DIFFERENCE),
+        conditions=(eq(schema.INVOICE_TOTALS_STATUS, TotalsStatus.DIFFER),),
+        order="modifiedon",
+        descending=True,
+        description="Invoices whose subtotal, tax or total in Xero is not Dynamics': both figures and why.",
+    ),
+    ViewDefinition(
+        "invoice",
         "Synced today",
         INVOICE_VIEW_COLUMNS,
         conditions=(Condition(schema.INVOICE_EXPORT_DATE, "today"),),
@@ -441,6 +451,15 @@ FORMS: tuple[FormDefinition, ...] = (
                     schema.INVOICE_AMOUNT_DUE,
                     schema.INVOICE_AMOUNT_PAID,
                     schema.INVOICE_AMOUNT_CREDITED,
+                ),
+                section(
+                    "xero_totals",
+                    "Totals in Xero",
+                    schema.INVOICE_TOTALS_STATUS,
+                    schema.INVOICE_XERO_SUBTOTAL,
+                    schema.INVOICE_XERO_TOTAL_TAX,
+                    schema.INVOICE_XERO_TOTAL,
+                    schema.INVOICE_TOTALS_DIFFERENCE,
                 ),
                 section(
                     "xero_history",
@@ -557,6 +576,15 @@ FORMS: tuple[FormDefinition, ...] = (
                     schema.CONNECTION_DEFAULT_SALES_TAX_TYPE,
                     schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE,
                     schema.CONNECTION_DEFAULT_PURCHASE_TAX_TYPE,
+                ),
+                section(
+                    "connection_money",
+                    "Freight and rounding",
+                    schema.CONNECTION_FREIGHT_ACCOUNT_CODE,
+                    schema.CONNECTION_FREIGHT_TAX_TYPE,
+                    schema.CONNECTION_ROUNDING_MODE,
+                    schema.CONNECTION_ROUNDING_ACCOUNT_CODE,
+                    schema.CONNECTION_ROUNDING_TOLERANCE,
                 ),
                 section(
                     "connection_contacts",

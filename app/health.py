@@ -1,10 +1,11 @@
-"""GET /healthz (the process answers) and GET /readyz (Redis answers; queue depths)."""
+"""GET /healthz (the process answers) and GET /readyz (Redis answers; queue depths and what is waiting)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 from redis.exceptions import RedisError
 
+from app import waiting
 from app.queue import JobQueue
 
 blueprint = Blueprint("health", __name__)
@@ -21,6 +22,8 @@ def readyz() -> tuple[Response, int]:
     try:
         jobs.redis.ping()
         depths = jobs.depths()
+        held = waiting.summary(jobs.redis)
     except RedisError as exc:
         return jsonify({"status": "unavailable", "redis": f"unreachable ({type(exc).__name__})"}), 503
-    return jsonify({"status": "ready", "redis": "ok", "queues": depths}), 200
+    # "queues": jobs ready to run; "waiting": also running, retrying, deferred and failed, per queue and connection
+    return jsonify({"status": "ready", "redis": "ok", "queues": depths, "waiting": held}), 200

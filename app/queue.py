@@ -6,6 +6,10 @@ while it is still waiting; a job clears the pointer when it starts reading state
 lock), so an event that arrives while it runs creates exactly one follow-up job, and the events after that join
 the follow-up. A job only carries ids: it re-reads current state, so joining it loses nothing.
 
+A pointer is only followed to a job that is really waiting: in its queue, taken by a worker, in the scheduled
+registry, or running. A pointer to a job that is in none of these (its worker died, it expired) is replaced.
+Redelivery detection, coalescing and the enqueue are one server-side script: one Redis round trip per event.
+
 Deletes are never coalesced: their data comes from the pre-image, which only that event has.
 """
 
@@ -20,11 +24,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from redis import Redis
-from redis.exceptions import WatchError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
+from rq.scripts import _build_hset_args
+from rq.utils import now, utcformat
 
 from app.config import Settings
+from app.job_serializer import JobSerializer
 from app.logs import get_correlation_id
 
 QUEUE_DATAVERSE = "dataverse"
@@ -35,14 +41,12 @@ ALL_QUEUES = (QUEUE_DATAVERSE, QUEUE_XERO, QUEUE_MAINTENANCE)
 KEY_PREFIX = "connector"
 JOB_ENTRY_POINT = "app.dispatch.run"
 
-# A job that is still going to read its scope's state: events may join it.
-_WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED, JobStatus.CREATED}
 _PENDING_TTL_SECONDS = 7 * 24 * 3600
 _TRIGGERS_KEPT = 50
 
 # RQ's own retry only matters for a job whose worker died mid-run (RQ calls it "abandoned"); every other
 # failure is classified by app.dispatch, which schedules its own retries.
-ABANDONED_JOB_RETRY = Retry(max=3, interval=[15, 60, 300])
+ABANDONED_JOB_RETRY = Retry(max=3, interval=[0, 15, 60])  # the first retry at once: its lock is freed at once
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class EnqueueResult:
 
 def pending_key(scope: str) -> str:
     return f"{KEY_PREFIX}:pending:{scope}"
+
+
+def seen_key(delivery_key: str) -> str:
+    return f"{KEY_PREFIX}:seen:{delivery_key}"
 
 
 def triggers_key(job_id: str) -> str:
@@ -86,6 +94,98 @@ end
 return 0
 """
 
+# Deletes a scope lock whose holder (an RQ execution, "<job id>:<execution id>") is no longer running: RQ took
+# it out of the started registry (it finished without releasing, or its worker died and it was found abandoned).
+_BREAK_DEAD_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then return 1 end
+local job_id = string.match(holder, '^([^:]+):')
+if not job_id then return 0 end
+local origin = redis.call('HGET', 'rq:job:' .. job_id, 'origin')
+if origin and redis.call('ZSCORE', 'rq:wip:' .. origin, holder) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+# The whole intake of one event, atomically and in one round trip: redelivery detection, joining the scope's
+# waiting job (only if that job is really somewhere a worker will find it), or creating and placing a new job.
+# The joined job's keys are derived inside the script (as RQ names them): fine on one Redis, which RQ needs.
+#
+# KEYS: 1 seen key or "", 2 pending key or "", 3 new job key, 4 queue key, 5 scheduled registry key,
+#       6 the set of RQ queues
+# ARGV: 1 new job id, 2 "queue" | "schedule", 3 schedule timestamp, 4 pending/trigger TTL, 5 trigger JSON or "",
+#       6 triggers kept, 7 "1" to run a scheduled job now, 8 seen TTL, 9 now (RQ's format), 10.. job fields
+_INTAKE = """
+local job_id = ARGV[1]
+if KEYS[1] ~= '' then
+  local earlier = redis.call('GET', KEYS[1])
+  if earlier then return {'duplicate', earlier} end
+end
+
+local function add_trigger(id)
+  if ARGV[5] ~= '' then
+    local key = 'connector:triggers:' .. id
+    redis.call('RPUSH', key, ARGV[5])
+    redis.call('LTRIM', key, -tonumber(ARGV[6]), -1)
+    redis.call('EXPIRE', key, ARGV[4])
+  end
+end
+
+local function remember(id)
+  if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[8]) end
+end
+
+-- Where a job is, as a worker will see it: false when it is in no queue or registry (a pointer to it is stale).
+local function placed(id)
+  local fields = redis.call('HMGET', 'rq:job:' .. id, 'status', 'origin')
+  local status, origin = fields[1], fields[2]
+  if not status or not origin then return false end
+  local queue_key = 'rq:queue:' .. origin
+  if status == 'queued' then
+    if redis.call('LPOS', queue_key, id, 'RANK', -1) then return 'queued' end
+    if redis.call('LPOS', queue_key .. ':intermediate', id) then return 'taken' end
+  elseif status == 'scheduled' then
+    if redis.call('ZSCORE', 'rq:scheduled:' .. origin, id) then return 'scheduled' end
+  elseif status == 'started' then
+    local found = redis.call('ZSCAN', 'rq:wip:' .. origin, 0, 'MATCH', id .. ':*', 'COUNT', 1000)
+    if #found[2] > 0 then return 'started' end
+  end
+  return false
+end
+
+if KEYS[2] ~= '' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then
+    local where = placed(existing)
+    if where then
+      add_trigger(existing)
+      if where == 'scheduled' and ARGV[7] == '1' then
+        -- A fresh change should not wait out a retry delay: run the waiting job now.
+        local origin = redis.call('HGET', 'rq:job:' .. existing, 'origin')
+        if redis.call('ZREM', 'rq:scheduled:' .. origin, existing) == 1 then
+          redis.call('HSET', 'rq:job:' .. existing, 'status', 'queued', 'enqueued_at', ARGV[9])
+          redis.call('RPUSH', 'rq:queue:' .. origin, existing)
+        end
+      end
+      remember(existing)
+      return {'coalesced', existing}
+    end
+  end
+end
+
+redis.call('HSET', KEYS[3], unpack(ARGV, 10))
+redis.call('SADD', KEYS[6], KEYS[4])
+if ARGV[2] == 'schedule' then
+  redis.call('ZADD', KEYS[5], tonumber(ARGV[3]), job_id)
+else
+  redis.call('RPUSH', KEYS[4], job_id)
+end
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], job_id, 'EX', ARGV[4]) end
+add_trigger(job_id)
+remember(job_id)
+return {'queued', job_id}
+"""
+
 
 class JobQueue:
     """The connector's view of RQ: submit work, coalesce it, and read queue depths."""
@@ -93,9 +193,11 @@ class JobQueue:
     def __init__(self, connection: Redis, settings: Settings) -> None:
         self.redis = connection
         self.settings = settings
-        self._queues = {name: Queue(name, connection=connection) for name in ALL_QUEUES}
+        self._queues = {name: job_queue(name, connection) for name in ALL_QUEUES}
         self._clear_if_mine = connection.register_script(_CLEAR_IF_MINE)
         self._hand_over = connection.register_script(_HAND_OVER)
+        self._intake = connection.register_script(_INTAKE)
+        self._break_dead_lock = connection.register_script(_BREAK_DEAD_LOCK)
 
     def queue(self, name: str) -> Queue:
         return self._queues[name]
@@ -103,16 +205,18 @@ class JobQueue:
     def depths(self) -> dict[str, int]:
         return {name: queue.count for name, queue in self._queues.items()}
 
+    def fetch(self, job_id: str) -> Job:
+        return fetch_job(job_id, self.redis)
+
     # -- redelivery -------------------------------------------------------------------------------------
 
     def seen_before(self, delivery_key: str) -> str | None:
         """The job id an identical earlier delivery produced, if it was accepted."""
-        value = self.redis.get(f"{KEY_PREFIX}:seen:{delivery_key}")
+        value = self.redis.get(seen_key(delivery_key))
         return value.decode() if value else None
 
     def remember_delivery(self, delivery_key: str, job_id: str) -> None:
-        # Recorded after the enqueue: if Redis fails in between, the sender retries and coalescing absorbs it.
-        self.redis.set(f"{KEY_PREFIX}:seen:{delivery_key}", job_id, ex=self.settings.dedupe_ttl_seconds)
+        self.redis.set(seen_key(delivery_key), job_id, ex=self.settings.dedupe_ttl_seconds)
 
     # -- submitting -------------------------------------------------------------------------------------
 
@@ -125,14 +229,11 @@ class JobQueue:
         trigger: Mapping[str, Any] | None = None,
         lock_scope: str | None = None,
         run_at: datetime | None = None,
+        delivery_key: str | None = None,
+        reason: str | None = None,
     ) -> EnqueueResult:
         """A job of its own, never joined with others (a Delete, a maintenance task)."""
-        job = self._create_job(queue_name, kind, payload, lock_scope=lock_scope, coalesce_scope=None)
-        with self.redis.pipeline() as pipe:
-            self._place(job, queue_name, pipe, run_at)
-            self._add_trigger(pipe, job.id, trigger)
-            pipe.execute()
-        return EnqueueResult("queued", job.id)
+        return self._submit(queue_name, kind, payload, None, lock_scope, trigger, run_at, delivery_key, reason)
 
     def submit_coalesced(
         self,
@@ -143,35 +244,24 @@ class JobQueue:
         scope: str,
         trigger: Mapping[str, Any] | None = None,
         run_at: datetime | None = None,
+        delivery_key: str | None = None,
+        reason: str | None = None,
     ) -> EnqueueResult:
-        """Join the scope's waiting job, or create it. `run_at` delays a new job (a retry or a future date)."""
-        key = pending_key(scope)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    existing = pipe.get(key)
-                    if existing is not None:
-                        job_id = existing.decode()
-                        status = self._status(job_id)
-                        if status in _WAITING:
-                            pipe.unwatch()
-                            self._join(job_id, status, trigger, promote=run_at is None)
-                            return EnqueueResult("coalesced", job_id)
-                    job = self._create_job(queue_name, kind, payload, lock_scope=scope, coalesce_scope=scope)
-                    pipe.multi()
-                    self._place(job, queue_name, pipe, run_at)
-                    pipe.set(key, job.id, ex=_PENDING_TTL_SECONDS)
-                    self._add_trigger(pipe, job.id, trigger)
-                    pipe.execute()
-                    return EnqueueResult("queued", job.id)
-                except WatchError:
-                    continue  # another event for the same scope won the race: look again
+        """Join the scope's waiting job, or create it. `run_at` delays a new job (a retry or a future date).
+
+        With a `delivery_key`, a delivery seen before answers "duplicate" with the job it produced; all of it
+        is one server-side script, so an event costs one Redis round trip.
+        """
+        return self._submit(queue_name, kind, payload, scope, scope, trigger, run_at, delivery_key, reason)
 
     # -- used by running jobs ---------------------------------------------------------------------------
 
     def clear_pending(self, scope: str, job_id: str) -> None:
         self._clear_if_mine(keys=[pending_key(scope)], args=[job_id])
+
+    def break_dead_lock(self, scope: str) -> bool:
+        """Free the scope's lock if the run holding it is dead; True when the lock is free now."""
+        return bool(self._break_dead_lock(keys=[lock_key(scope)]))
 
     def hand_over(
         self,
@@ -184,7 +274,9 @@ class JobQueue:
         run_at: datetime,
     ) -> str:
         """Give a job that cannot run now to a delayed follow-up that keeps its place as the pending job."""
-        follow_up = self._create_job(queue_name, kind, payload, lock_scope=scope, coalesce_scope=scope)
+        follow_up = self._create_job(
+            queue_name, kind, payload, lock_scope=scope, coalesce_scope=scope, reason="handed_over"
+        )
         if not self._hand_over(keys=[pending_key(scope)], args=[from_job_id, follow_up.id, _PENDING_TTL_SECONDS]):
             # Another job is already pending for this scope and will read the state: join it instead.
             return self.submit_coalesced(queue_name, kind, payload, scope=scope, run_at=run_at).job_id
@@ -205,6 +297,89 @@ class JobQueue:
 
     # -- internals --------------------------------------------------------------------------------------
 
+    def _submit(
+        self,
+        queue_name: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        coalesce_scope: str | None,
+        lock_scope: str | None,
+        trigger: Mapping[str, Any] | None,
+        run_at: datetime | None,
+        delivery_key: str | None,
+        reason: str | None = None,
+        pipeline: Any = None,
+    ) -> EnqueueResult:
+        keys, args = self._intake_call(
+            queue_name, kind, payload, coalesce_scope, lock_scope, trigger, run_at, delivery_key, reason
+        )
+        if pipeline is not None:  # the caller executes the pipeline and reads the answer with `intake_result`
+            self._intake(keys=keys, args=args, client=pipeline)
+            return EnqueueResult("queued", "")
+        return intake_result(self._intake(keys=keys, args=args))
+
+    def submit_coalesced_in(
+        self, pipeline: Any, queue_name: str, kind: str, payload: Mapping[str, Any], **how: Any
+    ) -> None:
+        """Queue a coalesced submission on a pipeline: many events in one round trip (a Xero batch). Each
+        answer comes back from `pipeline.execute()`, read with `intake_result`."""
+        self._submit(
+            queue_name,
+            kind,
+            payload,
+            how["scope"],
+            how["scope"],
+            how.get("trigger"),
+            how.get("run_at"),
+            how.get("delivery_key"),
+            how.get("reason"),
+            pipeline=pipeline,
+        )
+
+    def _intake_call(
+        self,
+        queue_name: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        coalesce_scope: str | None,
+        lock_scope: str | None,
+        trigger: Mapping[str, Any] | None,
+        run_at: datetime | None,
+        delivery_key: str | None,
+        reason: str | None,
+    ) -> tuple[list[str], list[Any]]:
+        job = self._create_job(
+            queue_name, kind, payload, lock_scope=lock_scope, coalesce_scope=coalesce_scope, reason=reason
+        )
+        queue = self.queue(queue_name)
+        moment = now()
+        scheduled = run_at is not None and run_at > datetime.now(UTC)
+        if scheduled:
+            job._status = JobStatus.SCHEDULED
+        else:
+            queue._prepare_for_queue(job)
+        keys = [
+            seen_key(delivery_key) if delivery_key else "",
+            pending_key(coalesce_scope) if coalesce_scope else "",
+            job.key,
+            queue.key,
+            queue.scheduled_job_registry.key,
+            queue.redis_queues_keys,
+        ]
+        args = [
+            job.id,
+            "schedule" if scheduled else "queue",
+            run_at.timestamp() if scheduled and run_at else 0,
+            _PENDING_TTL_SECONDS,
+            json.dumps(dict(trigger), default=str) if trigger else "",
+            _TRIGGERS_KEPT,
+            "0" if run_at is not None else "1",
+            self.settings.dedupe_ttl_seconds,
+            utcformat(moment),
+            *_build_hset_args(job),
+        ]
+        return keys, args
+
     def _create_job(
         self,
         queue_name: str,
@@ -213,7 +388,12 @@ class JobQueue:
         *,
         lock_scope: str | None,
         coalesce_scope: str | None,
+        reason: str | None = None,
     ) -> Job:
+        # `reason` says why a delayed job waits (retry, deferred, handed_over): counted by app.waiting.
+        meta = {"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()}
+        if reason:
+            meta["reason"] = reason
         return self.queue(queue_name).create_job(
             JOB_ENTRY_POINT,
             # Work queued while handling an event (a webhook, another job) carries that event's correlation id.
@@ -223,7 +403,7 @@ class JobQueue:
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month
             result_ttl=24 * 3600,
             retry=ABANDONED_JOB_RETRY,
-            meta={"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()},
+            meta=meta,
         )
 
     def _place(self, job: Job, queue_name: str, pipe: Any, run_at: datetime | None) -> None:
@@ -233,39 +413,31 @@ class JobQueue:
         else:
             queue.enqueue_job(job, pipeline=pipe)
 
-    def _status(self, job_id: str) -> JobStatus | None:
-        raw = self.redis.hget(Job.key_for(job_id), "status")
-        try:
-            return JobStatus(raw.decode()) if raw else None
-        except ValueError:
-            return None
-
-    def _join(self, job_id: str, status: JobStatus, trigger: Mapping[str, Any] | None, *, promote: bool) -> None:
-        with self.redis.pipeline() as pipe:
-            self._add_trigger(pipe, job_id, trigger)
-            pipe.execute()
-        if promote and status == JobStatus.SCHEDULED:
-            # A fresh change should not wait out a retry delay: run the waiting job now. If the scheduler
-            # moved it first, the removal finds nothing and nothing more is done.
-            job = Job.fetch(job_id, connection=self.redis)
-            queue = self.queue(job.origin)
-            if queue.scheduled_job_registry.remove(job_id):
-                queue.enqueue_job(job)
-
-    @staticmethod
-    def _add_trigger(pipe: Any, job_id: str, trigger: Mapping[str, Any] | None) -> None:
-        if not trigger:
-            return
-        key = triggers_key(job_id)
-        pipe.rpush(key, json.dumps(dict(trigger), default=str))
-        pipe.ltrim(key, -_TRIGGERS_KEPT, -1)
-        pipe.expire(key, _PENDING_TTL_SECONDS)
-
     def _move_triggers(self, pipe: Any, from_job_id: str, to_job_id: str) -> None:
         for item in self.redis.lrange(triggers_key(from_job_id), 0, -1):
             pipe.rpush(triggers_key(to_job_id), item)
         pipe.expire(triggers_key(to_job_id), _PENDING_TTL_SECONDS)
         pipe.delete(triggers_key(from_job_id))
+
+
+def intake_result(answer: Any) -> EnqueueResult:
+    """The intake script's answer ({status, job id}) as an EnqueueResult."""
+    status, job_id = (item.decode() if isinstance(item, bytes) else str(item) for item in answer)
+    return EnqueueResult(status, job_id)  # type: ignore[arg-type]
+
+
+def job_queue(name: str, connection: Redis) -> Queue:
+    """An RQ queue of the connector's: its jobs are JSON (app.job_serializer), never pickles."""
+    return Queue(name, connection=connection, serializer=JobSerializer)
+
+
+def fetch_job(job_id: str, connection: Redis) -> Job:
+    return Job.fetch(job_id, connection=connection, serializer=JobSerializer)
+
+
+def fetch_jobs(job_ids: list[str], connection: Redis) -> list[Job]:
+    """The jobs that still exist, in the order asked."""
+    return [job for job in Job.fetch_many(job_ids, connection=connection, serializer=JobSerializer) if job]
 
 
 def delay_for_attempt(settings: Settings, attempt: int, jitter: float) -> timedelta:

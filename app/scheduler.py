@@ -5,13 +5,39 @@ from __future__ import annotations
 import logging
 import sys
 
-from rq.cron import CronScheduler
+from redis import Redis
+from rq.cron import (
+    DEFAULT_CRON_JOB_HISTORY_LIMIT,
+    DEFAULT_CRON_JOB_HISTORY_TTL,
+    CronJob,
+    CronScheduler,
+    cron_job_registry,
+)
+from rq.job import Job
 
 from app import redis_client, schedule
 from app.config import settings_or_exit
 from app.logs import configure_logging
-from app.queue import QUEUE_MAINTENANCE
+from app.queue import QUEUE_MAINTENANCE, job_queue
 from app.worker import wait_for_redis
+
+
+class JsonCronJob(CronJob):
+    """RQ's cron job, enqueued as JSON like every other job (RQ's own always uses its default, pickle)."""
+
+    def enqueue(self, connection: Redis) -> Job:
+        if not self.func:
+            raise ValueError("a cron job without a function cannot be enqueued")
+        queue = job_queue(self.queue_name, connection)
+        with connection.pipeline() as pipeline:
+            job = queue.enqueue(self.func, args=self.args, kwargs=self.kwargs, **self.job_options, pipeline=pipeline)
+            assert job.enqueued_at is not None
+            pipeline.zadd(self.job_history_key, {job.id: job.enqueued_at.timestamp()})
+            pipeline.zremrangebyrank(self.job_history_key, 0, -(DEFAULT_CRON_JOB_HISTORY_LIMIT + 1))
+            pipeline.expire(self.job_history_key, DEFAULT_CRON_JOB_HISTORY_TTL)
+            cron_job_registry.add(self.name, pipeline, enqueue_timestamp=job.enqueued_at.timestamp())
+            pipeline.execute()
+        return job
 
 
 def build_scheduler(redis_url: str) -> CronScheduler:
@@ -19,7 +45,7 @@ def build_scheduler(redis_url: str) -> CronScheduler:
     wait_for_redis(connection)
     scheduler = CronScheduler(connection=connection, logging_level=logging.INFO)
     for entry in schedule.PERIODIC:
-        scheduler.register(
+        cron_job = scheduler.register(
             schedule.tick,
             QUEUE_MAINTENANCE,
             args=(entry.kind,),
@@ -27,6 +53,7 @@ def build_scheduler(redis_url: str) -> CronScheduler:
             cron=entry.cron,
             name=entry.kind,
         )
+        cron_job.__class__ = JsonCronJob  # RQ builds the CronJob itself; only how it enqueues differs
     return scheduler
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import start_http_server
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Worker
 from rq.job import Job
 from rq.job_lifecycle import call_exception_handlers
 
@@ -21,6 +21,8 @@ from app import metrics, redis_client
 from app.config import settings_or_exit
 from app.connector_identity import record_connector_user_from_dataverse
 from app.dispatch import JobFailed
+from app.durable_worker import DurableWorker
+from app.job_serializer import convert_pickled_jobs
 from app.logs import configure_logging
 from app.queue import ALL_QUEUES
 
@@ -53,17 +55,18 @@ class ClassifiedFailures:
         super().handle_exception(job, *exc_info)  # type: ignore[misc]
 
 
-class ConnectorWorker(ClassifiedFailures, Worker):
+class ConnectorWorker(ClassifiedFailures, DurableWorker):
     pass
 
 
-def build_worker(queue_names: list[str], redis_url: str, name: str | None = None) -> Worker:
+def build_worker(
+    queue_names: list[str], redis_url: str, name: str | None = None, recovery_seconds: int = 5
+) -> ConnectorWorker:
     connection = redis_client(redis_url)
     # The worker's blocking dequeue waits longer than the web's short socket timeout allows.
     connection.connection_pool.connection_kwargs["socket_timeout"] = None
     wait_for_redis(connection)
-    queues = [Queue(queue_name, connection=connection) for queue_name in queue_names]
-    return ConnectorWorker(queues, connection=connection, name=name)
+    return ConnectorWorker(queue_names, connection=connection, name=name, recovery_seconds=recovery_seconds)
 
 
 def alive_here(connection: Redis, hostname: str | None = None, now: datetime | None = None) -> bool:
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics.name_work_horses_after(os.getpid())
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, registry=metrics.registry())
-    worker = build_worker(args.queues, settings.redis_url, args.name)
+    worker = build_worker(args.queues, settings.redis_url, args.name, settings.worker_recovery_seconds)
+    convert_pickled_jobs(worker.connection)  # jobs queued before jobs became JSON
     if not settings.connector_user_id:
         record_connector_user_from_dataverse(worker.connection)
     logging.getLogger(__name__).info("worker starting", extra={"queues": args.queues})

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import xero_python.accounting as accounting_models
 from redis import Redis
+from redis.client import Pipeline
 from xero_python.accounting import Invoice
 from xero_python.api_client import ModelFinder
 from xero_python.api_client.deserializer import deserialize
@@ -82,12 +83,17 @@ def redis_now(redis: Redis) -> float:
     return seconds + microseconds / 1_000_000
 
 
-def note_waiting(redis: Redis, tenant_id: str, invoice_ids: Iterable[str]) -> None:
-    """`xero.invoice` jobs for these invoices have been submitted: the next batch read may take them along."""
+def note_waiting(redis: Redis | Pipeline, tenant_id: str, invoice_ids: Iterable[str]) -> None:
+    """`xero.invoice` jobs for these invoices have been submitted: the next batch read may take them along.
+    Given a pipeline (the webhook's batch), the commands join it."""
     ids = [invoice_id.lower() for invoice_id in invoice_ids]
     if not ids:
         return
     key = waiting_key(tenant_id)
+    if isinstance(redis, Pipeline):
+        redis.sadd(key, *ids)
+        redis.expire(key, WAITING_TTL_SECONDS)
+        return
     with redis.pipeline(transaction=False) as pipe:
         pipe.sadd(key, *ids)
         pipe.expire(key, WAITING_TTL_SECONDS)

@@ -4,7 +4,9 @@ The job carries only ids (ARCHITECTURE.md, invariant 2): the invoice, its lines,
 re-read from Dataverse. Then: eligibility (`mappers.eligibility`), the Xero contact, items, the document
 (`mappers.xero_invoice`) and, for a Canceled invoice, the cancellation rules. Every attempt ends with a
 Sync History row; the Xero id, number, status, link, amounts, line tax and export status go back in the same
-$batch.
+$batch. After each write Xero's totals are compared with what Dynamics holds after that write-back
+(`mappers.totals`): a difference is written on the invoice and makes the history row "Totals differ", never
+Success; with the connection's rounding-line setting a rounding gap is closed by one more update first.
 
 Failures: Xero's validation (and anything else a person must fix) marks the export status Failed and fails
 the job; nothing more happens until someone sets the export status back to No or Ready to update. A lost Xero
@@ -22,7 +24,7 @@ from typing import Any
 from app import dynamics_schema as schema
 from app.clients.xero import XeroGateway, XeroValidationError
 from app.dispatch import JobContext
-from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
+from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, TotalsStatus
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
@@ -38,14 +40,26 @@ from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
 from mappers.eligibility import Ineligible, NotYet, check_eligibility, local_date, start_of_day
+from mappers.inclusive import new_net_amounts
+from mappers.money_writeback import WriteBack, write_back_money
+from mappers.totals import (
+    TotalsCheck,
+    compare_totals,
+    dynamics_totals_after,
+    known_causes,
+    rounding_line,
+    with_rounding_line,
+    xero_totals,
+)
 from mappers.writeback import (
     RowPatch,
     failure_details,
     invoice_failure_patch,
     invoice_status_patch,
     invoice_success_patch,
-    line_tax_patches,
+    line_value_patches,
     success_details,
+    totals_fields,
 )
 from mappers.xero_documents import XeroDocument
 from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key
@@ -92,6 +106,8 @@ class InvoiceSync:
         self.now = datetime.now(UTC)
         self.patches: list[RowPatch] = []  # kept whatever happens next (a new contact link, say)
         self.action = SyncAction.UPDATE if self.invoice.xero_invoice_id else SyncAction.CREATE
+        if self.connection is not None:
+            ctx.note_connection(self.connection.id)
         self.recovered = False  # the document an earlier attempt created was found instead of created again
         self.existing: XeroDocument | None = None  # the Xero document as read before this attempt wrote anything
 
@@ -157,8 +173,10 @@ class InvoiceSync:
             self._fail(exc)
             raise
         except Retryable as exc:
-            if self.ctx.attempt >= self.ctx.settings.retry_max_attempts:
+            if self.ctx.is_last_attempt:
                 self._fail(exc)
+            else:
+                self._tell_retrying(exc)
             raise
 
     def _gateway(self) -> XeroGateway:
@@ -207,18 +225,43 @@ class InvoiceSync:
         self.services.records.record_sent(self.organization_id, invoice.id, sent)
         self.services.records.forget_news(self.organization_id, invoice.id)
         self.services.records.remember_lines(self.organization_id, invoice.id, [line.id for line in invoice.lines])
-        self.patches.append(invoice_success_patch(invoice.id, saved, connection, exported_at=self.now))
-        self.patches.extend(line_tax_patches(invoice, plan.line_ids, saved))
-        self._write(
-            SyncStatus.SUCCESS, success_details(plan.action, saved, plan.notes), xero_id=docs.document_id(saved)
-        )
+        saved, check, money = self._check_totals(xero, plan, saved)
+        success = invoice_success_patch(invoice.id, saved, connection, exported_at=self.now)
+        self.patches.append(replace(success, body={**success.body, **money.invoice_body, **totals_fields(check)}))
+        self.patches.extend(line_value_patches(invoice, money.taxes, money.converted))
+        details = success_details(plan.action, saved, plan.notes)
+        status = SyncStatus.TOTALS_DIFFER if check.status is TotalsStatus.DIFFER else SyncStatus.SUCCESS
+        self._write(status, f"{details} {check.difference}".strip(), xero_id=docs.document_id(saved))
         return {
             "result": plan.action.name.lower(),
             "recovered": self.recovered,
             "xero_id": docs.document_id(saved),
             "xero_number": docs.document_number(saved),
             "xero_status": docs.status_of(saved),
+            "totals": check.status.name.lower(),
         }
+
+    def _check_totals(
+        self, xero: XeroGateway, plan: SendDocument, saved: XeroDocument
+    ) -> tuple[XeroDocument, TotalsCheck, WriteBack]:
+        """Compare Xero's totals with what Dynamics holds after the write-back; when the connection asks for
+        it and the gap is a rounding gap, add a rounding line in Xero and compare again."""
+        money = write_back_money(self.invoice, self._connection(), plan, saved)
+        causes = known_causes(plan, saved)
+        dynamics = dynamics_totals_after(self.invoice, money.taxes, new_net_amounts(money.converted))
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes)
+        line = rounding_line(check, self._connection(), blocked=bool(causes) or plan.restricted)
+        if line is None:
+            return saved, check, money
+        document = with_rounding_line(plan, saved, line)
+        try:
+            saved = DocumentSender(xero).update(document, idempotency_key(document))
+        except XeroValidationError as refused:
+            # The document itself is in Xero: say why the rounding line is missing rather than fail the sync.
+            reason = f"Xero refused the rounding line on account {line.account_code}: {' '.join(refused.messages)}"
+            return saved, compare_totals(dynamics, check.xero, causes=[reason]), money
+        check = compare_totals(dynamics, xero_totals(saved), causes=causes, rounding_amount=check.total_gap)
+        return saved, check, money
 
     def _short_coded(self, xero: XeroGateway) -> ConnectionSettings:
         """The connection with Xero's short code, which deep links need: asked of Xero once and kept on the
@@ -329,6 +372,20 @@ class InvoiceSync:
         )
         write_outcome(self.services.dataverse, outcome, self.now)
         self.patches = []
+
+    def _tell_retrying(self, error: Retryable) -> None:
+        """A history row saying the invoice waits for Xero and until when, so retrying work is never invisible."""
+        retry_at = self.ctx.retry_at(error)
+        zone = self.connection.zone if self.connection is not None else UTC
+        local = retry_at.astimezone(zone)
+        details = (
+            f"Xero is unavailable; retrying at {local:%Y-%m-%d %H:%M:%S} {local.tzname()} "
+            f"(attempt {self.ctx.attempt} of {self.ctx.settings.retry_max_attempts}). {error.user_message}"
+        )
+        try:
+            self._write(SyncStatus.INFORMATION, details)
+        except ConnectorError:
+            log.warning("could not tell Dynamics about the retry", extra={"invoice_id": self.invoice.id})
 
     def _fail(self, error: ConnectorError) -> None:
         if isinstance(error, XeroValidationError):

@@ -30,11 +30,14 @@ from app.dynamics_schema import (
     ExportStatus,
     InvoiceType,
     LineAmountTypes,
+    RoundingMode,
 )
 from mappers import rows
+from mappers.rounding import dynamics_round
 from mappers.rows import Row
 
 ZERO = Decimal("0")
+DEFAULT_ROUNDING_TOLERANCE = Decimal("0.05")
 
 # Navigation properties used in `$expand` (our lookups navigate by their SchemaName).
 _INVOICE_BRANDING_NAV = schema.lookup("invoice", schema.INVOICE_BRANDING_THEME).navigation_property
@@ -144,6 +147,11 @@ class ConnectionSettings:
     default_sales_tax_type: str | None = None
     default_purchase_tax_type: str | None = None
     period_lock_date: date | None = None
+    freight_account_code: str | None = None
+    freight_tax_type: str | None = None
+    rounding_mode: RoundingMode = RoundingMode.REPORT
+    rounding_account_code: str | None = None
+    rounding_tolerance: Decimal = DEFAULT_ROUNDING_TOLERANCE
 
     @classmethod
     def from_row(cls, row: Row) -> ConnectionSettings:
@@ -180,6 +188,12 @@ class ConnectionSettings:
             default_sales_tax_type=rows.text(row, schema.CONNECTION_DEFAULT_SALES_TAX_TYPE),
             default_purchase_tax_type=rows.text(row, schema.CONNECTION_DEFAULT_PURCHASE_TAX_TYPE),
             period_lock_date=_date_only(row, schema.CONNECTION_PERIOD_LOCK_DATE),
+            freight_account_code=rows.text(row, schema.CONNECTION_FREIGHT_ACCOUNT_CODE),
+            freight_tax_type=rows.text(row, schema.CONNECTION_FREIGHT_TAX_TYPE),
+            rounding_mode=rows.choice(row, schema.CONNECTION_ROUNDING_MODE, RoundingMode, RoundingMode.REPORT)
+            or RoundingMode.REPORT,
+            rounding_account_code=rows.text(row, schema.CONNECTION_ROUNDING_ACCOUNT_CODE),
+            rounding_tolerance=_tolerance(rows.decimal(row, schema.CONNECTION_ROUNDING_TOLERANCE)),
         )
 
     @property
@@ -189,6 +203,11 @@ class ConnectionSettings:
     def default_account_code(self, document_type: XeroDocumentType) -> str | None:
         """Sales documents use the default sales account, bills and supplier credits the purchase one."""
         return self.default_sales_account_code if document_type.is_sales else self.default_purchase_account_code
+
+
+def _tolerance(value: Decimal | None) -> Decimal:
+    """An empty or negative tolerance means the default: a rounding line never absorbs more than a few cents."""
+    return value if value is not None and value >= 0 else DEFAULT_ROUNDING_TOLERANCE
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -280,6 +299,8 @@ class InvoiceLine:
     account_code: str | None
     tax_type: str | None
     tracking: tuple[TrackingChoice, ...]
+    volume_discount: Decimal = ZERO  # the price list's volume discount per unit (Dynamics calculates it)
+    base_amount: Decimal | None = None  # Dynamics' quantity x (price - volume discount), rounded
 
     @classmethod
     def from_row(cls, row: Row) -> InvoiceLine:
@@ -309,6 +330,8 @@ class InvoiceLine:
             account_code=rows.text(account, schema.ACCOUNT_CODE_CODE),
             tax_type=rows.text(tax_rate, schema.TAX_RATE_TAX_TYPE),
             tracking=tuple(_tracking_choices(row)),
+            volume_discount=rows.decimal(row, "volumediscountamount") or ZERO,
+            base_amount=rows.decimal(row, "baseamount"),
         )
 
     @property
@@ -345,8 +368,14 @@ class InvoiceLine:
 
     @property
     def net_amount(self) -> Decimal:
-        """Quantity x price less the manual discount: the line's amount before tax, as Dynamics computes it."""
-        return self.quantity * self.price_per_unit - self.manual_discount
+        """The line's amount before tax, as Dynamics computes it: its `baseamount` (quantity x (price less the
+        price list's volume discount per unit), rounded to the currency's precision: Microsoft's column
+        reference) less the manual discount. Computed the same way when the row was read without it."""
+        if self.base_amount is not None:
+            base = self.base_amount
+        else:
+            base = dynamics_round(self.quantity * (self.price_per_unit - self.volume_discount))
+        return base - self.manual_discount
 
 
 def _tracking_choices(row: Row) -> Iterable[TrackingChoice]:
@@ -399,6 +428,12 @@ class Invoice:
     branding_theme_xero_id: str | None
     total_amount: Decimal | None
     lines: tuple[InvoiceLine, ...]
+    discount_amount: Decimal = ZERO
+    discount_percentage: Decimal = ZERO
+    freight_amount: Decimal = ZERO
+    total_amount_less_freight: Decimal | None = None
+    total_discount_amount: Decimal | None = None
+    total_tax: Decimal | None = None
 
     @classmethod
     def from_row(
@@ -439,6 +474,12 @@ class Invoice:
             branding_theme_xero_id=rows.text(theme, schema.REFERENCE_XERO_ID),
             total_amount=rows.decimal(row, "totalamount"),
             lines=tuple(ordered),
+            discount_amount=rows.decimal(row, "discountamount") or ZERO,
+            discount_percentage=rows.decimal(row, "discountpercentage") or ZERO,
+            freight_amount=rows.decimal(row, "freightamount") or ZERO,
+            total_amount_less_freight=rows.decimal(row, "totalamountlessfreight"),
+            total_discount_amount=rows.decimal(row, "totaldiscountamount"),
+            total_tax=rows.decimal(row, "totaltax"),
         )
 
     @property
@@ -496,6 +537,12 @@ def invoice_query() -> dict[str, str]:
         "statecode",
         "statuscode",
         "totalamount",
+        "totalamountlessfreight",
+        "totaldiscountamount",
+        "totaltax",
+        "discountamount",
+        "discountpercentage",
+        "freightamount",
         schema.INVOICE_INVOICE_TYPE,
         schema.INVOICE_EXPORT_STATUS,
         schema.INVOICE_XERO_INVOICE_ID,
@@ -528,6 +575,8 @@ def invoice_lines_query(invoice_id: str) -> dict[str, str]:
         "quantity",
         "priceperunit",
         "manualdiscountamount",
+        "volumediscountamount",
+        "baseamount",
         "tax",
         "producttypecode",
     ]

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from xero_python.accounting import CreditNote
@@ -29,6 +29,10 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, CustomerRef, Invoice, XeroDocumentType
 from mappers.xero_documents import XeroDocument
+
+if TYPE_CHECKING:
+    from mappers.inclusive import ExclusiveLine
+    from mappers.totals import TotalsCheck
 
 XERO_LOGIN = "https://go.xero.com/organisationlogin/default.aspx"
 MAX_DETAILS = 100000
@@ -143,6 +147,48 @@ def line_tax_patches(invoice: Invoice, line_ids: Sequence[str | None], document:
         if tax != current[line_id]:
             patches.append(RowPatch(_LINE_SET, line_id, {"tax": _number(tax)}))
     return patches
+
+
+def line_value_patches(
+    invoice: Invoice, taxes: Mapping[str, Decimal], converted: Sequence[ExclusiveLine] = ()
+) -> list[RowPatch]:
+    """`taxes` (by line id, from `mappers.totals.line_taxes_after`) onto the lines, and on a tax-inclusive
+    invoice each line's tax-exclusive price and discount (`mappers.inclusive`); only what differs is sent,
+    one patch per line."""
+    lines = {line.id: line for line in invoice.lines}
+    bodies: dict[str, dict[str, Any]] = {}
+    for line_id, tax in taxes.items():
+        if line_id in lines and tax != lines[line_id].tax:
+            bodies.setdefault(line_id, {})["tax"] = tax
+    for change in converted:
+        line = lines[change.line_id]
+        body = bodies.setdefault(change.line_id, {})
+        if change.price_per_unit != line.price_per_unit:
+            body["priceperunit"] = change.price_per_unit
+            if not line.is_write_in:
+                body["ispriceoverridden"] = True  # else Dynamics takes the price list's price again
+        if change.manual_discount != line.manual_discount:
+            body["manualdiscountamount"] = change.manual_discount
+    return [RowPatch(_LINE_SET, line_id, body) for line_id, body in bodies.items() if body]
+
+
+def discount_as_amount(invoice: Invoice, discount: Decimal) -> dict[str, Any]:
+    """A percentage invoice discount as the same amount (used once the lines of a tax-inclusive invoice are
+    written without their tax, which would change what the percentage comes to)."""
+    if not invoice.discount_percentage:
+        return {}
+    return {"discountamount": discount, "discountpercentage": Decimal(0)}
+
+
+def totals_fields(check: TotalsCheck) -> dict[str, Any]:
+    """Xero's totals, how they compare and why, for the invoice row."""
+    return {
+        schema.INVOICE_XERO_SUBTOTAL: check.xero.sub_total,
+        schema.INVOICE_XERO_TOTAL_TAX: check.xero.total_tax,
+        schema.INVOICE_XERO_TOTAL: check.xero.total,
+        schema.INVOICE_TOTALS_STATUS: int(check.status),
+        schema.INVOICE_TOTALS_DIFFERENCE: check.difference or None,
+    }
 
 
 def history_row(

@@ -25,7 +25,10 @@ ACCRECCREDIT, purchase credit note -> ACCPAYCREDIT (the last two are CreditNote 
   override, else the connection default for the document type), tax type (line override, else the account's
   default), tracking (at most two), ItemCode for existing products whose item exists or may be created.
   A write-in with quantity 0 and price 0 is a description-only note line. Bundles: the bundle line alone, or
-  its components, per the connection setting.
+  its components, per the connection setting (a line Dynamics counts money on is always sent). Each line
+  comes to Dynamics' own net amount (`mappers.line_pricing`); on a tax-inclusive invoice to net + tax.
+- The invoice discount and freight become lines after the invoice's own (`mappers.invoice_money`); their
+  positions are in `SendDocument.discount_shares` / `freight_position` for the tax written back.
 - Update while unpaid: the whole document follows Dynamics, existing LineItemIDs sent back
   (`mappers.line_matching`), status only ever moves forward. Once money is allocated: only Reference,
   DueDate, number, BrandingThemeID, Url and line Description/AccountCode/Tracking; other differences are
@@ -37,18 +40,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 from xero_python.accounting import Contact, CreditNote, CurrencyCode, Item, LineItem, LineItemTracking
 from xero_python.accounting import Invoice as XeroInvoice
 from xero_python.accounting import LineAmountTypes as XeroLineAmountTypes
 from xero_python.api_client.serializer import serialize
 
-from app.dynamics_schema import BundleHandling, DefaultInvoiceStatus, LineAmountTypes, SyncAction
+from app.dynamics_schema import BundleHandling, DefaultInvoiceStatus, LineAmountTypes, RoundingMode, SyncAction
 from app.errors import Permanent
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings, Invoice, InvoiceLine, XeroDocumentType
+from mappers.invoice_money import DiscountShare, SentLine, discount_lines, freight_line
 from mappers.line_matching import pair_lines
 from mappers.line_pricing import UNIT_DECIMAL_PLACES, price_line
 from mappers.xero_documents import XeroDocument
@@ -100,6 +105,10 @@ class SendDocument:
     line_ids: tuple[str | None, ...]
     restricted: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Positions (in the lines sent) of the invoice-discount lines and the Dynamics lines each one covers,
+    # and of the freight line: the tax Xero puts on them goes back to Dynamics through `mappers.totals`.
+    discount_shares: tuple[tuple[int, DiscountShare], ...] = ()
+    freight_position: int | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -147,20 +156,36 @@ def build_document(
                 ),
             )
 
-    pairs = [
-        (line, _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}))
+    inclusive = is_inclusive(invoice, connection)
+    sent = [
+        SentLine(
+            line.id,
+            _line_item(line, document_type, connection, known_item_codes, account_tax_types or {}, inclusive),
+            line_target(line, inclusive),
+        )
         for line in _lines_to_send(invoice, connection)
     ]
+    pairs: list[tuple[str | None, LineItem]] = [(line.line_id, line.item) for line in sent]
+    shares: list[tuple[int, DiscountShare]] = []
+    for item, share in discount_lines(invoice, sent):
+        shares.append((len(pairs), share))
+        pairs.append((None, item))
+    freight = freight_line(invoice, connection, document_type)
+    freight_position = None
+    if freight is not None:
+        freight_position = len(pairs)
+        pairs.append((None, freight))
+    money = {"discount_shares": tuple(shares), "freight_position": freight_position}
     header = _Header.of(invoice, connection, document_type, org_url)
     if existing is not None and docs.is_settled(existing):
-        return _restricted_update(header, existing, pairs)
+        return replace(_restricted_update(header, existing, pairs), **money)
 
     status = _status(connection, existing)
     _check_approvable(invoice, document_type, status, [item for _, item in pairs])
     if existing is None:
         document = header.document(contact_id, status, [item for _, item in pairs])
-        return SendDocument(SyncAction.CREATE, document, tuple(line.id for line, _ in pairs))
-    return _full_update(header, existing, contact_id, status, pairs)
+        return SendDocument(SyncAction.CREATE, document, tuple(line_id for line_id, _ in pairs), **money)
+    return replace(_full_update(header, existing, contact_id, status, pairs), **money)
 
 
 def dynamics_record_url(org_url: str, invoice_id: str) -> str:
@@ -207,9 +232,12 @@ def items_to_create(invoice: Invoice, connection: ConnectionSettings, known_item
 
 
 def _lines_to_send(invoice: Invoice, connection: ConnectionSettings) -> list[InvoiceLine]:
-    """Bundles per the setting: the bundle line alone (its components dropped) or its components instead."""
+    """Bundles per the setting: the bundle line alone (its components dropped) or its components instead.
+
+    A line Dynamics counts money on is never dropped, whatever the setting, so Xero's total stays Dynamics'
+    total: a priced component stays beside its bundle line, a priced bundle line beside its components."""
     if connection.bundle_handling is BundleHandling.HEADER_ONLY:
-        return [line for line in invoice.lines if not line.is_bundle_component]
+        return [line for line in invoice.lines if not line.is_bundle_component or _carries_money(line)]
     components = [line for line in invoice.lines if line.is_bundle_component]
     parents = {line.parent_bundle_id for line in components if line.parent_bundle_id}
 
@@ -217,7 +245,11 @@ def _lines_to_send(invoice: Invoice, connection: ConnectionSettings) -> list[Inv
         # Without parent ids (older reads) any component present means the bundles were expanded.
         return bundle.id in parents if parents else bool(components)
 
-    return [line for line in invoice.lines if not (line.is_bundle and replaced(line))]
+    return [line for line in invoice.lines if not (line.is_bundle and replaced(line) and not _carries_money(line))]
+
+
+def _carries_money(line: InvoiceLine) -> bool:
+    return bool(line.net_amount)
 
 
 def _line_item(
@@ -226,17 +258,21 @@ def _line_item(
     connection: ConnectionSettings,
     known_item_codes: Collection[str],
     account_tax_types: Mapping[str, str],
+    inclusive: bool = False,
 ) -> LineItem:
     text = line.text_for_xero or None
     if line.is_note:
         return LineItem(description=text)
     account_code = line.account_code or connection.default_account_code(document_type)
     tax_type = line.tax_type or (account_tax_types.get(account_code) if account_code else None)
+    target = line_target(line, inclusive)
     priced = price_line(
         line.quantity,
         line.price_per_unit,
-        line.manual_discount,
+        line.quantity * line.price_per_unit - target,  # every discount (manual, volume) as one amount
         discount_rate_allowed=document_type is XeroDocumentType.ACCREC,
+        target=target,
+        keep_quantity=connection.rounding_mode is RoundingMode.ROUNDING_LINE,
     )
     code = line.item_code
     item_code = code if code and (code in known_item_codes or connection.create_items) else None
@@ -251,6 +287,17 @@ def _line_item(
         tax_type=tax_type,
         tracking=tracking or None,
     )
+
+
+def is_inclusive(invoice: Invoice, connection: ConnectionSettings) -> bool:
+    return (invoice.line_amount_types or connection.default_line_amount_types) is LineAmountTypes.INCLUSIVE
+
+
+def line_target(line: InvoiceLine, inclusive: bool) -> Decimal:
+    """The amount Xero's line must come to: Dynamics' net amount, or on a tax-inclusive document the net
+    amount plus the line's tax (after the first sync Dynamics holds the line without its tax, see
+    `mappers.inclusive`; before it, the tax is 0 and the price holds it)."""
+    return line.net_amount + line.tax if inclusive else line.net_amount
 
 
 def _is_priced(item: LineItem) -> bool:
@@ -411,7 +458,7 @@ def _full_update(
     existing: XeroDocument,
     contact_id: str,
     status: str,
-    pairs: Sequence[tuple[InvoiceLine, LineItem]],
+    pairs: Sequence[tuple[str | None, LineItem]],
 ) -> SendDocument:
     wanted = [item for _, item in pairs]
     old = list(existing.line_items or ())
@@ -420,11 +467,11 @@ def _full_update(
         if index is not None:
             item.line_item_id = old[index].line_item_id
     document = header.document(contact_id, status, wanted, docs.document_id(existing))
-    return SendDocument(SyncAction.UPDATE, document, tuple(line.id for line, _ in pairs))
+    return SendDocument(SyncAction.UPDATE, document, tuple(line_id for line_id, _ in pairs))
 
 
 def _restricted_update(
-    header: _Header, existing: XeroDocument, pairs: Sequence[tuple[InvoiceLine, LineItem]]
+    header: _Header, existing: XeroDocument, pairs: Sequence[tuple[str | None, LineItem]]
 ) -> SendDocument:
     wanted = [item for _, item in pairs]
     old = list(existing.line_items or ())
@@ -437,7 +484,7 @@ def _restricted_update(
         position = owner.get(index)
         wanted_item = wanted[position] if position is not None else None
         lines.append(_keep_amounts(current, wanted_item))
-        line_ids.append(pairs[position][0].id if position is not None else None)
+        line_ids.append(pairs[position][0] if position is not None else None)
         if wanted_item is not None and _amounts_differ(current, wanted_item):
             money_changed = True
 

@@ -24,6 +24,7 @@ from rq.job import Job
 
 from app import dynamics_schema as schema
 from app.dynamics_schema import INVOICE_CONNECTION_NAV, INVOICE_INVOICE_TYPE, ExportStatus, InvoiceType
+from app.job_serializer import JobSerializer
 from app.launcher import LocalStack
 from app.queue import invoice_scope, lock_key, pending_key
 from sandbox.dataverse import seed
@@ -76,9 +77,9 @@ class SalesPerson:
 
 
 def _jobs_for(redis: Redis, invoice_id: str) -> list[Job]:
-    queue = Queue("dataverse", connection=redis)
+    queue = Queue("dataverse", connection=redis, serializer=JobSerializer)
     ids = set(queue.finished_job_registry.get_job_ids()) | set(queue.failed_job_registry.get_job_ids())
-    jobs = [job for job in Job.fetch_many(list(ids), connection=redis) if job]
+    jobs = [job for job in Job.fetch_many(list(ids), connection=redis, serializer=JobSerializer) if job]
     return sorted((j for j in jobs if j.args[1].get("invoice_id") == invoice_id), key=lambda j: j.enqueued_at)
 
 
@@ -94,7 +95,7 @@ def _wait_for_quiet(stack: LocalStack, redis: Redis, invoice_id: str) -> None:
         timeout=TIMEOUT_SECONDS + 5,
     )
     scope = invoice_scope(seed.ORGANIZATION_ID, invoice_id)
-    queue = Queue("dataverse", connection=redis)
+    queue = Queue("dataverse", connection=redis, serializer=JobSerializer)
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if queue.count == 0 and not redis.exists(pending_key(scope), lock_key(scope)):
@@ -322,11 +323,13 @@ def pay_in_xero(stack: LocalStack, invoice_id: str, xero_id: str) -> None:
     seen_at = time.time()
 
     redis = Redis.from_url(stack.env["REDIS_URL"])
-    xero_queue = Queue("xero", connection=redis)
+    xero_queue = Queue("xero", connection=redis, serializer=JobSerializer)
     deadline = time.monotonic() + TIMEOUT_SECONDS  # the job writes the row, then finishes: let it finish
     while (xero_queue.count or xero_queue.started_job_registry.count) and time.monotonic() < deadline:
         time.sleep(0.05)
-    for job in Job.fetch_many(xero_queue.finished_job_registry.get_job_ids(), connection=redis):
+    for job in Job.fetch_many(
+        xero_queue.finished_job_registry.get_job_ids(), connection=redis, serializer=JobSerializer
+    ):
         if job and job.args[1].get("resource_id") == xero_id and job.ended_at and job.ended_at.timestamp() >= paid_at:
             timeline.say(
                 "connector", f"Xero's signed webhook accepted: job {job.id[:20]}… queued", job.enqueued_at.timestamp()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from app.config import Settings
@@ -34,3 +39,24 @@ def settings_env(redis_url: str, **overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of a process (an RQ worker's work-horse runs in a session of its own)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_worker(process: subprocess.Popen) -> None:
+    """SIGKILL a worker and its children (work-horse, scheduler), as a machine failure would."""
+    for pid in [*children_of(process.pid), process.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(10)

@@ -1,10 +1,13 @@
 """app.dispatch run by a real RQ worker (in-process SimpleWorker) against the suite's Redis."""
 
+import time
+
 import pytest
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 
 from app import dispatch
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, JobQueue, invoice_scope, lock_key
 from tests.helpers import settings_env, settings_for
 
@@ -23,7 +26,7 @@ def jobs(redis_url, redis_conn, monkeypatch):
 
 
 def work(jobs):
-    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis)
+    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis, serializer=JobSerializer)
     worker.work(burst=True)
 
 
@@ -34,7 +37,7 @@ def probe(jobs, **payload):
 
 
 def fetch(jobs, job_id) -> Job:
-    return Job.fetch(job_id, connection=jobs.redis)
+    return Job.fetch(job_id, connection=jobs.redis, serializer=JobSerializer)
 
 
 def test_each_kind_reaches_its_handler_module(jobs):
@@ -132,6 +135,30 @@ def test_a_busy_invoice_is_handed_to_one_follow_up(jobs, monkeypatch):
     assert result["outcome"] == "handed_over"
     assert probe(jobs).job_id == result["follow_up"], "new events join the follow-up"
     assert jobs.redis.get(lock_key(SCOPE)) == b"another-worker", "someone else's lock is left alone"
+
+
+def test_a_lock_held_by_a_run_that_is_no_longer_running_is_taken_over_at_once(jobs, monkeypatch):
+    monkeypatch.setattr(dispatch, "LOCK_WAIT_SECONDS", 0.1)
+    dead = jobs.submit("dataverse", "probe", {})  # its worker died: RQ took its run out of the started registry
+    jobs.redis.set(lock_key(SCOPE), f"{dead.job_id}:0123456789abcdef", ex=600)
+    jobs.queue("dataverse").remove(dead.job_id)
+    job = probe(jobs, value=1)
+    work(jobs)
+    assert fetch(jobs, job.job_id).return_value()["outcome"] == "done"
+    assert jobs.redis.get(lock_key(SCOPE)) is None
+
+
+def test_a_lock_held_by_a_running_execution_is_respected(jobs, monkeypatch):
+    monkeypatch.setattr(dispatch, "LOCK_WAIT_SECONDS", 0.1)
+    running = jobs.submit("dataverse", "probe", {})
+    holder = f"{running.job_id}:0123456789abcdef"
+    jobs.redis.zadd(jobs.queue("dataverse").started_job_registry.key, {holder: time.time() + 60})
+    jobs.redis.set(lock_key(SCOPE), holder, ex=600)
+    jobs.queue("dataverse").remove(running.job_id)
+    job = probe(jobs, value=1)
+    work(jobs)
+    assert fetch(jobs, job.job_id).return_value()["outcome"] == "handed_over"
+    assert jobs.redis.get(lock_key(SCOPE)) == holder.encode()
 
 
 def test_an_unknown_kind_fails_clearly(jobs):

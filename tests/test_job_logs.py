@@ -9,6 +9,7 @@ import pytest
 from rq import SimpleWorker
 
 from app import create_app
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES
 from app.worker import ClassifiedFailures
 from app.xero_tenants import register_tenant
@@ -23,7 +24,7 @@ class Worker(ClassifiedFailures, SimpleWorker):
 
 
 def work(jobs) -> None:  # noqa: F811
-    Worker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis).work(burst=True)
+    Worker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis, serializer=JobSerializer).work(burst=True)
 
 
 def records(caplog, message: str) -> list[logging.LogRecord]:

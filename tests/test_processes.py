@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ import requests
 from rq.job import Job, JobStatus
 
 from app.embedded_redis import free_port
+from app.job_serializer import JobSerializer
 from tests.fixtures.loader import dataverse_body
 from tests.helpers import SECRET, settings_env
 
@@ -53,7 +56,12 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
         stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app.worker"], cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT
+        [sys.executable, "-m", "app.worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=logs["worker"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -67,6 +75,8 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
         wait_for(healthy)
         yield {"url": url, "port": port, "logs": tmp_path}
     finally:
+        # The worker's children (its scheduler, a work-horse) must not outlive the test: stopped before its
+        # start-up finished, a worker dies without stopping them, and they would act on the next test's Redis.
         for process in (web, worker):
             process.terminate()
         for process in (web, worker):
@@ -74,6 +84,8 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker's session: its scheduler, whatever it left
         for handle in logs.values():
             handle.close()
 
@@ -88,7 +100,12 @@ def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis
     )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    job = wait_for(lambda: (j := Job.fetch(job_id, connection=redis_conn)).get_status() == JobStatus.FINISHED and j)
+    job = wait_for(
+        lambda: (
+            (j := Job.fetch(job_id, connection=redis_conn, serializer=JobSerializer)).get_status() == JobStatus.FINISHED
+            and j
+        )
+    )
     result = job.return_value()
     assert result["outcome"] == "done"
     assert result["handler"] == "handlers.invoice_sync"

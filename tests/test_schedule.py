@@ -3,6 +3,7 @@
 from rq import SimpleWorker
 
 from app import schedule
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE
 from app.scheduler import build_scheduler
 from tests.test_dispatch import jobs  # noqa: F401 - the fixture is reused
@@ -31,7 +32,7 @@ def test_due_ticks_queue_one_run_of_each_kind(jobs, monkeypatch):  # noqa: F811
     ticks = list(maintenance.job_ids)
     assert len(ticks) == 2
 
-    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis)
+    worker = SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=jobs.redis, serializer=JobSerializer)
     worker.work(burst=True)
     outcomes = [maintenance.fetch_job(tick).return_value() for tick in ticks]
     assert outcomes[0].startswith("probe: queued")
@@ -44,6 +45,6 @@ def test_due_ticks_queue_one_run_of_each_kind(jobs, monkeypatch):  # noqa: F811
 def test_a_kind_no_longer_scheduled_is_a_no_op(jobs, monkeypatch):  # noqa: F811
     monkeypatch.setattr(schedule, "PERIODIC", [])
     jobs.queue(QUEUE_MAINTENANCE).enqueue(schedule.tick, "gone")
-    SimpleWorker([jobs.queue(QUEUE_MAINTENANCE)], connection=jobs.redis).work(burst=True)
+    SimpleWorker([jobs.queue(QUEUE_MAINTENANCE)], connection=jobs.redis, serializer=JobSerializer).work(burst=True)
     finished = jobs.queue(QUEUE_MAINTENANCE).finished_job_registry.get_job_ids()
     assert jobs.queue(QUEUE_MAINTENANCE).fetch_job(finished[0]).return_value() == "gone is no longer scheduled"

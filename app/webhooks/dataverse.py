@@ -84,18 +84,14 @@ def receive_dataverse_event() -> tuple[Response, int]:
         return jsonify({"status": "ignored", "reason": route.reason}), 200
 
     try:
-        delivery = _delivery_key(event)
-        earlier = jobs.seen_before(delivery) if delivery else None
-        if earlier:
-            log.info("dataverse event redelivered", extra={"operation_id": event.operation_id, "job_id": earlier})
-            return jsonify({"status": "duplicate", "job_id": earlier}), 200
-        result = _submit(jobs, route, event, correlation_id)
-        if delivery:
-            jobs.remember_delivery(delivery, result.job_id)
+        result = _submit(jobs, route, event, correlation_id, _delivery_key(event))
     except RedisError as exc:
         # An outage, not a bug: one line naming it, no traceback.
         log.error("queue unavailable; asking Dataverse to retry", extra={"error": repr(exc)})
         return _unavailable()
+    if result.status == "duplicate":
+        log.info("dataverse event redelivered", extra={"operation_id": event.operation_id, "job_id": result.job_id})
+        return jsonify({"status": "duplicate", "job_id": result.job_id}), 200
 
     log.info(
         "dataverse event accepted",
@@ -123,7 +119,9 @@ def _delivery_key(event: DataverseEvent) -> str | None:
     return f"{event.operation_id}:{event.message}:{event.entity}:{event.record_id}"
 
 
-def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id: str) -> EnqueueResult:
+def _submit(
+    jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id: str, delivery: str | None
+) -> EnqueueResult:
     org = event.organization_id
     trigger = {
         "message": event.message,
@@ -145,11 +143,17 @@ def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id:
                 {**base, "invoice_id": invoice_id},
                 scope=invoice_scope(org, invoice_id),
                 trigger=trigger,
+                delivery_key=delivery,
             )
         case DeleteInvoice(invoice_id, pre_image):
             payload = {**base, "invoice_id": invoice_id, "pre_image": pre_image, "trimmed": event.trimmed}
             return jobs.submit(
-                QUEUE_DATAVERSE, "invoice.delete", payload, trigger=trigger, lock_scope=invoice_scope(org, invoice_id)
+                QUEUE_DATAVERSE,
+                "invoice.delete",
+                payload,
+                trigger=trigger,
+                lock_scope=invoice_scope(org, invoice_id),
+                delivery_key=delivery,
             )
         case ResolveLineParent(line_id, deleted):
             return jobs.submit(
@@ -157,6 +161,7 @@ def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id:
                 "invoicedetail.resolve_parent",
                 {**base, "line_id": line_id, "deleted": deleted},
                 trigger=trigger,
+                delivery_key=delivery,
             )
         case ConnectionChanged(connection_id, deleted):
             return jobs.submit_coalesced(
@@ -165,5 +170,6 @@ def _submit(jobs: JobQueue, route: Route, event: DataverseEvent, correlation_id:
                 {**base, "connection_id": connection_id, "deleted": deleted},
                 scope=f"connection:{org}:{connection_id}",
                 trigger=trigger,
+                delivery_key=delivery,
             )
     raise AssertionError(f"unrouted {route!r}")  # pragma: no cover - the match above is exhaustive

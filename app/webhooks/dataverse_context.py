@@ -7,19 +7,21 @@ typed values are decoded by `decode_value`, a small recursive walk that no libra
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
 from app.events import DataverseEvent, EntityRef
+from app.webhooks import safe_json
+from app.webhooks.dataverse_columns import wrong_column_type
 
-_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_DATE = re.compile(r"^/Date\((-?\d{1,20})([+-]\d{4})?\)/$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TRIMMED_HEADER = "x-ms-dynamics-msg-size-exceeded"
 
 
@@ -37,40 +39,94 @@ def _decode_date(text: str) -> datetime | None:
     if not match:
         return None
     # The optional +hhmm suffix is display information only: the milliseconds are already UTC.
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
+    milliseconds = int(match.group(1))
+    try:
+        return _EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        raise MalformedContext(f"{text[:40]} is not a date Dataverse can hold") from None
 
 
-def decode_value(value: Any) -> Any:
+_CANONICAL_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def normal_guid(value: Any) -> str | None:
+    """A GUID in Dataverse's form, lower-cased (or braced / without dashes, normalised); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    if _CANONICAL_GUID.match(value):  # the common case, without building a UUID
+        return value.lower()
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _guid(value: Any, what: str) -> str:
+    guid = normal_guid(value)
+    if guid is None:
+        raise MalformedContext(f"{what} must be a GUID")
+    return guid
+
+
+def _whole_number(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
+        raise MalformedContext(f"{what} must be a whole number")
+    return int(value)
+
+
+MAX_VALUE_DEPTH = 12  # an attribute value nests 3 or 4 deep (an EntityCollection of entities of typed values)
+
+
+def decode_value(value: Any, depth: int = 0) -> Any:
     """Turn one WCF-JSON value into plain Python (see DataverseEvent for the resulting types)."""
+    if depth > MAX_VALUE_DEPTH:
+        raise MalformedContext(f"a value nests deeper than {MAX_VALUE_DEPTH} levels")
     if isinstance(value, str):
         date = _decode_date(value)
         return date if date is not None else value
     if isinstance(value, list):
-        return [decode_value(item) for item in value]
+        return [decode_value(item, depth + 1) for item in value]
     if not isinstance(value, dict):
         return value
     type_name = _type_name(value)
     if type_name == "OptionSetValue":
-        return int(value["Value"])
+        return _whole_number(value.get("Value"), "an OptionSetValue's Value")
     if type_name == "Money":
-        return Decimal(str(value["Value"]))
+        amount = value.get("Value")
+        if isinstance(amount, bool) or not isinstance(amount, int | Decimal):
+            raise MalformedContext("a Money value must be a number")
+        return Decimal(amount)
     if type_name == "EntityReference":
+        ref_id = value.get("Id")
+        name = value.get("Name")
+        logical_name = value.get("LogicalName")
+        if not isinstance(logical_name, str | None) or not isinstance(name, str | None):
+            raise MalformedContext("an EntityReference's LogicalName and Name must be text")
         return EntityRef(
-            logical_name=str(value.get("LogicalName") or ""),
-            id=str(value.get("Id") or "").lower(),
-            name=value.get("Name"),
+            logical_name=logical_name or "",
+            id=_guid(ref_id, "an EntityReference's Id") if ref_id else "",
+            name=name,
         )
     if type_name == "OptionSetValueCollection":
-        return [int(item["Value"]) for item in value.get("Values", value.get("__value", []))]
+        items = value.get("Values", value.get("__value", []))
+        if not isinstance(items, list):
+            raise MalformedContext("an OptionSetValueCollection must hold a list of choices")
+        return [
+            _whole_number(item.get("Value") if isinstance(item, dict) else item, "a choice in a collection")
+            for item in items
+        ]
     if type_name == "EntityCollection":
-        return [decode_entity(item) for item in value.get("Entities", [])]
+        entities = value.get("Entities", [])
+        if not isinstance(entities, list) or not all(isinstance(item, dict) for item in entities):
+            raise MalformedContext("an EntityCollection must hold a list of entities")
+        return [decode_entity(item, depth + 1) for item in entities]
     if "__value" in value:  # WCF-wrapped primitive, e.g. Guid:#System or DateTime:#System
-        return decode_value(value["__value"])
+        return decode_value(value["__value"], depth + 1)
     if "Attributes" in value and "LogicalName" in value:
-        return decode_entity(value)
+        return decode_entity(value, depth + 1)
     if type_name and "Value" in value:
-        return decode_value(value["Value"])
-    return {key: decode_value(item) for key, item in value.items() if key != "__type"}
+        return decode_value(value["Value"], depth + 1)
+    return {key: decode_value(item, depth + 1) for key, item in value.items() if key != "__type"}
 
 
 def _pairs(items: Any, where: str) -> dict[str, Any]:
@@ -89,9 +145,12 @@ def _pairs(items: Any, where: str) -> dict[str, Any]:
     return result
 
 
-def decode_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
+def decode_entity(entity: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
     """An Entity's attributes as a dict of plain values."""
-    return {key: decode_value(value) for key, value in _pairs(entity.get("Attributes"), "Attributes").items()}
+    if not isinstance(entity, Mapping):
+        raise MalformedContext("an entity must be an object")
+    attributes = _pairs(entity.get("Attributes"), "Attributes")
+    return {key: decode_value(value, depth + 1) for key, value in attributes.items()}
 
 
 class _Guid(fields.String):
@@ -100,11 +159,10 @@ class _Guid(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, dict) and "__value" in value:
             value = value["__value"]
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return str(uuid.UUID(text))
-        except ValueError as exc:
-            raise ValidationError("Not a valid GUID.") from exc
+        guid = normal_guid(super()._deserialize(value, attr, data, **kwargs))
+        if guid is None:
+            raise ValidationError("Not a valid GUID.")
+        return guid
 
 
 class _WcfDate(fields.Field):
@@ -113,7 +171,10 @@ class _WcfDate(fields.Field):
             value = value["__value"]
         if value is None:
             return None
-        date = _decode_date(value) if isinstance(value, str) else None
+        try:
+            date = _decode_date(value) if isinstance(value, str) else None
+        except MalformedContext as exc:
+            raise ValidationError(str(exc)) from None
         if date is None:
             raise ValidationError("Not a /Date(ms)/ value.")
         return date
@@ -162,17 +223,11 @@ def _load_json(body: bytes) -> Any:
     if not body or not body.strip():
         raise MalformedContext("the body is empty")
     try:
-        # Numbers as Decimal: money must not pass through binary floating point.
-        document = json.loads(body.decode("utf-8-sig"), parse_float=Decimal)
+        document = safe_json.loads(body)
         if isinstance(document, str):  # some relays deliver the JSON as a JSON string holding it
-            document = json.loads(document, parse_float=Decimal)
-    except UnicodeDecodeError as exc:
-        raise MalformedContext("the body is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise MalformedContext(f"the body is not valid JSON ({exc.msg} at {where})") from exc
-    except RecursionError:
-        raise MalformedContext("the body nests deeper than any RemoteExecutionContext does") from None
+            document = safe_json.loads(document)
+    except safe_json.UnsafeJson as exc:
+        raise MalformedContext(str(exc)) from None
     if not isinstance(document, dict):
         raise MalformedContext("the body must be a JSON object (a RemoteExecutionContext)")
     return document
@@ -207,11 +262,15 @@ def parse_context(body: bytes, headers: Mapping[str, str] | None = None) -> Data
         raise MalformedContext(f"invalid RemoteExecutionContext: {_describe(exc.messages_dict)}") from exc
 
     try:
-        return _to_event(data, trimmed=TRIMMED_HEADER in headers or data["InputParameters"] is None)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        event = _to_event(data, trimmed=TRIMMED_HEADER in headers or data["InputParameters"] is None)
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError) as exc:
         if isinstance(exc, MalformedContext):
             raise
         raise MalformedContext(f"a typed value could not be read ({type(exc).__name__}: {exc})") from exc
+    problem = wrong_column_type(event)
+    if problem:
+        raise MalformedContext(problem)
+    return event
 
 
 def _to_event(data: dict[str, Any], *, trimmed: bool) -> DataverseEvent:

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -21,10 +23,11 @@ from redis.exceptions import RedisError
 from app import metrics
 from app.config import Settings
 from app.logs import get_correlation_id, new_correlation_id, set_correlation_id
-from app.queue import QUEUE_XERO, JobQueue, xero_resource_scope
+from app.queue import QUEUE_XERO, JobQueue, intake_result, xero_resource_scope
+from app.webhooks import safe_json
 from app.webhooks.body import read_bounded_body
-from app.xero_invoice_batches import RECEIVED_AT, note_waiting, redis_now
-from app.xero_tenants import connection_for_tenant
+from app.xero_invoice_batches import RECEIVED_AT, note_waiting
+from app.xero_tenants import KEY as TENANTS_KEY
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("xero_webhook", __name__)
@@ -33,6 +36,8 @@ blueprint.after_request(metrics.webhook_answers("xero"))
 # Event category -> job kind. SUBSCRIPTION and anything new are known but not ours.
 CATEGORY_KINDS = {"INVOICE": "xero.invoice", "CREDITNOTE": "xero.creditnote", "CONTACT": "xero.contact"}
 _REQUIRED_EVENT_FIELDS = ("resourceId", "eventCategory", "eventType", "tenantId")
+_GUID_FIELDS = ("resourceId", "tenantId")
+_WORD = re.compile(r"^[A-Za-z_]{1,40}$")
 
 
 def signature_matches(raw_body: bytes, signature: str | None, key: str) -> bool:
@@ -46,17 +51,19 @@ def _empty(status: int) -> Response:
     return Response(b"", status=status)
 
 
+def _refusal(status: int, problem: str) -> Response:
+    return Response(json.dumps({"error": problem}), status=status, mimetype="application/json")
+
+
 class MalformedBatch(ValueError):
     """A correctly signed body that is not a Xero event batch; the message names the problem."""
 
 
 def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
     try:
-        document = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBatch(f"the body is not valid JSON ({exc})") from exc
-    except RecursionError:
-        raise MalformedBatch("the body nests deeper than any Xero event batch does") from None
+        document = safe_json.loads(raw_body)
+    except safe_json.UnsafeJson as exc:
+        raise MalformedBatch(str(exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedBatch("the body must be an object with an 'events' list")
     for index, event in enumerate(document["events"]):
@@ -65,7 +72,23 @@ def parse_events(raw_body: bytes) -> list[dict[str, Any]]:
         missing = [name for name in _REQUIRED_EVENT_FIELDS if not isinstance(event.get(name), str)]
         if missing:
             raise MalformedBatch(f"events[{index}] lacks {', '.join(missing)}")
+        for name in _GUID_FIELDS:
+            if not _is_guid(event[name]):
+                raise MalformedBatch(f"events[{index}].{name} must be a GUID")
+        if not isinstance(event.get("eventDateUtc"), str | None):
+            raise MalformedBatch(f"events[{index}].eventDateUtc must be text")
+        for name in ("eventCategory", "eventType"):
+            if not _WORD.match(event[name]):
+                raise MalformedBatch(f"events[{index}].{name} must be a word such as INVOICE or UPDATE")
     return document["events"]
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
 
 
 @blueprint.post("/webhooks/xero")
@@ -76,7 +99,7 @@ def receive_xero_events() -> Response:
 
     raw = read_bounded_body(settings.max_webhook_bytes)
     if raw is None:
-        return _empty(413)
+        return _refusal(413, f"body larger than {settings.max_webhook_bytes} bytes")
     if not signature_matches(raw, request.headers.get("x-xero-signature"), settings.xero_webhook_key):
         log.warning("xero webhook rejected: bad or missing signature", extra={"remote": request.remote_addr})
         return _empty(401)
@@ -84,12 +107,10 @@ def receive_xero_events() -> Response:
         events = parse_events(raw)
     except MalformedBatch as exc:
         log.warning("xero webhook malformed", extra={"problem": str(exc)})
-        return Response(json.dumps({"error": str(exc)}), status=400, mimetype="application/json")
+        return _refusal(400, str(exc))
 
     try:
-        received_at = redis_now(jobs.redis) if events else 0.0
-        for event in events:
-            _enqueue(jobs, event, received_at)
+        _enqueue_all(jobs, events)
     except RedisError as exc:
         # An outage, not a bug: one line naming it, no traceback.
         log.error("queue unavailable; Xero will retry the delivery", extra={"error": repr(exc)})
@@ -97,7 +118,34 @@ def receive_xero_events() -> Response:
     return _empty(200)
 
 
-def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
+def _enqueue_all(jobs: JobQueue, events: list[dict[str, Any]]) -> None:
+    """Two round trips for a whole batch: Redis's clock and the tenants' connections, then every submission."""
+    if not events:
+        return
+    tenants = sorted({event["tenantId"].lower() for event in events})
+    with jobs.redis.pipeline(transaction=False) as pipe:
+        pipe.time()
+        pipe.hmget(TENANTS_KEY, tenants)
+        (seconds, microseconds), connections = pipe.execute()
+    # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
+    received_at = seconds + microseconds / 1_000_000
+    connection_of = {tenant: value.decode() for tenant, value in zip(tenants, connections, strict=True) if value}
+
+    accepted: list[dict[str, str]] = []
+    with jobs.redis.pipeline(transaction=False) as pipe:
+        for event in events:
+            where = _submit(jobs, pipe, event, connection_of, received_at)
+            if where is not None:
+                accepted.append(where)
+        answers = pipe.execute() if accepted else []
+    results = [intake_result(answer) for answer in answers if isinstance(answer, list)]
+    for where, result in zip(accepted, results, strict=True):
+        log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})
+
+
+def _submit(
+    jobs: JobQueue, pipe: Any, event: dict[str, Any], connection_of: dict[str, str], received_at: float
+) -> dict[str, str] | None:
     category = event["eventCategory"].upper()
     tenant_id = event["tenantId"].lower()
     resource_id = event["resourceId"].lower()
@@ -105,26 +153,25 @@ def _enqueue(jobs: JobQueue, event: dict[str, Any], received_at: float) -> None:
     where = {"tenant_id": tenant_id, "category": category, "resource_id": resource_id}
     if kind is None:
         log.info("xero event ignored: category not handled", extra=where)
-        return
-    connection_id = connection_for_tenant(jobs.redis, tenant_id)
+        return None
+    connection_id = connection_of.get(tenant_id)
     if connection_id is None:
         log.info("xero event ignored: unknown tenant", extra=where)
-        return
+        return None
     payload = {
         **where,
         "connection_id": connection_id,
         "event_type": event["eventType"].upper(),
         "correlation_id": get_correlation_id(),
     }
-    scope = xero_resource_scope(tenant_id, category, resource_id)
     if kind == "xero.invoice":
-        note_waiting(jobs.redis, tenant_id, [resource_id])  # another job's batch read may take it along
-    # The receipt time (Redis's clock) tells the job whether a batch read of its invoice is recent enough.
-    result = jobs.submit_coalesced(
+        note_waiting(pipe, tenant_id, [resource_id])  # another job's batch read may take it along
+    jobs.submit_coalesced_in(
+        pipe,
         QUEUE_XERO,
         kind,
         payload,
-        scope=scope,
+        scope=xero_resource_scope(tenant_id, category, resource_id),
         trigger={**payload, "event_date_utc": event.get("eventDateUtc"), RECEIVED_AT: received_at},
     )
-    log.info("xero event accepted", extra={**where, "job_id": result.job_id, "status": result.status})
+    return where

@@ -1,9 +1,12 @@
 """Invoice behaviour of Dynamics 365 Sales: numbering, line and header amounts, and the paid/canceled lock.
 
-Amounts, as the sandbox computes them (money rounded to 2 places):
-- line: baseamount = priceperunit * quantity;
-  extendedamount = baseamount - manualdiscountamount - volumediscountamount + tax.
-- header: totallineitemamount = sum of (baseamount - manualdiscountamount - volumediscountamount);
+Amounts, as the sandbox computes them (`priceperunit` kept to the organisation's pricing precision, 4 places;
+money to the currency's 2 places; every rounding half to even, as Dynamics' .NET Math.Round does; see
+`values.round_money`):
+- line: baseamount = (priceperunit - volumediscountamount) * quantity (the volume discount is per unit; Microsoft's
+  invoicedetail reference: "based on the price per unit, volume discount, and quantity");
+  extendedamount = baseamount - manualdiscountamount + tax.
+- header: totallineitemamount = sum of (baseamount - manualdiscountamount);
   totallineitemdiscountamount = sum of  manualdiscountamount;
   totaldiscountamount = discountamount + discountpercentage % of totallineitemamount;
   totalamountlessfreight = totallineitemamount - totaldiscountamount; totaltax = sum of  tax;
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.dataverse.errors import INVALID_ARGUMENT, READ_ONLY_RECORD, bad_request, not_found
 from sandbox.dataverse.schema import Table
 from sandbox.dataverse.store import Row
-from sandbox.dataverse.values import Ref, money, round_money
+from sandbox.dataverse.values import PRICING_PLACES, Ref, money, round_money
 
 if TYPE_CHECKING:
     from sandbox.dataverse.records import Records, WriteContext
@@ -56,28 +59,29 @@ def next_invoice_number(records: Records) -> str:
 
 
 def _line_amounts(row: Row) -> None:
-    base = round_money(money(row.get("priceperunit")) * (row.get("quantity") or Decimal("0")))
-    row["baseamount"] = base
+    row["priceperunit"] = round_money(money(row.get("priceperunit")), PRICING_PLACES)
+    for column in ("manualdiscountamount", "tax"):
+        if row.get(column) is not None:
+            row[column] = round_money(row[column])
     row["volumediscountamount"] = money(row.get("volumediscountamount"))
-    row["extendedamount"] = round_money(
-        base - money(row.get("manualdiscountamount")) - row["volumediscountamount"] + money(row.get("tax"))
-    )
+    unit = row["priceperunit"] - row["volumediscountamount"]
+    base = round_money(unit * (row.get("quantity") or Decimal("0")))
+    row["baseamount"] = base
+    row["extendedamount"] = round_money(base - money(row.get("manualdiscountamount")) + money(row.get("tax")))
 
 
 def _invoice_totals(records: Records, invoice: Row) -> dict[str, Decimal]:
     ref = Ref("invoice", invoice["invoiceid"])
     lines = [line for line in records.store.table_rows("invoicedetail").values() if line.get("invoiceid") == ref]
     line_total = sum(
-        (
-            money(x["baseamount"]) - money(x.get("manualdiscountamount")) - money(x.get("volumediscountamount"))
-            for x in lines
-        ),
+        (money(x["baseamount"]) - money(x.get("manualdiscountamount")) for x in lines),
         Decimal("0"),
     )
     line_discounts = sum((money(x.get("manualdiscountamount")) for x in lines), Decimal("0"))
     tax = sum((money(x.get("tax")) for x in lines), Decimal("0"))
     percent = invoice.get("discountpercentage") or Decimal("0")
-    discount = money(invoice.get("discountamount")) + line_total * percent / Decimal("100")
+    # The discount is rounded before it is subtracted, so totalamountlessfreight = lines - totaldiscountamount.
+    discount = round_money(money(invoice.get("discountamount")) + line_total * percent / Decimal("100"))
     less_freight = line_total - discount
     totals = {
         "totallineitemamount": line_total,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.dataverse.errors import bad_request
@@ -141,8 +141,17 @@ def money(value: Decimal | None) -> Decimal:
     return value if value is not None else Decimal("0")
 
 
-def round_money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+# The organisation's Pricing Decimal Precision (Dynamics allows 0-4, default 2): the sandbox org uses 4, so
+# prices like 12.4950 survive. Money columns use the currency's precision (2 for GBP and USD).
+PRICING_PLACES = Decimal("0.0001")
+CURRENCY_PLACES = Decimal("0.01")
+
+
+def round_money(value: Decimal, places: Decimal = CURRENCY_PLACES) -> Decimal:
+    """Dynamics rounds calculated amounts with .NET Math.Round, which rounds a midpoint to even (banker's
+    rounding: 11.725 -> 11.72, 0.235 -> 0.24). Sources: Microsoft Learn "Decimal precision in currency and
+    pricing"; PowerObjects "Rounding numbers in Microsoft Dynamics CRM"."""
+    return value.quantize(places, rounding=ROUND_HALF_EVEN)
 
 
 def formatted(col: Column, value: Any, currency_symbol: str = "", name_of: Any = None) -> str | None:

@@ -15,6 +15,12 @@ SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
 LINE_AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
 HUNDRED = Decimal(100)
 _PRICED_FIELDS = ("Quantity", "UnitAmount", "ItemCode", "AccountCode")
+# Rounding lines are coded to the rounding account (community.xero.com/developer/discussion/66891: "add
+# additional line items for the difference and code it to a rounding account (860)"). Unconfirmed whether
+# Xero accepts other system accounts on lines: the sandbox refuses them.
+_SYSTEM_ACCOUNTS_ON_LINES = ("ROUNDING",)
+# Xero keeps 4 decimals of a quantity (the same community answer: "we accept 4dp for quantity").
+QUANTITY_PLACES = Decimal("0.0001")
 
 
 def _is_note(line: Record) -> bool:
@@ -125,7 +131,7 @@ def build_line(
         unit_amount = Decimal(str(details["UnitPrice"]))
     if quantity is None and unit_amount is None and line_amount_sent is not None:
         quantity, unit_amount = Decimal(1), line_amount_sent
-    quantity = Decimal(1) if quantity is None else quantity
+    quantity = Decimal(1) if quantity is None else money(quantity, QUANTITY_PLACES)
     unit_amount = money(unit_amount if unit_amount is not None else Decimal(0), unit_places)
 
     discount = _number(merged, "DiscountRate")
@@ -144,7 +150,7 @@ def build_line(
             account is None
             or account["Status"] != "ACTIVE"
             or account["Type"] == "BANK"
-            or account.get("SystemAccount")
+            or account.get("SystemAccount") not in (None, "", *_SYSTEM_ACCOUNTS_ON_LINES)
         ):
             raise ValidationFailure(f"Account code '{account_code}' is not a valid code for this document.")
         line["AccountCode"] = account["Code"]

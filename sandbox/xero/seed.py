@@ -67,6 +67,8 @@ _ACCOUNTS: list[tuple[str, str, str, str, str, str, dict[str, object]]] = [
     ("610", "Accounts Receivable", "CURRENT", "ASSET", "NONE", "ACTIVE", {"SystemAccount": "DEBTORS"}),
     ("800", "Accounts Payable", "CURRLIAB", "LIABILITY", "NONE", "ACTIVE", {"SystemAccount": "CREDITORS"}),
     ("820", "VAT", "CURRLIAB", "LIABILITY", "NONE", "ACTIVE", {"SystemAccount": "GST"}),
+    # Xero's default chart has 860 Rounding; its developer community advises coding rounding lines to it.
+    ("860", "Rounding", "CURRLIAB", "LIABILITY", "NONE", "ACTIVE", {"SystemAccount": "ROUNDING"}),
 ]
 
 # (tax type, name, rate, report tax type, for revenue, for expenses)

@@ -142,7 +142,8 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     # Activity: the failure and the success, newest first, filterable; the invoice's own timeline.
     driver.get(f"{console.url}/admin/activity")
     story = [line for line in text(driver, "#activity").splitlines() if "Console story invoice" in line]
-    assert len(story) == 2 and "Failed" in "".join(story) and "Success" in "".join(story), story
+    assert len(story) == 3 and "Failed" in "".join(story) and "Success" in "".join(story), story
+    assert "Xero is unavailable; retrying at" in "".join(story), "the first attempt told when it would retry"
     screenshot(driver, screenshots / "admin-activity.png")
     Select(driver.find_element(By.NAME, "outcome")).select_by_value("failed")
     click(driver, "Show", "#filters")

@@ -27,6 +27,7 @@ from app import dynamics_schema as schema
 from app.clients.xero_tokens import TokenStore
 from app.dynamics_schema import InvoiceType
 from app.embedded_redis import free_port
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_DATAVERSE, JobQueue
 from plugins_registration.register import register
 from plugins_registration.steps import AuthType, EndpointSpec
@@ -155,15 +156,24 @@ class Harness:
             if not queued:
                 break
             before = done_job_ids(self.jobs)
-            worker = SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis)
+            worker = SimpleWorker(
+                [self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis, serializer=JobSerializer
+            )
             worker.work(burst=True)
-            ran += [Job.fetch(job_id, connection=self.redis) for job_id in done_job_ids(self.jobs) - before]
+            ran += [
+                Job.fetch(job_id, connection=self.redis, serializer=JobSerializer)
+                for job_id in done_job_ids(self.jobs) - before
+            ]
         self.finished += ran
         return ran
 
     def scheduled(self) -> list[Job]:
         registry = self.jobs.queue(QUEUE_DATAVERSE).scheduled_job_registry
-        return [job for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis) if job]
+        return [
+            job
+            for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis, serializer=JobSerializer)
+            if job
+        ]
 
     def run_due_now(self) -> list[Job]:
         """Scheduled jobs (retries, deferrals) run now, as if their time had come."""
@@ -178,7 +188,11 @@ class Harness:
 
     def failed(self) -> list[Job]:
         registry = self.jobs.queue(QUEUE_DATAVERSE).failed_job_registry
-        return [job for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis) if job]
+        return [
+            job
+            for job in Job.fetch_many(registry.get_job_ids(), connection=self.redis, serializer=JobSerializer)
+            if job
+        ]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from app import dynamics_schema as schema
-from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus, InvoiceType, SyncStatus
+from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus, InvoiceType, SyncStatus, TotalsStatus
 from tests.e2e.harness import xero_call
 
 
@@ -64,10 +64,17 @@ def test_once_part_paid_only_what_xero_still_allows_is_updated_and_the_rest_is_l
     assert after["Reference"] == "Consulting, corrected"
     assert float(after["Total"]) == float(xero_invoice["Total"])
     last = harness.history(invoice_id)[-1]
-    assert last[schema.SYNC_HISTORY_STATUS] == SyncStatus.SUCCESS
-    assert "Changes to quantities, prices, discounts or tax were not sent." in last[schema.SYNC_HISTORY_DETAILS]
+    # Dynamics now asks for more than Xero holds: never a plain Success, and the invoice says so too.
+    assert last[schema.SYNC_HISTORY_STATUS] == SyncStatus.TOTALS_DIFFER
+    details = last[schema.SYNC_HISTORY_DETAILS]
+    assert "Changes to quantities, prices, discounts or tax were not sent." in details
     row = harness.invoice_row(invoice_id)
     assert row[schema.INVOICE_AMOUNT_PAID] == 10.0
+    assert row[schema.INVOICE_TOTALS_STATUS] == TotalsStatus.DIFFER
+    assert row[schema.INVOICE_XERO_TOTAL] == float(after["Total"])
+    words = f"Total: Xero {float(after['Total']):,.2f}, Dynamics {row['totalamount']:,.2f}"
+    assert words in details and words in row[schema.INVOICE_TOTALS_DIFFERENCE]
+    assert "Xero kept the amounts of the paid invoice" in row[schema.INVOICE_TOTALS_DIFFERENCE]
 
 
 def test_a_sales_credit_note_becomes_a_credit_note_in_xero(harness):

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rq.registry import StartedJobRegistry
 
 from app import dynamics_schema as schema
 from app.clients.xero_tokens import TokenSet
 from app.dynamics_schema import ConnectionStatus, ExportStatus, SyncStatus
+from app.job_serializer import JobSerializer
 from app.queue import QUEUE_DATAVERSE, invoice_scope, lock_key
 from app.sync_records import SyncRecords
 from sandbox.dataverse.seed import ACCOUNT_IDS, ORGANIZATION_ID
 from sandbox.xero.seed import TENANT_A_ID, seeded_id
+from tests.helpers import kill_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = seeded_id(TENANT_A_ID, "contact", "Acme Corporation")
@@ -37,18 +39,6 @@ def assert_synced_once(harness, invoice_id: str) -> dict:
     return found[0]
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def outcomes(harness) -> list[str]:
     return [r.get("outcome", "") for r in harness.results()]
 
@@ -60,10 +50,19 @@ def test_a_500_from_xero_is_retried_and_then_succeeds(harness):
     assert outcomes(harness) == ["retry_scheduled"]
     assert harness.invoice_row(invoice_id)[schema.INVOICE_XERO_INVOICE_ID] is None
 
+    [retrying] = harness.history(invoice_id)
+    assert retrying[schema.SYNC_HISTORY_STATUS] == SyncStatus.INFORMATION
+    assert retrying[schema.SYNC_HISTORY_DETAILS].startswith("Xero is unavailable; retrying at ")
+    [retry] = harness.scheduled()
+    when = harness.jobs.queue(QUEUE_DATAVERSE).scheduled_job_registry.get_scheduled_time(retry.id)
+    local = when.astimezone(ZoneInfo("Europe/London"))  # the connection's time zone in the harness
+    assert f"{local:%Y-%m-%d %H:%M:%S}" in retrying[schema.SYNC_HISTORY_DETAILS], "the time the retry will run"
+
     harness.run_due_now()
     assert outcomes(harness) == ["retry_scheduled", "done"]
     assert_synced_once(harness, invoice_id)
-    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)] == [SyncStatus.SUCCESS]
+    statuses = [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)]
+    assert statuses == [SyncStatus.INFORMATION, SyncStatus.SUCCESS]
 
 
 def test_a_429_is_retried_after_the_retry_after_xero_asked_for(harness):
@@ -117,10 +116,7 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
                 time.sleep(0.05)
             time.sleep(0.3)  # the create is on its way to Xero
         finally:
-            # RQ's work-horse runs in a session of its own: kill it by id, then the worker.
-            for pid in [*children_of(worker.pid), worker.pid]:
-                os.kill(pid, signal.SIGKILL)
-            worker.wait(10)
+            kill_worker(worker)
 
     number = harness.invoice_row(invoice_id)["invoicenumber"]
     deadline = time.monotonic() + 10
@@ -132,7 +128,9 @@ def test_a_worker_killed_mid_create_leaves_one_invoice_and_the_job_completes_aft
 
     # Time passes: the dead job's invoice lock expires and RQ finds the job abandoned and retries it.
     harness.redis.delete(lock_key(invoice_scope(ORGANIZATION_ID, invoice_id)))
-    StartedJobRegistry(QUEUE_DATAVERSE, connection=harness.redis).cleanup(timestamp=time.time() + 3600)
+    StartedJobRegistry(QUEUE_DATAVERSE, connection=harness.redis, serializer=JobSerializer).cleanup(
+        timestamp=time.time() + 3600
+    )
     harness.run_due_now()
 
     assert_synced_once(harness, invoice_id)

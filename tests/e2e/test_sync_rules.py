@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app import dynamics_schema as schema
+from app import jobs as jobs_cli
 from app.dynamics_schema import DefaultInvoiceStatus, ExportStatus, SyncAction, SyncStatus
 from sandbox.dataverse.seed import ACCOUNT_IDS
 from tests.e2e.harness import xero_call
@@ -251,3 +252,22 @@ def test_a_deleted_invoice_is_cancelled_from_its_pre_image(harness):
     assert len(told) == 1
     assert told[0][f"_{schema.SYNC_HISTORY_CONNECTION}_value"] == harness.connection_id
     assert "was deleted in Xero" in told[0][schema.SYNC_HISTORY_DETAILS]
+
+
+def test_requeue_of_a_failed_sync_resets_the_invoice_the_way_a_person_would(harness, capsys):
+    harness.set_connection_settings(**{schema.CONNECTION_CREATE_CONTACTS: False})
+    invoice_id = harness.new_invoice(account=ACCOUNT_IDS[1])
+    harness.drain()
+    [failed] = harness.failed()
+    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.FAILED
+
+    # The admin fixes the cause, then requeues the failed job instead of editing the invoice.
+    harness.set_connection_settings(**{schema.CONNECTION_CREATE_CONTACTS: True})
+    assert jobs_cli.main(["requeue", failed.id]) == 0
+    assert "export status set back to No" in capsys.readouterr().out
+    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.NO, "never sent: No"
+    assert harness.failed() == []
+
+    harness.drain()
+    assert harness.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES
+    assert [h[schema.SYNC_HISTORY_STATUS] for h in harness.history(invoice_id)][-1] == SyncStatus.SUCCESS

@@ -24,6 +24,7 @@ from tests.mappers.helpers import (
     connection,
     invoice,
     line_row,
+    line_rows,
     sent_lines,
     xero_invoice,
     xero_line,
@@ -215,8 +216,27 @@ def test_write_in_with_zero_quantity_and_price_is_a_description_only_line():
     }
 
 
-def test_bundle_header_only_sends_the_bundle_line_without_components():
-    texts = [line["Description"] for line in wire(build())["LineItems"]]
+def _priced(suffix: str, price: str) -> dict:
+    changed = line_row(suffix)
+    changed["priceperunit"] = float(price)
+    changed.pop("baseamount", None)
+    return changed
+
+
+def _lines_with(**prices: str) -> list[dict]:
+    """The recorded lines, with the lines named by id suffix ("005" bundle, "006"/"007" components) repriced."""
+    replaced = {suffix.lstrip("_"): price for suffix, price in prices.items()}
+    return [
+        _priced(r["invoicedetailid"][-3:], replaced[r["invoicedetailid"][-3:]])
+        if r["invoicedetailid"][-3:] in replaced
+        else r
+        for r in line_rows()
+    ]
+
+
+def test_bundle_header_only_sends_the_bundle_line_without_its_unpriced_components():
+    plan = build()
+    texts = [line["Description"] for line in wire(plan)["LineItems"]]
     assert texts == [
         "Widget",
         "Gadget\nBlue finish",
@@ -226,12 +246,31 @@ def test_bundle_header_only_sends_the_bundle_line_without_components():
     ]
 
 
-def test_bundle_components_replace_the_bundle_line():
-    plan = build(conn=connection(bundle_handling=BundleHandling.COMPONENTS))
+def test_bundle_components_replace_the_unpriced_bundle_line():
+    plan = build(invoice(lines=_lines_with(_005="0")), conn=connection(bundle_handling=BundleHandling.COMPONENTS))
     texts = [line["Description"] for line in wire(plan)["LineItems"]]
     assert "Starter kit" not in texts
     assert texts[-2:] == ["Widget", "Gadget"]
     assert plan.line_ids[-2:] == ("8b2e4c6a-1d3f-4a5b-9c7d-000000001006", "8b2e4c6a-1d3f-4a5b-9c7d-000000001007")
+
+
+@pytest.mark.parametrize("handling", list(BundleHandling))
+def test_a_line_dynamics_counts_money_on_is_sent_in_either_bundle_mode(handling):
+    """Dynamics adds every line into its total, so Xero gets every priced line: the totals stay equal."""
+    inv = invoice()
+    plan = build(inv, conn=connection(bundle_handling=handling))
+    sent = sum(PricedAmount.of(item) for item in plan.document.line_items)
+    assert sent == sum(line.net_amount for line in inv.lines)
+
+
+class PricedAmount:
+    @staticmethod
+    def of(item) -> Decimal:
+        if item.quantity is None:
+            return Decimal(0)
+        from mappers.rounding import xero_line_amount
+
+        return xero_line_amount(Decimal(item.quantity), Decimal(item.unit_amount), item.discount_rate)
 
 
 def test_approved_invoice_without_due_date_fails_in_plain_words():

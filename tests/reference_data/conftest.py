@@ -14,6 +14,7 @@ from rq.job import Job
 
 from app import dynamics_schema as schema
 from app.clients.xero_tokens import TokenStore
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE, JobQueue
 from sandbox.xero.admin_client import SandboxAdmin
 from sandbox.xero.seed import TENANT_A_ID
@@ -59,15 +60,25 @@ class Connected:
         """Run the queued jobs (including those they queue) with an in-process RQ worker, or only the first
         `max_jobs`; the jobs that finished or failed, oldest first."""
         before = done_job_ids(self.jobs)
-        worker = SimpleWorker([self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis)
+        worker = SimpleWorker(
+            [self.jobs.queue(name) for name in ALL_QUEUES], connection=self.redis, serializer=JobSerializer
+        )
         worker.work(burst=True, max_jobs=max_jobs)
-        done = [job for job in Job.fetch_many(list(done_job_ids(self.jobs) - before), connection=self.redis) if job]
+        done = [
+            job
+            for job in Job.fetch_many(
+                list(done_job_ids(self.jobs) - before), connection=self.redis, serializer=JobSerializer
+            )
+            if job
+        ]
         return sorted(done, key=lambda job: job.ended_at or job.created_at)
 
     def queued(self, kind: str) -> list[Job]:
         queue = self.jobs.queue(QUEUE_MAINTENANCE)
         return [
-            job for job in Job.fetch_many(queue.job_ids, connection=self.redis) if job and job.meta.get("kind") == kind
+            job
+            for job in Job.fetch_many(queue.job_ids, connection=self.redis, serializer=JobSerializer)
+            if job and job.meta.get("kind") == kind
         ]
 
     def new_connection(self, name: str, tenant_id: str | None, *, token: bool) -> str:

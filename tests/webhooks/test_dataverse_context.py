@@ -125,7 +125,7 @@ def test_malformed_bodies_name_the_problem(body, named):
             lambda d: d["InputParameters"][0]["value"]["Attributes"].append(
                 {"key": "statuscode", "value": {"__type": "OptionSetValue:x"}}
             ),
-            "typed value",
+            "OptionSetValue's Value must be a whole number",
         ),
         (lambda d: d.update(OperationCreatedOn="yesterday"), "OperationCreatedOn"),
     ],
@@ -134,4 +134,51 @@ def test_structurally_invalid_contexts_name_the_field(mutate, named):
     document = dataverse_json("invoice_create_with_post_image")
     mutate(document)
     with pytest.raises(MalformedContext, match=named):
+        parse_context(json.dumps(document).encode())
+
+
+def _with_target_value(name: str, raw_value: str) -> bytes:
+    """The create fixture with one target attribute's value replaced by raw JSON text."""
+    document = dataverse_json("invoice_create_with_post_image")
+    document["InputParameters"][0]["value"]["Attributes"].append({"key": name, "value": "@@raw@@"})
+    return json.dumps(document).replace('"@@raw@@"', raw_value).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        # Each once gave a 500 or hung a worker; each is now a 400 naming the problem.
+        (_with_target_value("description", "1e999999999"), "out of range"),
+        (_with_target_value("description", "9" * 5000), "more than 40 digits"),
+        (_with_target_value("description", "NaN"), "NaN is not a number"),
+        (_with_target_value("description", '{"a":' * 600 + "1" + "}" * 600), "nests deeper"),
+        (_with_target_value("description", '"/Date(99999999999999999999)/"'), "not a date Dataverse can hold"),
+        (_with_target_value("description", '"\\ud800"'), "lone surrogate"),
+        (
+            _with_target_value("discount", '{"__type": "EntityCollection:x", "Entities": ["a", "b"]}'),
+            "EntityCollection must hold a list of entities",
+        ),
+        (
+            _with_target_value("choices", '{"__type": "OptionSetValueCollection:x", "Values": ["a"]}'),
+            "a choice in a collection must be a whole number",
+        ),
+        (_with_target_value("xc_exportstatus", "[1]"), "column xc_exportstatus must be a choice value"),
+        (
+            _with_target_value("customerid", '{"__type": "EntityReference:x", "Id": "../../contacts"}'),
+            "EntityReference's Id must be a GUID",
+        ),
+        (_with_target_value("customerid", '"acme"'), "column customerid must be a reference to a row"),
+    ],
+)
+def test_hostile_values_are_refused_at_the_parser_naming_the_problem(body, named):
+    with pytest.raises(MalformedContext, match=named):
+        parse_context(body)
+
+
+def test_a_line_whose_parent_invoice_id_is_not_a_guid_is_refused():
+    document = dataverse_json("invoicedetail_create")
+    for pair in document["InputParameters"][0]["value"]["Attributes"]:
+        if pair["key"] == "invoiceid":
+            pair["value"]["Id"] = "\r\n\r\nx-injected: 1"
+    with pytest.raises(MalformedContext, match="GUID"):
         parse_context(json.dumps(document).encode())

@@ -8,6 +8,7 @@ from rq.job import Job
 from app import create_app
 from app.dynamics_schema import INVOICE_EXPORT_STATUS, ExportStatus
 from app.embedded_redis import free_port
+from app.job_serializer import JobSerializer
 from tests.fixtures.loader import dataverse_body, dataverse_json
 from tests.helpers import CONNECTOR_USER, SECOND_SECRET, SECRET, settings_for
 
@@ -22,7 +23,7 @@ def client(redis_url, redis_conn):
 
 
 def dataverse_queue(redis_conn) -> Queue:
-    return Queue("dataverse", connection=redis_conn)
+    return Queue("dataverse", connection=redis_conn, serializer=JobSerializer)
 
 
 def post(client, name_or_body, url=URL, **kwargs):
@@ -135,7 +136,7 @@ def test_create_enqueues_a_sync_job_that_carries_only_ids(client, redis_conn):
     assert response.status_code == 202
     body = response.get_json()
     assert body["status"] == "queued"
-    job = Job.fetch(body["job_id"], connection=redis_conn)
+    job = Job.fetch(body["job_id"], connection=redis_conn, serializer=JobSerializer)
     kind, payload = job.args
     assert kind == "invoice.sync"
     assert payload == {
@@ -171,7 +172,7 @@ def test_a_delete_is_never_coalesced_and_keeps_its_pre_image(client, redis_conn)
     sync = post(client, "invoice_update_with_pre_and_post_images").get_json()
     delete = post(client, "invoice_delete_with_pre_image").get_json()
     assert delete["status"] == "queued" and delete["job_id"] != sync["job_id"]
-    kind, payload = Job.fetch(delete["job_id"], connection=redis_conn).args
+    kind, payload = Job.fetch(delete["job_id"], connection=redis_conn, serializer=JobSerializer).args
     assert kind == "invoice.delete"
     assert payload["pre_image"]["xc_xeroinvoiceid"] == "243216c5-369e-4056-ac67-05388f86dc81"
     assert dataverse_queue(redis_conn).count == 2
@@ -187,7 +188,7 @@ def test_invoice_line_events_sync_their_parent_invoice(client, redis_conn):
 
 def test_invoice_line_without_a_known_parent_asks_the_worker_to_find_it(client, redis_conn):
     response = post(client, "invoicedetail_update_without_parent").get_json()
-    kind, payload = Job.fetch(response["job_id"], connection=redis_conn).args
+    kind, payload = Job.fetch(response["job_id"], connection=redis_conn, serializer=JobSerializer).args
     assert kind == "invoicedetail.resolve_parent"
     assert payload["line_id"] == "9e2b3c4d-8b3e-ef11-8409-000d3a4b7a1c"
 
@@ -195,14 +196,14 @@ def test_invoice_line_without_a_known_parent_asks_the_worker_to_find_it(client, 
 def test_trimmed_oversize_context_still_enqueues_a_sync(client, redis_conn):
     response = post(client, "invoice_update_trimmed_oversize", headers={"x-ms-dynamics-msg-size-exceeded": "1"})
     assert response.status_code == 202
-    kind, payload = Job.fetch(response.get_json()["job_id"], connection=redis_conn).args
+    kind, payload = Job.fetch(response.get_json()["job_id"], connection=redis_conn, serializer=JobSerializer).args
     assert (kind, payload["invoice_id"]) == ("invoice.sync", INVOICE_ID)
 
 
 def test_connection_rows_go_to_the_maintenance_queue(client, redis_conn):
     response = post(client, "connection_create")
     assert response.status_code == 202
-    job = Job.fetch(response.get_json()["job_id"], connection=redis_conn)
+    job = Job.fetch(response.get_json()["job_id"], connection=redis_conn, serializer=JobSerializer)
     assert job.origin == "maintenance" and job.args[0] == "connection.changed"
 
 

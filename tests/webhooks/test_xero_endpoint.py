@@ -7,6 +7,7 @@ from rq.job import Job
 
 from app import create_app
 from app.embedded_redis import free_port
+from app.job_serializer import JobSerializer
 from app.webhooks.xero import signature_matches
 from app.xero_tenants import register_tenant
 from tests.fixtures.loader import xero_body
@@ -73,7 +74,7 @@ def test_events_become_one_job_per_resource(client, redis_conn):
     response = post(client, body, sign(body))
     assert response.status_code == 200 and response.data == b""
     jobs = [
-        Job.fetch(job_id, connection=redis_conn)
+        Job.fetch(job_id, connection=redis_conn, serializer=JobSerializer)
         for job_id in client.application.extensions["connector.jobs"].queue("xero").job_ids
     ]
     assert sorted(job.args[0] for job in jobs) == ["xero.contact", "xero.invoice"]

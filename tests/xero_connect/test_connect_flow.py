@@ -5,19 +5,17 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs, urlsplit
 
-from rq.job import Job
-
 from app import dynamics_schema as schema
 from app.dynamics_schema import ConnectionStatus, DefaultInvoiceStatus, SyncAction, SyncStatus
-from app.queue import QUEUE_MAINTENANCE, Queue
+from app.queue import QUEUE_MAINTENANCE, fetch_job, job_queue
 from app.xero_tenants import connection_for_tenant, register_tenant
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.xero_connect.conftest import ADMIN, ADMIN_TOKEN, consent, custom_env
 
 
 def import_jobs(connector) -> list[tuple[str, dict]]:
-    queue = Queue(QUEUE_MAINTENANCE, connection=connector.redis)
-    return [Job.fetch(job_id, connection=connector.redis).args for job_id in queue.job_ids]
+    queue = job_queue(QUEUE_MAINTENANCE, connector.redis)
+    return [tuple(fetch_job(job_id, connector.redis).args) for job_id in queue.job_ids]
 
 
 def test_connect_one_organisation(connector, dynamics):

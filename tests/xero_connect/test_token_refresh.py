@@ -14,6 +14,7 @@ from app import dispatch, schedule
 from app import dynamics_schema as schema
 from app.config import settings_or_defaults
 from app.dynamics_schema import ConnectionStatus, SyncStatus
+from app.job_serializer import JobSerializer
 from app.queue import ALL_QUEUES, QUEUE_MAINTENANCE, JobQueue
 from app.services import services_for
 from handlers.xero_tokens_refresh import KIND, periodic, refresh_connections
@@ -129,9 +130,11 @@ def test_the_job_runs_through_the_queue(connector, dynamics, redis_url, monkeypa
     jobs.queue(QUEUE_MAINTENANCE).empty()  # the reference-data import the connection queued is not under test
 
     queued = jobs.submit(QUEUE_MAINTENANCE, KIND, {})
-    SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=connector.redis).work(burst=True)
+    SimpleWorker([jobs.queue(name) for name in ALL_QUEUES], connection=connector.redis, serializer=JobSerializer).work(
+        burst=True
+    )
 
-    result = Job.fetch(queued.job_id, connection=connector.redis).return_value()
+    result = Job.fetch(queued.job_id, connection=connector.redis, serializer=JobSerializer).return_value()
     assert result["outcome"] == "done"
     assert result["refreshed"] == [connection_id]
     assert connector.tokens.load(connection_id).refresh_token != stored.refresh_token

@@ -15,6 +15,7 @@ from xero_python.accounting import AccountingApi
 from xero_python.api_client.serializer import serialize
 
 from app import dynamics_schema as schema
+from app.job_serializer import JobSerializer
 from app.queue import QUEUE_XERO, xero_resource_scope
 from app.services import services_for
 from app.xero_invoice_batches import (
@@ -67,8 +68,12 @@ def run_one_xero_job(linked: Any) -> list[str]:
     """Run the first queued Xero job alone; the invoice ids of the jobs that finished meanwhile."""
     registry = linked.harness.jobs.queue(QUEUE_XERO).finished_job_registry
     before = set(registry.get_job_ids())
-    SimpleWorker([linked.harness.jobs.queue(QUEUE_XERO)], connection=linked.harness.redis).work(burst=True, max_jobs=1)
-    done = Job.fetch_many(sorted(set(registry.get_job_ids()) - before), connection=linked.harness.redis)
+    SimpleWorker(
+        [linked.harness.jobs.queue(QUEUE_XERO)], connection=linked.harness.redis, serializer=JobSerializer
+    ).work(burst=True, max_jobs=1)
+    done = Job.fetch_many(
+        sorted(set(registry.get_job_ids()) - before), connection=linked.harness.redis, serializer=JobSerializer
+    )
     return [job.args[1]["resource_id"] for job in done if job]
 
 

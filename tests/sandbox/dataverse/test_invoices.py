@@ -160,3 +160,27 @@ def test_canceled_invoice_and_state_status_pairs(
 def test_totals_cannot_be_written(dataverse_session: requests.Session, api: str, invoice_id: str) -> None:
     dataverse_session.patch(api + f"invoices({invoice_id})", json={"totalamount": 999})
     assert totals(dataverse_session, api, invoice_id)["totalamount"] == 25
+
+
+def test_amounts_round_as_dynamics_does_half_to_even(
+    dataverse_session: requests.Session, api: str, invoice_id: str
+) -> None:
+    """3 x 12.495 = 37.485 -> 37.48 (half to even, .NET Math.Round); prices keep 4 decimals; a 2.5 %
+    discount of 25.00 + 37.48 = 62.48 is 1.562 -> 1.56."""
+    line_id = created_id(
+        dataverse_session.post(
+            api + "invoicedetails",
+            json={
+                "invoiceid@odata.bind": f"/invoices({invoice_id})",
+                "productdescription": "Bolts",
+                "quantity": 3,
+                "priceperunit": 12.49504,
+            },
+        )
+    )
+    dataverse_session.patch(api + f"invoices({invoice_id})", json={"discountpercentage": 2.5})
+    line = dataverse_session.get(api + f"invoicedetails({line_id})?$select=priceperunit,baseamount").json()
+    assert (line["priceperunit"], line["baseamount"]) == (12.495, 37.48)
+    row = totals(dataverse_session, api, invoice_id)
+    assert (row["totallineitemamount"], row["totaldiscountamount"]) == (62.48, 1.56)
+    assert row["totalamount"] == 60.92

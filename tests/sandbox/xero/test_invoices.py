@@ -285,3 +285,24 @@ def test_where_filters_and_search_term(xero_client: SdkClient) -> None:
     with pytest.raises(AccountingBadRequestException) as error:
         api.get_invoices(tenant, where="Total > 5")
     assert "cannot evaluate" in error.value.error_data["Message"]
+
+
+def test_lines_round_half_away_from_zero_and_quantities_keep_four_decimals(xero_client: SdkClient) -> None:
+    """3 x 12.495 = 37.485 -> 37.49 (Xero rounds half away from zero, Dynamics would make it 37.48); tax per
+    line: 20 % of 37.49 = 7.498 -> 7.50. A quantity of 1.23456 is kept as 1.2346."""
+    (created,) = create(
+        xero_client,
+        invoice([line(quantity=3, unit_amount=12.495), line(quantity=1.23456, unit_amount=10)]),
+        unitdp=4,
+    )
+    first, second = created.line_items
+    assert (first.line_amount, first.tax_amount) == (Decimal("37.49"), Decimal("7.50"))
+    assert (second.quantity, second.line_amount) == (Decimal("1.2346"), Decimal("12.35"))
+
+
+def test_a_rounding_line_may_use_the_rounding_account_but_not_other_system_accounts(xero_client: SdkClient) -> None:
+    (created,) = create(xero_client, invoice([line(), line(quantity=1, unit_amount=-0.01, account_code="860")]))
+    assert created.line_items[1].account_code == "860"
+    with pytest.raises(AccountingBadRequestException) as error:
+        create(xero_client, invoice([line(account_code="820")]))
+    assert "Account code '820' is not a valid code" in error.value.reason
