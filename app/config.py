@@ -186,11 +186,11 @@ class Settings(BaseSettings):
     )
     admin_token: str = setting(
         "",
-        "Password of the admin pages and endpoints (connecting Xero, reference data): a bearer token, or the "
-        "password of HTTP basic auth in a browser. Empty: they answer 503.",
+        "Password of the admin console (`/admin`) and the admin endpoints (connecting Xero, reference data): a "
+        "bearer token, or the password of HTTP basic auth in a browser. Empty: they answer 503.",
         roles=("web",),
         secret=True,
-        shown_default="empty (admin pages closed)",
+        shown_default="empty: admin pages closed (`make run` generates one for the run and prints it)",
     )
     xero_redirect_uri: HttpUrl = setting(
         "",
@@ -294,6 +294,12 @@ class Settings(BaseSettings):
     dataverse_client_secret: str = setting(
         "", "Otherwise: that Entra app's client secret.", roles=("worker", "registration"), secret=True
     )
+    dataverse_request_budget: Positive = setting(
+        6000,
+        "Dataverse requests per 5 minutes shared by every worker through Redis (service protection); a 429's "
+        "Retry-After pauses all workers.",
+        roles=("worker",),
+    )
     dataverse_retry_budget_seconds: Annotated[float, Field(ge=0)] = setting(
         20.0,
         "Longest one Dataverse call spends retrying 429/5xx inside a job before the job is rescheduled instead.",
@@ -339,8 +345,23 @@ class Settings(BaseSettings):
         "Xero calls per day per organisation (1000 on Xero's Starter tier); reaching it defers work to Xero's reset.",
         roles=("web", "worker"),
     )
+    xero_app_minute_limit: Positive = setting(
+        10_000, "Xero calls per minute across all organisations (Xero's app limit).", roles=("web", "worker")
+    )
+    xero_day_reserved_share: Annotated[float, Field(ge=0, le=0.9)] = setting(
+        0.1,
+        "Share of each organisation's daily budget that sending invoices leaves for payments coming back and "
+        "reconciliation; one organisation's own budget is its connection row's \"Xero calls per day\".",
+        roles=("web", "worker"),
+    )
     xero_limit_wait_seconds: PositiveSeconds = setting(
         2.0, "Longest a worker waits for an organisation's slot before the job is retried later.", roles=("worker",)
+    )
+    xero_limit_time_scale: PositiveSeconds = setting(
+        1.0,
+        "Multiplies the limiter's minute and day windows; only for a time-scaled sandbox Xero (`--time-scale`), "
+        "as the benchmarks use.",
+        roles=("web", "worker"),
     )
     xero_request_timeout_seconds: PositiveSeconds = setting(
         30.0, "Read timeout of one Xero call (connect: at most 10).", roles=("web", "worker")

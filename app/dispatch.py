@@ -124,7 +124,7 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("app.dispatch.run must run inside an RQ job")
     settings, jobs = _worker_environment(job.connection)
     # The webhook's correlation id (jobs queued by other jobs inherit theirs); periodic work starts its own.
-    set_correlation_id(payload.get("correlation_id") or new_correlation_id())
+    set_correlation_id(payload.get("correlation_id") or job.meta.get("correlation_id") or new_correlation_id())
     lock_scope = job.meta.get("lock_scope")
     coalesce_scope = job.meta.get("coalesce_scope")
 

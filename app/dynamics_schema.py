@@ -395,6 +395,14 @@ CONNECTION_TABLE = _custom_table(
             min_value=0.0,
             max_value=1000.0,
         ),
+        IntegerColumn(
+            "xc_XeroDailyCallLimit",
+            "Xero calls per day",
+            "This organisation's daily budget of Xero calls (smaller Xero app tiers allow fewer than 5,000). "
+            "Empty: the connector's default.",
+            min_value=1,
+            max_value=5000,
+        ),
     ),
 )
 
@@ -698,6 +706,7 @@ CONNECTION_FREIGHT_TAX_TYPE = column("freighttaxtype")
 CONNECTION_ROUNDING_MODE = column("roundingmode")
 CONNECTION_ROUNDING_ACCOUNT_CODE = column("roundingaccountcode")
 CONNECTION_ROUNDING_TOLERANCE = column("roundingtolerance")
+CONNECTION_XERO_DAILY_CALL_LIMIT = column("xerodailycalllimit")
 
 # Columns of the sync history table.
 SYNC_HISTORY_NAME = column("name")

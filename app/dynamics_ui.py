@@ -592,6 +592,11 @@ FORMS: tuple[FormDefinition, ...] = (
                     schema.CONNECTION_CREATE_CONTACTS,
                     schema.CONNECTION_CREATE_ITEMS,
                 ),
+                section(
+                    "connection_limits",
+                    "Xero limits",
+                    schema.CONNECTION_XERO_DAILY_CALL_LIMIT,
+                ),
             ),
             tab(
                 "connection_reference",

@@ -227,28 +227,28 @@ class LocalStack:
 
     def start(self) -> None:
         env = self.env = dict(self.environ)
-        run = settings_or_exit("run", env)
+        run = settings_or_exit("run", env)  # what the person configured; `env` becomes what the children get
         # One metrics directory for web, worker and scheduler, so the web's /metrics shows them all.
-        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(env.get("PROMETHEUS_MULTIPROC_DIR") or None)
+        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(run.prometheus_multiproc_dir or None)
         python = sys.executable
-        if not env.get("REDIS_URL"):
+        if not run.redis_url:
             self.redis_server = EmbeddedRedis().start()
             env["REDIS_URL"] = self.redis_server.url
             self.summary.append(f"Redis (private, in-memory)  {self.redis_server.url}")
         else:
             self.summary.append("Redis                       REDIS_URL (configured)")
-        if not env.get("DATAVERSE_WEBHOOK_SECRETS"):
+        if not run.dataverse_webhook_secrets:
             env["DATAVERSE_WEBHOOK_SECRETS"] = secrets.token_urlsafe(32)  # never printed
-        if not env.get("ADMIN_TOKEN", "").strip():
+        if not run.admin_token:
             # The console needs one, and a token set later would need a restart: one for this run, printed once.
             env["ADMIN_TOKEN"] = secrets.token_urlsafe(18)
             self.admin_token_generated = True
 
-        if "BIND" not in env:
+        if "bind" not in run.model_fields_set:
             env["BIND"] = f"127.0.0.1:{choose_port(run.port)}"
         web_port = int(env["BIND"].rsplit(":", 1)[1])
 
-        self.sandbox_dataverse = not env.get("DATAVERSE_URL")
+        self.sandbox_dataverse = not run.dataverse_url
         if self.sandbox_dataverse:
             from sandbox.dataverse.seed import CONNECTOR_USER_ID, SANDBOX_CONNECTOR_TOKEN
 
@@ -265,7 +265,7 @@ class LocalStack:
             env.setdefault("CONNECTOR_USER_ID", CONNECTOR_USER_ID)
             self.summary.append(f"Sandbox Dataverse           {env['DATAVERSE_URL']}/api/data/v9.2/")
 
-        self.sandbox_xero = not env.get("XERO_CLIENT_ID")
+        self.sandbox_xero = not run.xero_client_id
         if self.sandbox_xero:
             # The sandbox subscribes the connector's Xero webhook at start (intent to receive retries for a while,
             # so the web process may come up after it), signing with a key generated for this run.

@@ -391,13 +391,19 @@ class JobQueue:
         reason: str | None = None,
     ) -> Job:
         # `reason` says why a delayed job waits (retry, deferred, handed_over): counted by app.waiting.
-        meta = {"kind": kind, "lock_scope": lock_scope, "coalesce_scope": coalesce_scope, "created_at": time.time()}
+        meta = {
+            "kind": kind,
+            "lock_scope": lock_scope,
+            "coalesce_scope": coalesce_scope,
+            "created_at": time.time(),
+            # Work queued while handling an event (a webhook, another job) logs under that event's id.
+            "correlation_id": get_correlation_id(),
+        }
         if reason:
             meta["reason"] = reason
         return self.queue(queue_name).create_job(
             JOB_ENTRY_POINT,
-            # Work queued while handling an event (a webhook, another job) carries that event's correlation id.
-            args=(kind, {"correlation_id": get_correlation_id(), **payload} if get_correlation_id() else dict(payload)),
+            args=(kind, dict(payload)),
             job_id=f"{kind.replace('.', '_')}-{uuid.uuid4()}",
             timeout=self.settings.job_timeout_seconds,
             failure_ttl=30 * 24 * 3600,  # failed jobs stay listable for a month

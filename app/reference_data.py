@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from redis import Redis
+
 from app.config import settings_or_exit
 from app.errors import ConnectorError
 from app.queue import QUEUE_MAINTENANCE, EnqueueResult, JobQueue
@@ -32,16 +34,31 @@ def import_scope(connection_id: str) -> str:
     return f"reference_data:{connection_id.lower()}"
 
 
-def submit_import(jobs: JobQueue, connection_id: str, *, trigger: Mapping[str, Any]) -> EnqueueResult:
+IMPORTED_TENANT_KEY = "connector:reference:tenant"  # hash: connection id -> the tenant its import was queued for
+
+
+def submit_import(
+    jobs: JobQueue, connection_id: str, *, trigger: Mapping[str, Any], tenant_id: str | None = None
+) -> EnqueueResult:
     """Queue one connection's import, or join the one already waiting for it (imports never overlap: the
-    scope is also the job's lock)."""
-    return jobs.submit_coalesced(
+    scope is also the job's lock). With `tenant_id`, remember which organisation it is for, so saving the
+    connection row again for the same organisation does not import again."""
+    queued = jobs.submit_coalesced(
         QUEUE_MAINTENANCE,
         KIND_IMPORT,
         {"connection_id": connection_id.lower()},
         scope=import_scope(connection_id),
         trigger=trigger,
     )
+    if tenant_id:
+        jobs.redis.hset(IMPORTED_TENANT_KEY, connection_id.lower(), tenant_id.lower())
+    return queued
+
+
+def imported_tenant(redis: Redis, connection_id: str) -> str | None:
+    """The organisation the connection's last queued import was for (None: never imported)."""
+    value = redis.hget(IMPORTED_TENANT_KEY, connection_id.lower())
+    return value.decode() if value else None
 
 
 def submit_import_all(jobs: JobQueue, *, trigger: Mapping[str, Any]) -> EnqueueResult:

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from redis import Redis
 
 from app.clients.dataverse import DataverseClient, dataverse_client_from_settings
+from app.clients.dataverse_limits import DataverseLimiter, DataverseLimits
 from app.clients.dataverse_token_cache import RedisTokenCache
 from app.clients.xero import XeroGateways, XeroSettings
 from app.clients.xero_tokens import token_cipher
 from app.config import ConfigError, Settings, load_settings
+from app.connection_rows import ConnectionRowCache
 from app.errors import Permanent
 from app.sync_records import SyncRecords
 
@@ -32,6 +34,7 @@ class Services:
     dataverse: DataverseClient
     xero: XeroGateways
     records: SyncRecords
+    connection_rows: ConnectionRowCache
 
     @property
     def org_url(self) -> str:
@@ -46,7 +49,16 @@ def build_services(connection: Redis, settings: Settings) -> Services:
     xero_settings = XeroSettings.from_settings(settings)
     token_cache = RedisTokenCache(connection, token_cipher(xero_settings.token_encryption_keys))
     dataverse = dataverse_client_from_settings(settings, token_cache=token_cache)
-    return Services(dataverse=dataverse, xero=XeroGateways(connection, xero_settings), records=SyncRecords(connection))
+    # Service protection shared by every worker (app.clients.dataverse_limits).
+    dataverse.limiter = DataverseLimiter(
+        connection, dataverse.org_url, DataverseLimits(per_window=settings.dataverse_request_budget)
+    )
+    return Services(
+        dataverse=dataverse,
+        xero=XeroGateways(connection, xero_settings),
+        records=SyncRecords(connection),
+        connection_rows=ConnectionRowCache(connection),
+    )
 
 
 def services_for(connection: Redis, environ: Mapping[str, str] | None = None) -> Services | None:

@@ -230,7 +230,9 @@ class XeroConnector:
             SyncStatus.SUCCESS,
             f"{'Reconnected' if existing else 'Connected'} to the Xero organisation {facts.name}{short}.",
         )
-        job = submit_import(self.jobs, connection_id, trigger={"connected": tenant.tenant_id})
+        job = submit_import(
+            self.jobs, connection_id, trigger={"connected": tenant.tenant_id}, tenant_id=tenant.tenant_id
+        )
         log.info(
             "xero organisation connected",
             extra={"connection_id": connection_id, "tenant_id": tenant.tenant_id, "new_row": not existing},

@@ -1,13 +1,21 @@
-"""`make bench`: run every benchmark and print its figures."""
+"""`make bench`: run every benchmark and print its figures (or those named: `python -m benchmarks bulk`)."""
 
-from benchmarks import hostile, intake, intake_http, money
+import sys
+
+from benchmarks import bulk, hostile, intake, intake_http, money
+
+BENCHMARKS = {
+    "intake": intake.main,
+    "intake_http": lambda: intake_http.main([]),
+    "hostile": lambda: hostile.main([]),
+    "money": money.main,
+    "bulk": bulk.main,
+}
 
 
 def main() -> None:
-    intake.main()
-    intake_http.main([])
-    hostile.main([])
-    money.main()
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        BENCHMARKS[name]()
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ and the tracking category names come along.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app import dynamics_schema as schema
 from app.clients.dataverse import DataverseClient
+from app.connection_rows import ConnectionRowCache
 from mappers import rows
 from mappers.dynamics import (
     ConnectionSettings,
@@ -29,15 +31,24 @@ class InvoiceState:
     customer: Customer | None
 
 
-def load_connection(dataverse: DataverseClient, connection_id: str) -> ConnectionSettings | None:
+def load_connection(
+    dataverse: DataverseClient, connection_id: str, cache: ConnectionRowCache | None = None
+) -> ConnectionSettings | None:
+    """The connection's settings; with `cache`, from a recent read when there is one (see app.connection_rows)."""
     query = connection_query()
-    row = dataverse.get_optional(
-        schema.CONNECTION_ENTITY_SET, connection_id, select=query["$select"], formatted_values=True
-    )
+
+    def read() -> dict[str, Any] | None:
+        return dataverse.get_optional(
+            schema.CONNECTION_ENTITY_SET, connection_id, select=query["$select"], formatted_values=True
+        )
+
+    row = cache.get_or_read(connection_id, read) if cache is not None else read()
     return ConnectionSettings.from_row(row) if row else None
 
 
-def load_invoice(dataverse: DataverseClient, invoice_id: str) -> InvoiceState | None:
+def load_invoice(
+    dataverse: DataverseClient, invoice_id: str, connections: ConnectionRowCache | None = None
+) -> InvoiceState | None:
     """The invoice with its lines, connection and customer; None when the row no longer exists."""
     query = invoice_query()
     row = dataverse.get_optional(
@@ -46,7 +57,7 @@ def load_invoice(dataverse: DataverseClient, invoice_id: str) -> InvoiceState | 
     if row is None:
         return None
     connection_id = rows.lookup_id(row, schema.INVOICE_CONNECTION)
-    connection = load_connection(dataverse, connection_id) if connection_id else None
+    connection = load_connection(dataverse, connection_id, connections) if connection_id else None
     lines_query = invoice_lines_query(invoice_id)
     lines = dataverse.query(
         "invoicedetails",

@@ -66,7 +66,7 @@ def handle(ctx: JobContext) -> dict[str, Any]:
         raise Ignored("the deleted invoice was never sent to Xero")
     if not connection_id:
         raise Ignored("the deleted invoice has a Xero id but no connection in its pre-image")
-    connection = load_connection(services.dataverse, connection_id)
+    connection = load_connection(services.dataverse, connection_id, services.connection_rows)
     if connection is None or not connection.xero_tenant_id:
         raise Ignored(f"the deleted invoice's Xero connection {connection_id} no longer exists")
 

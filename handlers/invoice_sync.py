@@ -87,7 +87,7 @@ def handle(ctx: JobContext) -> dict[str, Any]:
     if services is None:
         log.warning("invoice sync received without Dataverse or Xero configured", extra={"invoice_id": invoice_id})
         return {**receipt, "skipped": NOT_CONFIGURED}
-    state = load_invoice(services.dataverse, invoice_id)
+    state = load_invoice(services.dataverse, invoice_id, services.connection_rows)
     if state is None:
         raise Ignored(f"invoice {invoice_id} no longer exists in Dynamics")
     return {**receipt, **InvoiceSync(ctx, services, organization_id, state).run()}
@@ -167,7 +167,15 @@ class InvoiceSync:
                 self.patches.append(reconnect_patch(self.connection.id, exc.user_message))
             self._fail(exc)
             raise
-        except Deferred:
+        except Deferred as exc:
+            # Xero's daily budget is spent: say in Dynamics when the invoice will go (once per message).
+            if self.services.records.news(self.organization_id, self.invoice.id, exc.user_message):
+                try:
+                    self._write(SyncStatus.INFORMATION, exc.user_message)
+                except ConnectorError:
+                    log.exception(
+                        "could not say in Dynamics why the invoice waits", extra={"invoice_id": self.invoice.id}
+                    )
             raise
         except Permanent as exc:
             self._fail(exc)
@@ -276,6 +284,7 @@ class InvoiceSync:
             RowPatch(schema.CONNECTION_ENTITY_SET, connection.id, {schema.CONNECTION_XERO_SHORT_CODE: short_code})
         )
         self.connection = replace(connection, xero_short_code=short_code)
+        self.services.connection_rows.forget(connection.id)  # our own write does not come back as an event
         return self.connection
 
     def _already_sent(self, plan: SendDocument, sent: str) -> bool:

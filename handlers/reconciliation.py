@@ -72,7 +72,7 @@ def reconcile_connection(
         interval_seconds=ctx.settings.reconcile_interval_seconds,
         overlap_seconds=ctx.settings.reconcile_overlap_seconds,
     )
-    xero = services.xero.get(connection.id, connection.xero_tenant_id)
+    xero = services.xero.get(connection.id, connection.xero_tenant_id, essential=True)
     xero_jobs = _queue_changed_xero_invoices(ctx, xero, connection, window)
     dynamics_jobs = _queue_unsynced_dynamics_invoices(ctx, services, connection, window)
     advance_checkpoint(ctx.redis, connection.id, window.until)
@@ -151,7 +151,7 @@ def _queue_unsynced_dynamics_invoices(
     )
     if not found:
         return 0
-    organization_id = organisation_id(services.dataverse)
+    organization_id = organisation_id(services.dataverse, ctx.redis)
     for row in found:
         invoice_id = str(row["invoiceid"]).lower()
         queued = ctx.jobs.submit_coalesced(

@@ -52,16 +52,29 @@ class XeroConnection:
     connection_id: str
     tenant_id: str
     name: str | None
+    daily_call_limit: int | None = None  # this organisation's Xero budget; None: the connector's default
 
 
-_CONNECTION_SELECT = [schema.CONNECTION_ID, schema.CONNECTION_NAME, schema.CONNECTION_XERO_TENANT_ID, "statecode"]
+_CONNECTION_SELECT = [
+    schema.CONNECTION_ID,
+    schema.CONNECTION_NAME,
+    schema.CONNECTION_XERO_TENANT_ID,
+    schema.CONNECTION_XERO_DAILY_CALL_LIMIT,
+    "statecode",
+]
 
 
 def _as_connection(row: Mapping[str, Any]) -> XeroConnection | None:
     tenant_id = (row.get(schema.CONNECTION_XERO_TENANT_ID) or "").strip()
     if not tenant_id or row.get("statecode") not in (None, 0):
         return None
-    return XeroConnection(str(row[schema.CONNECTION_ID]).lower(), tenant_id, row.get(schema.CONNECTION_NAME))
+    limit = row.get(schema.CONNECTION_XERO_DAILY_CALL_LIMIT)
+    return XeroConnection(
+        str(row[schema.CONNECTION_ID]).lower(),
+        tenant_id,
+        row.get(schema.CONNECTION_NAME),
+        int(limit) if isinstance(limit, int) and limit > 0 else None,
+    )
 
 
 def read_connection(services: Services, connection_id: str) -> XeroConnection:
@@ -110,6 +123,7 @@ def import_reference_data(
     services: Services, connection: XeroConnection, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """Bring the connection's reference tables in line with its Xero organisation; the counts per table."""
+    services.xero.limiter.set_day_budget(connection.tenant_id, connection.daily_call_limit)
     xero = services.xero.get(connection.connection_id, connection.tenant_id)
     organisation = xero.get_organisation()
     accounts = xero.get_accounts()
@@ -190,6 +204,7 @@ def _connection_facts(
     proposal = connection_facts(row, organisation, accounts)
     if proposal.patch:
         services.dataverse.update(schema.CONNECTION_ENTITY_SET, connection.connection_id, proposal.patch)
+        services.connection_rows.forget(connection.connection_id)  # our own write comes back as no event
     if proposal.proposed:
         history = history_row(
             invoice_id=None,
@@ -260,7 +275,10 @@ def _queue_imports(ctx: JobContext, services: Services) -> dict[str, Any]:
     connections, without_token = importable_connections(services)
     queued = {
         connection.connection_id: submit_import(
-            ctx.jobs, connection.connection_id, trigger={"kind": ctx.kind, "job_id": ctx.job_id}
+            ctx.jobs,
+            connection.connection_id,
+            trigger={"kind": ctx.kind, "job_id": ctx.job_id},
+            tenant_id=connection.tenant_id,
         ).job_id
         for connection in connections
     }

@@ -10,7 +10,8 @@ import logging
 from typing import Any
 
 from app.dynamics_schema import SyncAction, SyncStatus
-from handlers.xero_invoice_changed import apply_to_dynamics
+from app.xero_echoes import own_write_echo
+from handlers.xero_invoice_changed import BALANCE_STATUSES, apply_to_dynamics
 from handlers.xero_writeback import XeroEventContext, history_operation, linked_invoices, queue_balance_refresh
 from mappers import xero_documents as docs
 from mappers.xero_to_dynamics import CENT, HistoryNote, credit_allocations, credit_note_details
@@ -25,6 +26,14 @@ def told_key(tenant_id: str, credit_note_id: str) -> str:
 
 
 def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
+    echo = own_write_echo(event.ctx.redis, event.xero.tenant_id, resource_id, event.ctx.triggers)
+    if echo is not None:
+        # Our own write, already recorded in Dynamics by the flow that made it: no Xero call.
+        log.info("xero echo of the connector's own credit note write", extra={"credit_note_id": resource_id})
+        outcome: dict[str, Any] = {"result": "own_write"}
+        if echo.contact_id and echo.status in BALANCE_STATUSES:
+            outcome.update(queue_balance_refresh(event, echo.contact_id))
+        return outcome
     note = event.xero.get_credit_note(resource_id)
     note_id = str(docs.document_id(note))
     own = apply_to_dynamics(event, note)  # a credit note the connector created from a Dynamics credit note

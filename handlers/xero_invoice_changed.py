@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.xero_echoes import own_write_echo
 from app.xero_invoice_batches import read_invoice
 from handlers.xero_writeback import (
     XeroEventContext,
@@ -24,7 +25,18 @@ from mappers.xero_to_dynamics import invoice_writeback
 log = logging.getLogger(__name__)
 
 
+BALANCE_STATUSES = {"AUTHORISED", "PAID", "VOIDED"}  # the states that count in a contact's balances
+
+
 def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:
+    echo = own_write_echo(event.ctx.redis, event.xero.tenant_id, resource_id, event.ctx.triggers)
+    if echo is not None:
+        # Our own write, already written back to Dynamics by the sync that made it: no Xero call.
+        log.info("xero echo of the connector's own write", extra={"xero_invoice_id": resource_id})
+        outcome: dict[str, Any] = {"result": "own_write", "fetched_from": "own_write"}
+        if echo.contact_id and echo.status in BALANCE_STATUSES:
+            outcome.update(queue_balance_refresh(event, echo.contact_id))
+        return outcome
     # Read together with the other invoices waiting for their jobs, or taken from such a read when it is
     # recent enough for this job's events (app.xero_invoice_batches).
     read = read_invoice(event.ctx.redis, event.xero, resource_id, event.ctx.triggers)

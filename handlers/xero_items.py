@@ -1,14 +1,16 @@
 """The Xero items of an invoice's products in one organisation, kept per (product, connection).
 
 A product's code in an organisation is its link row's (`xc_xeroitemlink`), else the product's own Xero item
-code, else its product number. The codes are looked up in Xero (an item may have been deleted there), the
-missing ones created when the connection allows it, and every product whose item exists gets (or keeps) its
-link row with Xero's item id, so each organisation's items are known separately.
+code, else its product number. Which codes exist in Xero comes from the organisation's item cache
+(`XeroGateway.known_item_codes`), the missing ones are created when the connection allows it, and every
+product whose item exists gets its link row with Xero's item id (asked of Xero once, while it has no link), so
+each organisation's items are known separately.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from app import dynamics_schema as schema
 from app.clients.dataverse import DataverseClient
@@ -54,23 +56,36 @@ def resolve_items(
         return invoice, set()
     linked = linked_items(dataverse, connection.id, products)
     invoice = with_linked_codes(invoice, linked)
-    known = dict(xero.get_items_by_codes({str(line.item_code) for line in _itemised(invoice)}))
-    for item in items_to_create(invoice, connection, set(known)):
+    # Known codes come from the organisation's item cache (not one Xero lookup per invoice); Xero is asked for
+    # item ids only for products not linked yet in this organisation.
+    known = xero.known_item_codes({str(line.item_code) for line in _itemised(invoice)})
+    found: dict[str, Any] = {}
+    for item in items_to_create(invoice, connection, known):
         created = xero.create_item(item)
-        known[str(created.code or item.code)] = created
+        code = str(created.code or item.code)
+        known.add(code)
+        found[code] = created
+    unlinked = {
+        str(line.item_code)
+        for line in _itemised(invoice)
+        if str(line.item_code) in known and not _linked_to(linked.get(str(line.product_id).lower()), line.item_code)
+    }
+    if unlinked - set(found):
+        found.update(xero.get_items_by_codes(unlinked - set(found)))
     for line in _itemised(invoice):
         product_id, code = str(line.product_id).lower(), str(line.item_code)
-        item = known.get(code)
-        if item is None:
+        item = found.get(code)
+        if item is None or _linked_to(linked.get(product_id), code):
             continue
         item_id = str(item.item_id) if item.item_id else None
-        link = linked.get(product_id)
-        if link is not None and link.xero_item_id == item_id and link.xero_item_code == code:
-            continue
         dataverse.upsert(
             schema.ITEM_LINK_ENTITY_SET,
             links.item_link_id(connection.id, product_id),
             links.item_link_body(connection.id, product_id, line.product_name, item_id, code),
         )
         linked[product_id] = links.ItemLinkRow(product_id, item_id, code)
-    return invoice, set(known)
+    return invoice, known
+
+
+def _linked_to(link: links.ItemLinkRow | None, code: str | None) -> bool:
+    return link is not None and bool(link.xero_item_id) and link.xero_item_code == code

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from redis import Redis
+
 from app.clients.dataverse import BatchOperation, DataverseClient
 from app.clients.xero import XeroGateway
 from app.dispatch import JobContext
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 INVOICE_LOCK_WAIT_SECONDS = 5.0
 _organisations: dict[str, str] = {}  # Dataverse address -> organisation id, learnt once per process
+ORGANISATION_KEY = "connector:dataverse:organisation-id"  # + Dataverse address: the same, shared by processes
 
 
 @dataclass
@@ -52,26 +55,40 @@ class XeroEventContext:
 
 
 def load_event_context(ctx: JobContext, services: Services, connection_id: str) -> XeroEventContext:
-    connection = load_connection(services.dataverse, connection_id)
+    connection = load_connection(services.dataverse, connection_id, services.connection_rows)
     if connection is None:
         raise Ignored(f"the Xero connection row {connection_id} no longer exists in Dynamics")
     tenant_id = connection.xero_tenant_id or ctx.payload["tenant_id"]
     return XeroEventContext(
-        ctx=ctx, services=services, connection=connection, xero=services.xero.get(connection.id, tenant_id)
+        ctx=ctx,
+        services=services,
+        connection=connection,
+        xero=services.xero.get(connection.id, tenant_id, essential=True),
     )
 
 
-def organisation_id(dataverse: DataverseClient) -> str:
-    """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events)."""
-    if dataverse.org_url not in _organisations:
+def organisation_id(dataverse: DataverseClient, redis: Redis | None = None) -> str:
+    """The Dynamics organisation id, which names invoice scopes (the Dataverse intake takes it from events).
+
+    Asked of Dataverse (WhoAmI) once and, given `redis`, kept there: a forked work-horse would otherwise ask
+    on every job."""
+    if dataverse.org_url in _organisations:
+        return _organisations[dataverse.org_url]
+    key = f"{ORGANISATION_KEY}:{dataverse.org_url}"
+    known = redis.get(key) if redis is not None else None
+    if known:
+        _organisations[dataverse.org_url] = known.decode()
+    else:
         _organisations[dataverse.org_url] = dataverse.whoami().organization_id.lower()
+        if redis is not None:
+            redis.set(key, _organisations[dataverse.org_url])
     return _organisations[dataverse.org_url]
 
 
 @contextmanager
 def invoice_lock(event: XeroEventContext, invoice_id: str) -> Iterator[None]:
     """The invoice's own lock (the one its Dynamics -> Xero sync takes): one writer per invoice at a time."""
-    scope = invoice_scope(organisation_id(event.dataverse), invoice_id)
+    scope = invoice_scope(organisation_id(event.dataverse, event.ctx.redis), invoice_id)
     lock = event.ctx.redis.lock(
         lock_key(scope), timeout=event.ctx.settings.job_timeout_seconds + 60, blocking_timeout=INVOICE_LOCK_WAIT_SECONDS
     )

@@ -122,3 +122,25 @@ def test_the_web_health_check_asks_where_gunicorn_listens():
         connection = connection_for(bind)
         assert (connection.host, connection.port) == where
     assert connection_for("unix:/run/connector.sock").unix_path == "/run/connector.sock"
+
+
+def test_the_sample_dashboard_asks_only_for_metrics_the_connector_exports():
+    import json
+
+    from prometheus_client import Counter, Histogram
+
+    from app import metrics
+
+    exported = set()
+    for metric in vars(metrics).values():
+        if isinstance(metric, Counter):
+            exported.add(f"{metric._name}_total")
+        elif isinstance(metric, Histogram):
+            exported |= {f"{metric._name}_bucket", f"{metric._name}_count", f"{metric._name}_sum"}
+        elif hasattr(metric, "_name") and hasattr(metric, "_labelnames"):
+            exported.add(metric._name)
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    asked = {
+        name for panel in dashboard["panels"] for name in re.findall(r"connector_\w+", panel["targets"][0]["expr"])
+    }
+    assert asked and asked <= exported, asked - exported

@@ -10,6 +10,7 @@ from rq import SimpleWorker
 
 from app import create_app
 from app.job_serializer import JobSerializer
+from app.logs import set_correlation_id
 from app.queue import ALL_QUEUES
 from app.worker import ClassifiedFailures
 from app.xero_tenants import register_tenant
@@ -70,3 +71,15 @@ def test_an_unexpected_error_keeps_its_traceback(jobs, caplog):  # noqa: F811
     work(jobs)
     [crash] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert crash.exc_info is not None and crash.getMessage() == "job raised an unexpected error"
+
+
+def test_work_queued_while_handling_an_event_logs_under_its_correlation_id(jobs, caplog):  # noqa: F811
+    caplog.set_level(logging.INFO)
+    set_correlation_id("corr-of-the-reconciliation")
+    try:
+        jobs.submit("dataverse", "probe", {"invoice_id": "7d1f2a5c-8b3e-ef11-8409-000d3a4b7a1c"})
+    finally:
+        set_correlation_id(None)
+    work(jobs)
+    [started] = records(caplog, "job started")
+    assert started.correlation_id == "corr-of-the-reconciliation"

@@ -20,6 +20,7 @@ from app.embedded_redis import free_port
 from app.job_serializer import JobSerializer
 from tests.fixtures.loader import dataverse_body
 from tests.helpers import SECRET, settings_env
+from tests.metrics_helpers import assert_counted_across_processes_and_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,7 @@ def stack(redis_url, tmp_path) -> Iterator[dict]:
             handle.close()
 
 
-def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis_conn):
+def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis_conn, redis_url):
     response = requests.post(
         f"{stack['url']}/webhooks/dataverse",
         params={"code": SECRET},
@@ -120,6 +121,7 @@ def test_an_invoice_event_posted_over_http_is_handled_by_the_worker(stack, redis
     assert '"path": "/webhooks/dataverse"' in web_log, "the access log names the path"
     assert SECRET not in web_log and SECRET not in worker_log
     assert '"correlation_id": "e2e-1"' in worker_log, "the correlation id travels into the job's logs"
+    assert_counted_across_processes_and_healthy(stack, redis_url)
 
 
 def test_a_chunked_body_over_the_limit_gets_413(stack):

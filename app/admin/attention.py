@@ -144,7 +144,7 @@ def retry_invoice(found: Services, queue: JobQueue, invoice_id: str, in_xero: bo
 
     status = ExportStatus.READY_TO_UPDATE if in_xero else ExportStatus.NO
     found.dataverse.update(_INVOICES, invoice_id, {schema.INVOICE_EXPORT_STATUS: int(status)})
-    organization = organisation_id(found.dataverse)
+    organization = organisation_id(found.dataverse, queue.redis)
     queued = queue.submit_coalesced(
         QUEUE_DATAVERSE,
         "invoice.sync",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 from urllib.parse import urlsplit
@@ -61,6 +62,7 @@ from app.clients.dataverse_errors import (
     error_for_status,
 )
 from app.clients.dataverse_json import to_json
+from app.clients.dataverse_limits import DataverseLimiter
 from app.clients.dataverse_paths import checked_entity_set, odata_literal, query_options, row_path, split_row_path
 from app.clients.dataverse_retry import (
     RETRY_ON_ANY_METHOD,
@@ -131,8 +133,10 @@ class DataverseClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: DataverseLimiter | None = None,
     ) -> None:
         self.org_url = normalise_org_url(base_url)
+        self.limiter = limiter  # service protection shared by every worker (None: this process alone)
         self.api_url = self.org_url + API_PATH
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -387,9 +391,10 @@ class DataverseClient:
             budget.begin_attempt()
             all_headers["Authorization"] = f"Bearer {self._token_source()}"
             try:
-                response = self._session.request(
-                    method, url, params=params, data=payload, headers=all_headers, timeout=self.timeout
-                )
+                with self.limiter.slot() if self.limiter is not None else nullcontext():
+                    response = self._session.request(
+                        method, url, params=params, data=payload, headers=all_headers, timeout=self.timeout
+                    )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 reason = connection_problem(exc)
                 if not (idempotent or _never_sent(exc)):
@@ -416,6 +421,8 @@ class DataverseClient:
             if status < 400:
                 return response
             server_wait = parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429 and self.limiter is not None:
+                self.limiter.pause(server_wait if server_wait is not None else self.retry.backoff(budget.attempts))
             if status in RETRY_ON_ANY_METHOD or (idempotent and status in RETRY_WHEN_IDEMPOTENT):
                 wait = budget.next_wait(server_wait)
                 if wait is not None:

@@ -12,7 +12,8 @@ mappers' output goes straight in and Xero's answer comes straight back.
 
 Guarantees of every method:
 - it runs inside `TenantLimiter.call(tenant_id)`: at most 5 calls in flight, 60 a minute and the daily budget
-  per tenant across all workers (full: `Retryable`; daily budget spent: `Deferred`);
+  per tenant across all workers (full: `Retryable`; daily budget spent: `Deferred`), and Xero's
+  `X-…Limit-Remaining` headers of every answer (errors included) correct the shared counters;
 - every write carries an `Idempotency-Key`: the caller's (the mapper's key, derived from what is written) or,
   when none is given, one derived here from the serialised request body. Xero replays the first answer for the
   same key and body for about 6 minutes only, so the handler still records ids and looks up before re-creating;
@@ -32,12 +33,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from redis import Redis
+from redis.exceptions import RedisError
 from xero_python.accounting import (
     Account,
     Allocation,
@@ -68,11 +71,13 @@ from app.clients.xero_errors import (
     tenant_pause_seconds,
     validation_error,
 )
+from app.clients.xero_item_cache import ItemCodeCache
 from app.clients.xero_limits import TenantLimiter
 from app.clients.xero_sdk import build_sdk
 from app.clients.xero_settings import XeroSettings
 from app.clients.xero_tokens import TokenStore, token_cipher
 from app.errors import ConnectorError
+from app.xero_echoes import remember_write
 
 __all__ = [
     "MAX_BATCH",
@@ -159,9 +164,13 @@ class XeroGateway:
         tokens: TokenStore,
         limiter: TenantLimiter,
         token_endpoint: XeroTokenEndpoint | None = None,
+        essential: bool = False,
+        item_codes: ItemCodeCache | None = None,
     ) -> None:
         self.connection_id = connection_id
         self.tenant_id = tenant_id
+        self.essential = essential  # may use the daily budget's reserved share (payments-back, reconciliation)
+        self.item_codes = item_codes or ItemCodeCache(limiter.redis)
         self.settings = settings
         self.limiter = limiter
         self.token_source = XeroTokenSource(connection_id, tokens, token_endpoint or XeroTokenEndpoint(settings))
@@ -173,20 +182,31 @@ class XeroGateway:
         # Any refresh happens here, before taking one of the tenant's slots: a worker waiting on the identity
         # server (or on another worker's refresh) must not hold a slot the tenant's other work could use.
         self.token_source.current()
-        with self.limiter.call(self.tenant_id):
+        with self.limiter.call(self.tenant_id, essential=self.essential):
             try:
-                answer = method(self.tenant_id, *args, _request_timeout=self.settings.request_timeout, **kwargs)
+                data, _status, headers = method(
+                    self.tenant_id,
+                    *args,
+                    _request_timeout=self.settings.request_timeout,
+                    _return_http_data_only=False,
+                    **kwargs,
+                )
                 metrics.xero_call(self.tenant_id)
-                return answer
+                self.limiter.observe(self.tenant_id, headers)
+                return data
             except ConnectorError as exc:
                 metrics.xero_call(self.tenant_id, exc)
                 raise  # already classified (token refresh, reconnect)
             except Exception as exc:
+                self.limiter.observe(self.tenant_id, getattr(exc, "headers", None))
                 pause = tenant_pause_seconds(exc)
                 if pause is not None:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
                 metrics.xero_call(self.tenant_id, error, exc)
+                if _names_an_unknown_item(error):
+                    with suppress(RedisError):
+                        self.item_codes.forget(self.tenant_id)
                 log.warning(
                     "xero call failed",
                     extra={
@@ -205,6 +225,16 @@ class XeroGateway:
             yield from rows
             if len(rows) < PAGE_SIZE:
                 return
+
+    def _written(self, document: T) -> T:
+        """Remember Xero's answer to our own write, so its webhook echo costs no call (app.xero_echoes)."""
+        try:
+            remember_write(self.limiter.redis, self.tenant_id, document)
+        except RedisError:
+            log.warning(
+                "could not remember the write; its echo will be read from Xero", extra={"tenant": self.tenant_id}
+            )
+        return document
 
     # -- organisation and reference data ----------------------------------------------------------------------
     def get_organisation(self) -> Organisation:
@@ -289,6 +319,19 @@ class XeroGateway:
             found.update({code: by_code[code.casefold()] for code in chunk if code.casefold() in by_code})
         return found
 
+    def known_item_codes(self, codes: Iterable[str]) -> set[str]:
+        """The codes among `codes` that exist as items in Xero: from what this organisation's earlier lookups
+        found (`ItemCodeCache`), asking Xero only about the rest."""
+        wanted = list(dict.fromkeys(c for c in codes if c))
+        known, absent = self.item_codes.lookup(self.tenant_id, wanted)
+        missing = [c for c in wanted if c not in known and c not in absent]
+        if missing:
+            found = self.get_items_by_codes(missing)
+            self.item_codes.add(self.tenant_id, [str(item.code or code) for code, item in found.items()])
+            self.item_codes.add_absent(self.tenant_id, [c for c in missing if c not in found])
+            known.update(found)
+        return known
+
     def create_item(self, item: Item, *, idempotency_key: str | None = None) -> Item:
         body = Items(items=[item])
         answer = self._call(
@@ -298,7 +341,9 @@ class XeroGateway:
             body,
             idempotency_key=_key(idempotency_key, "item", body),
         )
-        return answer.items[0]
+        created = answer.items[0]
+        self.item_codes.add(self.tenant_id, [str(created.code or item.code or "")])
+        return created
 
     # -- invoices --------------------------------------------------------------------------------------------
     def create_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
@@ -312,7 +357,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "invoice-create", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     def update_invoice(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """Update the invoice `invoice.invoice_id` (send existing LineItemIDs back, or the lines are recreated)."""
@@ -328,7 +373,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "invoice-update", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     def save_invoices(self, invoices: Sequence[Invoice], *, idempotency_key: str | None = None) -> list[BatchItem]:
         """Create or update up to 50 invoices in one call (with an InvoiceID: update; without: create).
@@ -358,6 +403,8 @@ class XeroGateway:
             failed = got is None or got.status_attribute_string == "ERROR" or bool(got.has_errors) or bool(errors)
             if failed and not errors:
                 errors = ("Xero did not return this invoice",)
+            if not failed:
+                self._written(got)
             items.append(
                 BatchItem(
                     sent=sent,
@@ -443,7 +490,7 @@ class XeroGateway:
             body,
             idempotency_key=_key(idempotency_key, f"invoice-{status.lower()}", body),
         )
-        return answer.invoices[0]
+        return self._written(answer.invoices[0])
 
     # -- credit notes -----------------------------------------------------------------------------------------
     def create_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
@@ -456,7 +503,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "credit-note", body),
         )
-        return answer.credit_notes[0]
+        return self._written(answer.credit_notes[0])
 
     def update_credit_note(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         """Update the credit note `credit_note.credit_note_id` (also how a draft is deleted or one voided)."""
@@ -472,7 +519,7 @@ class XeroGateway:
             unitdp=UNIT_DP,
             idempotency_key=_key(idempotency_key, "credit-note-update", body),
         )
-        return answer.credit_notes[0]
+        return self._written(answer.credit_notes[0])
 
     def get_credit_note(self, credit_note_id: str) -> CreditNote:
         answer = self._call("read the credit note", False, self.accounting.get_credit_note, credit_note_id)
@@ -520,6 +567,12 @@ class XeroGateway:
         return answer.allocations[0]
 
 
+def _names_an_unknown_item(error: ConnectorError) -> bool:
+    """Xero refused a document for an item code it does not know: the remembered item codes are stale."""
+    messages = getattr(error, "messages", ()) or ()
+    return any("item code" in m.casefold() and "not valid" in m.casefold() for m in messages)
+
+
 def _best(matches: list[T]) -> T | None:
     """A live document first, then the most recently updated."""
     if not matches:
@@ -542,11 +595,18 @@ class XeroGateways:
         self._gateways: dict[tuple[str, str], XeroGateway] = {}
         self._lock = threading.Lock()
 
-    def get(self, connection_id: str, tenant_id: str) -> XeroGateway:
+    def get(self, connection_id: str, tenant_id: str, *, essential: bool = False) -> XeroGateway:
+        """The gateway for this connection; `essential` (payments-back, reconciliation) may spend the share of
+        the daily budget that bulk sending leaves alone."""
         with self._lock:
-            key = (connection_id, tenant_id.lower())
+            key = (connection_id, tenant_id.lower(), essential)
             if key not in self._gateways:
                 self._gateways[key] = XeroGateway(
-                    connection_id, tenant_id, settings=self.settings, tokens=self.tokens, limiter=self.limiter
+                    connection_id,
+                    tenant_id,
+                    settings=self.settings,
+                    tokens=self.tokens,
+                    limiter=self.limiter,
+                    essential=essential,
                 )
             return self._gateways[key]

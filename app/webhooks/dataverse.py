@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from app import metrics
 from app.config import Settings
+from app.connection_rows import ConnectionRowCache
 from app.connector_identity import connector_user
 from app.events import DataverseEvent
 from app.logs import new_correlation_id, set_correlation_id
@@ -164,6 +165,8 @@ def _submit(
                 delivery_key=delivery,
             )
         case ConnectionChanged(connection_id, deleted):
+            # Workers keep connection rows for a short while; the row's own event ends that at once.
+            ConnectionRowCache(jobs.redis).forget(connection_id)
             return jobs.submit_coalesced(
                 QUEUE_MAINTENANCE,
                 "connection.changed",

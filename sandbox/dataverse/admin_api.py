@@ -37,6 +37,13 @@ def admin_budget() -> Response:
     )
 
 
+@admin.route("/requests", methods=["GET", "DELETE"])
+def admin_requests() -> Response:
+    """Web API requests received per "METHOD resource" (a $batch counts once); DELETE also clears them."""
+    sandbox = current_sandbox()
+    return respond({"value": sandbox.request_counts(clear=request.method == "DELETE")})
+
+
 @admin.get("/webhooks/deliveries")
 def admin_deliveries() -> Response:
     sandbox = current_sandbox()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 from sandbox.dataverse.dispatcher import WebhookDispatcher
 from sandbox.dataverse.queries import Reader
 from sandbox.dataverse.records import Records
@@ -22,6 +25,8 @@ class DataverseSandbox:
         self.budget = RequestBudget(
             settings.request_budget, settings.budget_window_seconds, settings.retry_after_seconds
         )
+        self.requests: Counter[str] = Counter()  # "METHOD resource" -> count, for benchmarks and tests
+        self._requests_lock = threading.Lock()
         self._build()
         self.dispatcher = WebhookDispatcher(self.records, self.reader, settings)
         self.store.on_commit = self.dispatcher.on_commit
@@ -44,6 +49,18 @@ class DataverseSandbox:
         self.store.on_commit = self.dispatcher.on_commit
         self.store.before_commit = self.dispatcher.before_commit
         self.budget.configure(self.settings.request_budget)
+
+    def count_request(self, method: str, path: str) -> None:
+        resource = path.split("/", 1)[0].split("(", 1)[0] or "/"
+        with self._requests_lock:
+            self.requests[f"{method} {resource}"] += 1
+
+    def request_counts(self, *, clear: bool = False) -> dict[str, int]:
+        with self._requests_lock:
+            counts = dict(self.requests)
+            if clear:
+                self.requests.clear()
+        return counts
 
     def wait_for_webhooks(self, timeout: float = 30.0) -> bool:
         return self.dispatcher.wait_idle(timeout)

@@ -62,6 +62,7 @@ def create_app(settings: DataverseSandboxSettings | None = None) -> Flask:
             )
         if not request.environ.get(INTERNAL):
             sandbox.budget.spend(user_id)
+            sandbox.count_request(request.method, request.path.removeprefix(API_PREFIX))
         is_admin = user_id in sandbox.admins
         return WriteContext(
             user_id=user_id,

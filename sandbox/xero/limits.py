@@ -1,10 +1,17 @@
-"""Xero's API limits per tenant (concurrent, minute, day) and per app (minute), in fixed windows."""
+"""Xero's API limits per tenant (concurrent, minute, day) and per app (minute), in fixed windows.
+
+As Xero does, every answer (429s included) says what is left of each limit in `X-DayLimit-Remaining`,
+`X-MinLimit-Remaining` and `X-AppMinLimit-Remaining` (https://developer.xero.com/faq/limits,
+https://developer.xero.com/documentation/guides/oauth2/limits/).
+"""
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sandbox.xero.clock import Clock
 from sandbox.xero.settings import Limits
@@ -33,6 +40,7 @@ class TenantUsage:
     in_flight: int = 0
     calls: int = 0
     rejected: int = 0
+    endpoints: Counter[str] = field(default_factory=Counter)  # "METHOD Endpoint" -> calls, for benchmarks
 
 
 @dataclass
@@ -58,7 +66,7 @@ class RateLimiter:
             "X-AppMinLimit-Remaining": str(max(0, self.limits.app_per_minute - self._app.count)),
         }
 
-    def acquire(self, tenant_id: str) -> Decision:
+    def acquire(self, tenant_id: str, endpoint: str = "") -> Decision:
         """Count one call, or refuse it with the problem Xero would name and when to come back."""
         minute, day = self.clock.seconds(MINUTE), self.clock.seconds(DAY)
         with self._lock:
@@ -84,6 +92,8 @@ class RateLimiter:
             self._app.count += 1
             usage.in_flight += 1
             usage.calls += 1
+            if endpoint:
+                usage.endpoints[endpoint] += 1
             return Decision(True, headers=self._headers(usage))
 
     def release(self, tenant_id: str) -> None:
@@ -96,7 +106,7 @@ class RateLimiter:
         with self._lock:
             return self._headers(self._tenants.setdefault(tenant_id, TenantUsage()))
 
-    def usage(self) -> dict[str, dict[str, int]]:
+    def usage(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {
                 tid: {
@@ -105,6 +115,7 @@ class RateLimiter:
                     "in_flight": u.in_flight,
                     "minute": u.minute.count,
                     "day": u.day.count,
+                    "endpoints": dict(u.endpoints),
                 }
                 for tid, u in self._tenants.items()
             }

@@ -69,7 +69,8 @@ def accounting_gate() -> Response | None:
         return json_response(problem(413, "Request Entity Too Large", "The request body exceeds 3.5 MB"), 413)
     if st.faults.take_rate_limit():
         return rate_limited("minute", 1, st.limiter.headers_for(tenant_id))
-    decision = st.limiter.acquire(tenant_id)
+    path = request.path.split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
+    decision = st.limiter.acquire(tenant_id, f"{request.method} {path}")
     if not decision.allowed:
         return rate_limited(decision.problem, decision.retry_after, decision.headers)
     g.limit_acquired = True

@@ -267,3 +267,27 @@ def test_gateways_keep_one_client_per_connection(redis_conn, xero_settings):
     assert gateways.get("conn-a", TENANT_A_ID) is gateways.get("conn-a", TENANT_A_ID.upper())
     assert gateways.get("conn-a", TENANT_A_ID) is not gateways.get("conn-b", TENANT_B_ID)
     assert gateways.limiter.limits == xero_settings.limits
+
+
+def test_item_codes_are_asked_of_xero_once_per_organisation(xero, xero_admin, xero_sandbox):
+    def item_reads() -> int:
+        return xero_admin.calls()[TENANT_A_ID]["endpoints"].get("GET Items", 0)
+
+    assert xero.known_item_codes(["WIDGET", "consult", "NOPE"]) == {"WIDGET", "consult"}
+    assert xero.known_item_codes(["widget", "NOPE", "CONSULT"]) == {"widget", "CONSULT"}
+    assert item_reads() == 1, "known and unknown codes alike are remembered"
+
+    xero.create_item(Item(code="GADGET", name="Gadget"))
+    assert xero.known_item_codes(["GADGET"]) == {"GADGET"}
+    assert item_reads() == 1
+
+    # Someone deletes the item in Xero: the next document naming it is refused, and the memory goes with it.
+    tenant = xero_sandbox.state.tenants[TENANT_A_ID.lower()]
+    for item_id in [i for i, item in tenant.items.items() if item["Code"] == "GADGET"]:
+        del tenant.items[item_id]
+    invoice = sales_invoice("DYN-0601")
+    invoice.line_items[0].item_code = "GADGET"
+    with pytest.raises(XeroValidationError):
+        xero.create_invoice(invoice)
+    assert xero.known_item_codes(["GADGET"]) == set()
+    assert item_reads() == 2

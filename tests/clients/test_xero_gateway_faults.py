@@ -33,7 +33,7 @@ def test_a_429_pauses_only_that_tenant(connect, xero_admin):
 
 def test_the_daily_limit_defers_until_the_reset(xero, xero_admin):
     xero_admin.set_limits(per_day=1)
-    xero.get_organisation()
+    xero.get_organisation()  # its answer says X-DayLimit-Remaining: 0
 
     with pytest.raises(Deferred) as deferred:
         xero.get_tax_rates()
@@ -41,8 +41,21 @@ def test_the_daily_limit_defers_until_the_reset(xero, xero_admin):
     wait = (deferred.value.run_at - dt.datetime.now(dt.UTC)).total_seconds()
     assert 23 * 3600 < wait <= 24 * 3600
     assert "daily limit" in deferred.value.user_message
-    with pytest.raises(Retryable):  # paused: no worker spends calls Xero will refuse
+    # Xero's own figure stopped the call before it was sent: nothing was refused by Xero.
+    assert xero_admin.calls()[TENANT_A_ID]["rejected"] == 0
+
+
+def test_a_daily_429_defers_and_pauses_the_tenant(xero, xero_admin):
+    xero.get_organisation()
+    xero_admin.set_limits(per_day=1)  # Xero's day is spent before its answers could say so
+
+    with pytest.raises(Deferred) as deferred:
+        xero.get_tax_rates()
+
+    assert "daily limit" in deferred.value.user_message
+    with pytest.raises((Retryable, Deferred)):  # no worker spends calls Xero will refuse
         xero.get_accounts()
+    assert xero_admin.calls()[TENANT_A_ID]["rejected"] == 1
 
 
 def test_a_500_on_a_read_is_retryable_and_the_next_call_succeeds(xero, xero_admin):

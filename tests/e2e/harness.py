@@ -117,7 +117,8 @@ class Harness:
         )
 
     def set_connection_settings(self, **columns: Any) -> None:
-        self.connector.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
+        """An admin changing the connection row (its webhook drops the workers' copy of the row)."""
+        self.person.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
 
     def import_reference_data(self) -> None:
         """The connection's Xero reference data into Dynamics now (as the connect flow's import would)."""

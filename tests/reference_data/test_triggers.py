@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from app import dynamics_schema as schema
 from app import schedule, xero_tenants
+from app.clients.xero_limits import TenantLimiter
 from app.queue import QUEUE_MAINTENANCE
 from app.reference_data import KIND_IMPORT, KIND_NIGHTLY, import_scope, submit_import_all
 from app.scheduler import build_scheduler
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
 from tests.reference_data.conftest import Connected
+from tests.stack_helpers import store_token
 
 ORG = "b2fe5e36-4ad1-ee11-9078-000d3a4b7a1c"
 
@@ -42,8 +45,41 @@ def test_changes_arriving_together_queue_one_import(connected):
     submit_change(connected, connected.connection_id)
     submit_change(connected, connected.connection_id)
     first, second = (job.return_value() for job in connected.work(max_jobs=2))
-    assert first["import_job"] == second["import_job"]
+    assert first["import_job"] is not None and second["import_job"] is None
     assert len(connected.queued(KIND_IMPORT)) == 1
+
+
+def test_saving_the_settings_again_imports_nothing_but_a_new_organisation_does(connected):
+    connection_changed(connected, connected.connection_id)
+    connected.work()  # the import
+    calls_before = connected.xero.calls()[TENANT_A_ID]["calls"]
+    connected.api.update(schema.CONNECTION_ENTITY_SET, connected.connection_id, {schema.CONNECTION_CREATE_ITEMS: True})
+    again = connection_changed(connected, connected.connection_id)
+    assert again["import_job"] is None and "already imported" in again["reason"]
+    assert connected.queued(KIND_IMPORT) == []
+    assert connected.xero.calls()[TENANT_A_ID]["calls"] == calls_before
+
+    connected.api.update(
+        schema.CONNECTION_ENTITY_SET, connected.connection_id, {schema.CONNECTION_XERO_TENANT_ID: TENANT_B_ID}
+    )
+    store_token(connected.tokens, connected.xero, connected.connection_id, TENANT_B_ID)
+    moved = connection_changed(connected, connected.connection_id)
+    assert moved["import_job"] is not None and moved["tenant_id"] == TENANT_B_ID
+
+
+def test_the_connection_rows_daily_budget_applies_to_its_organisation(connected):
+    connected.api.update(
+        schema.CONNECTION_ENTITY_SET, connected.connection_id, {schema.CONNECTION_XERO_DAILY_CALL_LIMIT: 1000}
+    )
+    connection_changed(connected, connected.connection_id)
+    limiter = TenantLimiter(connected.redis)
+    assert limiter.day_budget(TENANT_A_ID) == 1000
+    assert limiter.day_budget(TENANT_B_ID) == 5000
+    connected.api.update(
+        schema.CONNECTION_ENTITY_SET, connected.connection_id, {schema.CONNECTION_XERO_DAILY_CALL_LIMIT: None}
+    )
+    connection_changed(connected, connected.connection_id)
+    assert limiter.day_budget(TENANT_A_ID) == 5000
 
 
 def test_no_import_without_a_token_or_without_a_xero_organisation(connected):

@@ -1,0 +1,36 @@
+"""The bulk benchmark's small version: 60 ready invoices for one organisation, with what each system is asked.
+
+The figures (speed, ratios) belong to `make bench`; this keeps the call counts from creeping back up.
+"""
+
+from __future__ import annotations
+
+from benchmarks.bulk_stack import bulk_stack
+from sandbox.xero.seed import TENANT_A_ID
+
+INVOICES = 60
+CUSTOMERS = 3
+
+
+def test_sixty_invoices_cost_one_item_lookup_and_one_connection_read_and_make_no_duplicates():
+    with bulk_stack(time_scale=0.01) as stack:
+        organisation = stack.connect(TENANT_A_ID, "Sandbox Trading Ltd")
+        invoice_ids = stack.add_invoices(organisation, INVOICES, customers=CUSTOMERS)
+        stack.dataverse_requests(clear=True)
+        stack.submit(invoice_ids)
+        stack.work_in_process()
+
+        assert stack.exported(invoice_ids) == INVOICES
+        assert stack.xero_duplicates(TENANT_A_ID) == 0
+        calls = stack.xero_calls(TENANT_A_ID)
+        assert calls["PUT Invoices"] == INVOICES  # one per invoice until sending is batched
+        assert calls["GET Items"] == 1, "item codes are looked up once per organisation"
+        assert calls["GET Organisation"] <= 1, "the short code is asked once and kept"
+        assert calls["PUT Contacts"] == CUSTOMERS and calls["GET Contacts"] == CUSTOMERS
+        assert sum(calls.values()) == INVOICES + 2 * CUSTOMERS + 2
+
+        requests = stack.dataverse_requests()
+        assert "GET WhoAmI" not in requests
+        assert requests["GET xc_connections"] <= 2, "the connection row is read once, not once per invoice"
+        assert requests["GET invoices"] == requests["GET invoicedetails"] == requests["POST $batch"] == INVOICES
+        assert sum(requests.values()) <= 4 * INVOICES + 2
