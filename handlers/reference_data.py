@@ -154,7 +154,8 @@ def import_reference_data(
     changed = any(plan.writes for plan in plans)
     if changed:
         _record(services, connection, plans, now or datetime.now(UTC))
-    facts = _connection_facts(services, connection, organisation, accounts, now or datetime.now(UTC))
+    first_import = not any(plan.updates or plan.deactivations or plan.unchanged for plan in plans)
+    facts = _connection_facts(services, connection, organisation, accounts, now or datetime.now(UTC), first_import)
     result = {plan.table.label.replace(" ", "_"): plan.counts() for plan in plans}
     totals = {
         what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated", "unchanged")
@@ -194,14 +195,19 @@ def _write(services: Services, plans: list[ref.TablePlan]) -> None:
 
 
 def _connection_facts(
-    services: Services, connection: XeroConnection, organisation: Any, accounts: list[Any], now: datetime
+    services: Services,
+    connection: XeroConnection,
+    organisation: Any,
+    accounts: list[Any],
+    now: datetime,
+    first_import: bool,
 ) -> dict[str, Any]:
     """The organisation's lock date on the connection row, and default account codes proposed from its chart of
     accounts when the row has none (said in a history row, so an admin reviews them)."""
     row = services.dataverse.get(
         schema.CONNECTION_ENTITY_SET, connection.connection_id, select=list(CONNECTION_FACT_COLUMNS)
     )
-    proposal = connection_facts(row, organisation, accounts)
+    proposal = connection_facts(row, organisation, accounts, propose=first_import)
     if proposal.patch:
         services.dataverse.update(schema.CONNECTION_ENTITY_SET, connection.connection_id, proposal.patch)
         services.connection_rows.forget(connection.connection_id)  # our own write comes back as no event

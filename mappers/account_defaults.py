@@ -1,7 +1,8 @@
 """Facts of a Xero organisation kept on its connection row: the lock date, and default account codes proposed
 from its own chart of accounts for a connection that has none. Pure: the caller reads Xero and Dynamics.
 
-Proposals fill only empty columns (an admin's choice is never overwritten):
+Proposals are made on a connection's first import only, and fill only empty columns (an admin's choice, even
+an emptied one, is never overwritten):
 - sales: an active revenue-class account of type SALES, else REVENUE, else any revenue account (lowest code);
 - purchases: an active expense-class account of type DIRECTCOSTS, else EXPENSE, else OVERHEADS.
 System accounts and bank accounts are never proposed (Xero refuses them on invoice lines).
@@ -77,8 +78,11 @@ def lock_date(organisation: Any) -> date | None:
     return max(found) if found else None
 
 
-def connection_facts(connection_row: Row, organisation: Any, accounts: Iterable[Any]) -> Proposal:
-    """What to write on the connection row so it shows the organisation's lock date and has default codes."""
+def connection_facts(
+    connection_row: Row, organisation: Any, accounts: Iterable[Any], *, propose: bool = True
+) -> Proposal:
+    """What to write on the connection row so it shows the organisation's lock date and, when `propose` (the
+    connection's first import), has default codes."""
     patch: dict[str, Any] = {}
     proposed: list[str] = []
     locked = lock_date(organisation)
@@ -92,7 +96,7 @@ def connection_facts(connection_row: Row, organisation: Any, accounts: Iterable[
         schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE: ("purchases", "EXPENSE", _PURCHASE_TYPES),
     }
     for column, (label, account_class, types) in wanted.items():
-        if rows.text(connection_row, column):
+        if not propose or rows.text(connection_row, column):
             continue
         choice = _pick(chart, account_class, types)
         if choice is not None:
