@@ -324,6 +324,7 @@ def run(config: ChaosConfig, log_dir: Path | None = None) -> ChaosReport:
     """One run from an empty stack; the report's `problems` are what was still wrong at the bound."""
     with tempfile.TemporaryDirectory(prefix="connector-chaos-") as scratch:
         logs = log_dir or Path(scratch)
+        logs.mkdir(parents=True, exist_ok=True)  # --logs may name a folder that does not exist yet
         with LocalStack(environ=stack_environ(config, Path(scratch) / "redis"), log_dir=logs) as stack:
             chaos = Chaos(config, stack)
             chaos.start_workers()
