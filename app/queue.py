@@ -8,7 +8,8 @@ the follow-up. A job only carries ids: it re-reads current state, so joining it 
 
 A pointer is only followed to a job that is really waiting: in its queue, taken by a worker, in the scheduled
 registry, or running. A pointer to a job that is in none of these (its worker died, it expired) is replaced.
-Redelivery detection, coalescing and the enqueue are one server-side script: one Redis round trip per event.
+Redelivery detection, coalescing, the enqueue and the event's line on its invoice's timeline (app.invoice_timeline)
+are one server-side script: one Redis round trip per event.
 
 Deletes are never coalesced: their data comes from the pre-image, which only that event has.
 """
