@@ -307,7 +307,11 @@ CONNECTION_TABLE = _custom_table(
         StringColumn("xc_XeroTenantId", "Xero tenant id", max_length=36),
         StringColumn("xc_XeroTenantName", "Xero organisation name", max_length=255),
         StringColumn("xc_XeroShortCode", "Xero short code", "Used to build links to Xero.", max_length=20),
-        BooleanColumn("xc_IsDefault", "Default connection", "Used for invoices that name no connection."),
+        BooleanColumn(
+            "xc_IsDefault",
+            "Default connection",
+            "An invoice marked Ready to update without a connection is sent here (its history says so).",
+        ),
         ChoiceColumn(
             "xc_ConnectionStatus",
             "Connection status",
@@ -336,6 +340,24 @@ CONNECTION_TABLE = _custom_table(
         ),
         StringColumn("xc_DefaultSalesAccountCode", "Default sales account code", max_length=10),
         StringColumn("xc_DefaultPurchaseAccountCode", "Default purchase account code", max_length=10),
+        StringColumn(
+            "xc_DefaultSalesTaxType",
+            "Default sales tax type",
+            "Xero TaxType for sales lines that name none, e.g. OUTPUT2; empty: the account's own tax type.",
+            max_length=50,
+        ),
+        StringColumn(
+            "xc_DefaultPurchaseTaxType",
+            "Default purchase tax type",
+            "Xero TaxType for purchase lines that name none, e.g. INPUT2; empty: the account's own tax type.",
+            max_length=50,
+        ),
+        DateTimeColumn(
+            "xc_PeriodLockDate",
+            "Xero lock date",
+            "Copied from Xero with the reference data: documents dated on or before it are refused.",
+            date_only=True,
+        ),
         BooleanColumn(
             "xc_CreateCreditNote",
             "Create credit note automatically",
@@ -406,6 +428,9 @@ SYNC_HISTORY_TABLE = _custom_table(
     ),
 )
 
+# Which classes of account a tax rate may be used with (Xero's CanApplyTo* flags, in Account.Class order).
+ACCOUNT_CLASSES: tuple[str, ...] = ("ASSET", "EQUITY", "EXPENSE", "LIABILITY", "REVENUE")
+
 TAX_RATE_TABLE = _custom_table(
     "xc_TaxRate",
     "Xero tax rate",
@@ -414,6 +439,12 @@ TAX_RATE_TABLE = _custom_table(
     _reference_columns(
         StringColumn("xc_TaxType", "Tax type", "The Xero TaxType code, e.g. OUTPUT2.", max_length=50),
         DecimalColumn("xc_EffectiveRate", "Effective rate (%)"),
+        StringColumn(
+            "xc_AccountClasses",
+            "Usable with account classes",
+            "The account classes Xero allows this rate on (its CanApplyTo flags), e.g. REVENUE,ASSET.",
+            max_length=100,
+        ),
     ),
 )
 
@@ -425,7 +456,17 @@ ACCOUNT_CODE_TABLE = _custom_table(
     _reference_columns(
         StringColumn("xc_Code", "Code", max_length=10),
         StringColumn("xc_AccountType", "Account type", "The Xero account type, e.g. REVENUE.", max_length=50),
+        StringColumn("xc_AccountClass", "Account class", "The Xero account class, e.g. REVENUE.", max_length=50),
+        StringColumn("xc_TaxType", "Default tax type", "The account's own Xero TaxType.", max_length=50),
     ),
+)
+
+CURRENCY_TABLE = _custom_table(
+    "xc_Currency",
+    "Xero currency",
+    "Xero currencies",
+    "The currencies enabled in a Xero organisation (its base currency included).",
+    _reference_columns(StringColumn("xc_Code", "Code", "ISO 4217 code, e.g. GBP.", max_length=3)),
 )
 
 BRANDING_THEME_TABLE = _custom_table(
@@ -450,6 +491,34 @@ TRACKING_OPTION_TABLE = _custom_table(
     "Xero tracking options",
     "Options of Xero tracking categories.",
     _reference_columns(LookupColumn("xc_TrackingCategoryId", "Tracking category", target="xc_trackingcategory")),
+)
+
+CONTACT_LINK_TABLE = _custom_table(
+    "xc_XeroContactLink",
+    "Xero contact link",
+    "Xero contact links",
+    "The Xero contact of a Dynamics customer in one Xero organisation (one row per customer and connection).",
+    (
+        _connection_lookup(),
+        LookupColumn("xc_AccountId", "Account", "The customer, when it is an account.", target="account"),
+        LookupColumn("xc_ContactId", "Contact", "The customer, when it is a contact.", target="contact"),
+        StringColumn("xc_XeroContactId", "Xero contact id", max_length=36),
+        MoneyColumn("xc_Outstanding", "Outstanding in Xero", "In this organisation."),
+        MoneyColumn("xc_Overdue", "Overdue in Xero", "In this organisation."),
+    ),
+)
+
+ITEM_LINK_TABLE = _custom_table(
+    "xc_XeroItemLink",
+    "Xero item link",
+    "Xero item links",
+    "The Xero item of a Dynamics product in one Xero organisation (one row per product and connection).",
+    (
+        _connection_lookup(),
+        LookupColumn("xc_ProductId", "Product", target="product"),
+        StringColumn("xc_XeroItemId", "Xero item id", max_length=36),
+        StringColumn("xc_XeroItemCode", "Xero item code", max_length=30),
+    ),
 )
 
 INVOICE_TABLE = Table(
@@ -519,6 +588,9 @@ CUSTOM_TABLES: tuple[Table, ...] = (
     BRANDING_THEME_TABLE,
     TRACKING_CATEGORY_TABLE,
     TRACKING_OPTION_TABLE,
+    CURRENCY_TABLE,
+    CONTACT_LINK_TABLE,
+    ITEM_LINK_TABLE,
 )
 EXTENDED_TABLES: tuple[Table, ...] = (
     INVOICE_TABLE,
@@ -582,6 +654,9 @@ ACCOUNT_CODE_ENTITY_SET = ACCOUNT_CODE_TABLE.entity_set
 BRANDING_THEME_ENTITY_SET = BRANDING_THEME_TABLE.entity_set
 TRACKING_CATEGORY_ENTITY_SET = TRACKING_CATEGORY_TABLE.entity_set
 TRACKING_OPTION_ENTITY_SET = TRACKING_OPTION_TABLE.entity_set
+CURRENCY_ENTITY_SET = CURRENCY_TABLE.entity_set
+CONTACT_LINK_ENTITY_SET = CONTACT_LINK_TABLE.entity_set
+ITEM_LINK_ENTITY_SET = ITEM_LINK_TABLE.entity_set
 
 # Columns on the invoice that the intake needs to know about.
 INVOICE_CONNECTION = column("connectionid")  # lookup to the connection table; setting it asks for a sync
@@ -630,6 +705,9 @@ CONNECTION_CREATE_ITEMS = column("createitems")
 CONNECTION_DEFAULT_INVOICE_STATUS = column("defaultinvoicestatus")
 CONNECTION_DEFAULT_SALES_ACCOUNT_CODE = column("defaultsalesaccountcode")
 CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE = column("defaultpurchaseaccountcode")
+CONNECTION_DEFAULT_SALES_TAX_TYPE = column("defaultsalestaxtype")
+CONNECTION_DEFAULT_PURCHASE_TAX_TYPE = column("defaultpurchasetaxtype")
+CONNECTION_PERIOD_LOCK_DATE = column("periodlockdate")
 CONNECTION_CREATE_CREDIT_NOTE = column("createcreditnote")
 CONNECTION_TIME_ZONE = column("timezone")
 CONNECTION_BUNDLE_HANDLING = column("bundlehandling")
@@ -661,6 +739,22 @@ TAX_RATE_TAX_TYPE = column("taxtype")
 TAX_RATE_EFFECTIVE_RATE = column("effectiverate")
 ACCOUNT_CODE_CODE = column("code")
 ACCOUNT_CODE_TYPE = column("accounttype")
+ACCOUNT_CODE_CLASS = column("accountclass")
+ACCOUNT_CODE_TAX_TYPE = column("taxtype")
+TAX_RATE_ACCOUNT_CLASSES = column("accountclasses")
+CURRENCY_CODE = column("code")
+
+# Columns of the per-organisation link tables (one row per customer or product and connection).
+LINK_NAME = column("name")
+LINK_CONNECTION = column("connectionid")
+CONTACT_LINK_ACCOUNT = column("accountid")
+CONTACT_LINK_CONTACT = column("contactid")
+CONTACT_LINK_XERO_CONTACT_ID = column("xerocontactid")
+CONTACT_LINK_OUTSTANDING = column("outstanding")
+CONTACT_LINK_OVERDUE = column("overdue")
+ITEM_LINK_PRODUCT = column("productid")
+ITEM_LINK_XERO_ITEM_ID = column("xeroitemid")
+ITEM_LINK_XERO_ITEM_CODE = column("xeroitemcode")
 TRACKING_OPTION_CATEGORY = column("trackingcategoryid")
 
 # Navigation properties for binds (case-sensitive: the lookup's SchemaName).
@@ -753,9 +847,11 @@ INVOICE_LINE_FILTERING_COLUMNS: tuple[str, ...] = (
     column("trackingoption1id"),
     column("trackingoption2id"),
 )
-# The connection's status columns and token copy are written by the connector itself: they do not trigger it.
+# The connection's status columns, token copy and lock date are written by the connector itself: they do not
+# trigger it.
 CONNECTION_FILTERING_COLUMNS: tuple[str, ...] = tuple(
     col.logical_name
     for col in CONNECTION_TABLE.all_columns()
-    if col.logical_name not in {column("connectionstatus"), column("statusmessage"), column("xerotokenbackup")}
+    if col.logical_name
+    not in {column("connectionstatus"), column("statusmessage"), column("xerotokenbackup"), column("periodlockdate")}
 )

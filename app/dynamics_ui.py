@@ -249,12 +249,14 @@ REFERENCE_TABLES = (
     schema.BRANDING_THEME_TABLE,
     schema.TRACKING_CATEGORY_TABLE,
     schema.TRACKING_OPTION_TABLE,
+    schema.CURRENCY_TABLE,
 )
 # What each reference table shows besides its name, status and active flag.
 _REFERENCE_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     schema.TAX_RATE_TABLE.logical_name: (schema.TAX_RATE_TAX_TYPE, schema.TAX_RATE_EFFECTIVE_RATE),
     schema.ACCOUNT_CODE_TABLE.logical_name: (schema.ACCOUNT_CODE_CODE, schema.ACCOUNT_CODE_TYPE),
     schema.TRACKING_OPTION_TABLE.logical_name: (schema.TRACKING_OPTION_CATEGORY,),
+    schema.CURRENCY_TABLE.logical_name: (schema.CURRENCY_CODE,),
 }
 
 
@@ -301,6 +303,7 @@ INVOICE_VIEW_COLUMNS = (
     schema.INVOICE_XERO_STATUS,
     schema.INVOICE_EXPORT_DATE,
 )
+CONTACT_LINKS_OF_CUSTOMER = "Xero contacts by organisation"
 SYNC_HISTORY_VIEW_COLUMNS = (
     schema.SYNC_HISTORY_OCCURRED_ON,
     schema.SYNC_HISTORY_ACTION,
@@ -390,6 +393,19 @@ VIEWS: tuple[ViewDefinition, ...] = (
         descending=True,
         query_type=ASSOCIATED_VIEW,
         description="The Sync History rows of one invoice or connection.",
+    ),
+    ViewDefinition(
+        schema.CONTACT_LINK_TABLE.logical_name,
+        CONTACT_LINKS_OF_CUSTOMER,
+        (
+            schema.LINK_CONNECTION,
+            schema.CONTACT_LINK_XERO_CONTACT_ID,
+            schema.CONTACT_LINK_OUTSTANDING,
+            schema.CONTACT_LINK_OVERDUE,
+        ),
+        order=schema.LINK_NAME,
+        query_type=ASSOCIATED_VIEW,
+        description="The customer's Xero contact in each organisation, with its balances there.",
     ),
     *_reference_views(),
 )
@@ -496,6 +512,13 @@ FORMS: tuple[FormDefinition, ...] = (
                         schema.CUSTOMER_XERO_CONTACT_ID,
                         schema.CUSTOMER_OUTSTANDING,
                         schema.CUSTOMER_OVERDUE,
+                        Subgrid(
+                            f"xc_{customer}_contact_links_grid",
+                            "In each Xero organisation",
+                            schema.CONTACT_LINK_TABLE.logical_name,
+                            schema.CONTACT_LINK_ACCOUNT if customer == "account" else schema.CONTACT_LINK_CONTACT,
+                            CONTACT_LINKS_OF_CUSTOMER,
+                        ),
                     ),
                 ),
             ),
@@ -518,6 +541,7 @@ FORMS: tuple[FormDefinition, ...] = (
                     schema.CONNECTION_XERO_SHORT_CODE,
                     schema.CONNECTION_IS_DEFAULT,
                     schema.CONNECTION_TIME_ZONE,
+                    schema.CONNECTION_PERIOD_LOCK_DATE,
                 ),
                 section(
                     "connection_state",
@@ -549,7 +573,9 @@ FORMS: tuple[FormDefinition, ...] = (
                     "connection_accounts",
                     "Default accounts",
                     schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE,
+                    schema.CONNECTION_DEFAULT_SALES_TAX_TYPE,
                     schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE,
+                    schema.CONNECTION_DEFAULT_PURCHASE_TAX_TYPE,
                 ),
                 section(
                     "connection_money",
@@ -629,6 +655,8 @@ USER_ROLE = RoleDefinition(
         Grant(schema.CONNECTION_ENTITY, _READ_LINK),
         Grant(schema.SYNC_HISTORY_ENTITY, _READ),
         *(Grant(name, _READ_LINK) for name in _REFERENCE_NAMES),
+        Grant(schema.CONTACT_LINK_TABLE.logical_name, _READ),
+        Grant(schema.ITEM_LINK_TABLE.logical_name, _READ),
         # Setting a lookup needs Append on the row and AppendTo on what it points at; Write where the user may.
         Grant("invoice", ("Read", "Write", "Append"), Depth.Local),
         Grant("invoicedetail", ("Read", "Write", "Append"), Depth.Local),

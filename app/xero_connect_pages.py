@@ -33,12 +33,18 @@ def message(title: str, text: str, status: int) -> Response:
 def connected(result: Connected) -> Response:
     short = f" (short code {escape(result.short_code)})" if result.short_code else ""
     what = "connected" if result.created else "reconnected"
+    default = (
+        " It is the default connection: invoices marked Ready to update without a connection go to it."
+        if result.is_default
+        else ""
+    )
     return page(
         "Xero connected",
         (
-            f"<p>The Xero organisation <strong>{escape(result.name)}</strong>{short} is {what}.</p>"
-            "<p>Its tax rates, account codes, branding themes and tracking categories are being imported into "
-            "Dynamics. Next, choose its default accounts and tax rates under Account mapping.</p>"
+            f"<p>The Xero organisation <strong>{escape(result.name)}</strong>{short} is {what}.{default}</p>"
+            "<p>Its tax rates, account codes, branding themes, tracking categories and currencies are being "
+            "imported into Dynamics, and default sales and purchase accounts proposed from its chart of accounts. "
+            "Next, review its default accounts and tax rates under Account mapping.</p>"
             f"{CONSOLE_LINK}"
         ),
     )

@@ -28,10 +28,14 @@ from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, TotalsStat
 from app.errors import ConnectionLost, ConnectorError, Deferred, Ignored, Permanent, Retryable
 from app.services import Services, services_for
 from handlers.cancellation_flow import cancel_in_xero
+from handlers.closed_invoice import show_on_closed_invoice
+from handlers.default_connection import assign_default_connection, find_default_connection
 from handlers.dynamics_outcomes import Outcome, reconnect_patch, write_outcome
 from handlers.dynamics_state import InvoiceState, load_invoice
+from handlers.preflight_checks import checked_invoice
 from handlers.xero_contacts import resolve_contact
 from handlers.xero_io import DocumentSender, find_document, fingerprint, get_document
+from handlers.xero_items import resolve_items
 from mappers import xero_documents as docs
 from mappers.dynamics import ConnectionSettings
 from mappers.dynamics import InvoiceState as DynamicsState
@@ -58,11 +62,15 @@ from mappers.writeback import (
     totals_fields,
 )
 from mappers.xero_documents import XeroDocument
-from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key, items_to_create
+from mappers.xero_invoice import NoChange, SendDocument, build_document, idempotency_key
 
 log = logging.getLogger(__name__)
 
 LOOKUP_MARGIN = timedelta(minutes=5)  # worker and Xero clocks differ a little
+NO_DEFAULT = (
+    "The invoice was marked Ready to update without a Xero connection, and no connection is flagged Default. "
+    "Choose a connection on the invoice (or flag one as Default)."
+)
 NOT_CONFIGURED = "this worker is not connected to Dataverse and Xero: the job was only recorded"
 
 
@@ -104,12 +112,13 @@ class InvoiceSync:
         if self.connection is not None:
             ctx.note_connection(self.connection.id)
         self.recovered = False  # the document an earlier attempt created was found instead of created again
+        self.existing: XeroDocument | None = None  # the Xero document as read before this attempt wrote anything
 
     # -- deciding ---------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        if self.invoice.connection_id is None:
+            self._use_default_connection()
         invoice = self.invoice
-        if invoice.connection_id is None:
-            raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
         if invoice.state is DynamicsState.CANCELED:
             if self.connection is None:
                 raise Ignored("the cancelled invoice's Xero connection no longer exists")
@@ -137,6 +146,20 @@ class InvoiceSync:
                 self._write(SyncStatus.SKIPPED, eligibility.reason)
             return {"result": "ineligible", "reason": eligibility.reason}
         return self._guarded(self._push)
+
+    def _use_default_connection(self) -> None:
+        """Ready to update without a connection: the default connection, said in the history (or Ignored)."""
+        marked_ready = self.invoice.export_status is ExportStatus.READY_TO_UPDATE
+        if not marked_ready or self.invoice.state is not DynamicsState.ACTIVE:
+            raise Ignored("the invoice has no Xero connection yet (choosing one marks it ready to sync)")
+        default = find_default_connection(self.services.dataverse)
+        if default is None:
+            if self.services.records.news(self.organization_id, self.invoice.id, NO_DEFAULT):
+                self._write(SyncStatus.SKIPPED, NO_DEFAULT)
+            raise Ignored("marked ready without a connection, and no connection is flagged default")
+        assign_default_connection(self.services.dataverse, self.invoice, default, self.now)
+        self.connection = default
+        self.invoice = replace(self.invoice, connection_id=default.id)
 
     def _guarded(self, step: Any) -> dict[str, Any]:
         """Run a step that talks to Xero; a failure a person must act on is written to Dynamics first."""
@@ -180,18 +203,19 @@ class InvoiceSync:
 
     # -- create or update -------------------------------------------------------------------------------------
     def _push(self, xero: XeroGateway) -> dict[str, Any]:
-        invoice, connection = self.invoice, self._short_coded(xero)
         if self.customer is None:
             raise Permanent(
                 "the invoice's customer row cannot be read",
                 user_message="The invoice's customer could not be found in Dynamics.",
             )
+        # Before any Xero call: what Xero would refuse, judged from the imported reference data.
+        invoice = checked_invoice(self.services, self.invoice, self._connection()).invoice
+        connection = self._short_coded(xero)
         existing = self._existing(xero)
+        self.existing = existing
         self.action = SyncAction.UPDATE if existing is not None else SyncAction.CREATE
-        link = resolve_contact(xero, self.customer, connection)
-        if link.patch is not None:
-            self.patches.append(link.patch)
-        known_codes = self._known_item_codes(xero)
+        link = resolve_contact(xero, self.services.dataverse, self.customer, connection)
+        invoice, known_codes = resolve_items(xero, self.services.dataverse, invoice, connection)
         plan = build_document(
             invoice,
             connection,
@@ -284,16 +308,6 @@ class InvoiceSync:
             return None
         return get_document(xero, xero_id, credit_note=self.invoice.xero_type.is_credit_note)
 
-    def _known_item_codes(self, xero: XeroGateway) -> set[str]:
-        codes = {line.item_code for line in self.invoice.lines if line.item_code and not line.is_note}
-        if not codes:
-            return set()
-        known = xero.known_item_codes(codes)  # remembered per organisation: not one lookup per invoice
-        for item in items_to_create(self.invoice, self._connection(), known):
-            created = xero.create_item(item)
-            known.add(str(created.code or item.code))
-        return known
-
     def _send(self, xero: XeroGateway, plan: SendDocument, contact_id: str) -> XeroDocument:
         records, org, invoice_id = self.services.records, self.organization_id, self.invoice.id
         key = idempotency_key(plan.document)
@@ -332,10 +346,18 @@ class InvoiceSync:
         )
         decision = result.decision
         self.action = decision.history_action
-        # A cancelled invoice is read-only in Dynamics: only its history row can be written.
+        details = decision.details
+        if result.document is not None:
+            # Xero's final status and amounts on the row, which Dynamics keeps read-only once cancelled.
+            details += show_on_closed_invoice(
+                self.services.dataverse,
+                self.invoice.state,
+                self.invoice.status_reason,
+                invoice_status_patch(self.invoice.id, result.document),
+            )
         self._write(
             decision.history_status,
-            decision.details,
+            details,
             xero_id=docs.document_id(existing) if existing is not None else None,
         )
         records.mark_cancelled(self.organization_id, self.invoice.id)
@@ -390,6 +412,9 @@ class InvoiceSync:
             details = error.user_message
         if self.invoice.state is DynamicsState.ACTIVE:
             self.patches.append(invoice_failure_patch(self.invoice.id))
+            if self.existing is not None and isinstance(error, XeroValidationError):
+                # Xero refused the edit and kept its document: the row shows what Xero holds, not the old copy.
+                self.patches.append(invoice_status_patch(self.invoice.id, self.existing))
         try:
             self._write(SyncStatus.FAILED, details)
         except ConnectorError:

@@ -34,6 +34,7 @@ from app.reference_data import KIND_IMPORT, submit_import
 from app.services import Services, services_for
 from handlers.dynamics_outcomes import reconnect_patch, write_patches
 from mappers import reference_data as ref
+from mappers.account_defaults import CONNECTION_FACT_COLUMNS, connection_facts
 from mappers.writeback import history_row
 
 log = logging.getLogger(__name__)
@@ -124,13 +125,16 @@ def import_reference_data(
     """Bring the connection's reference tables in line with its Xero organisation; the counts per table."""
     services.xero.limiter.set_day_budget(connection.tenant_id, connection.daily_call_limit)
     xero = services.xero.get(connection.connection_id, connection.tenant_id)
+    organisation = xero.get_organisation()
+    accounts = xero.get_accounts()
     categories, options = ref.wanted_tracking(xero.get_tracking_categories(include_archived=True))
     wanted = {
         ref.TAX_RATES: ref.wanted_tax_rates(xero.get_tax_rates()),
-        ref.ACCOUNT_CODES: ref.wanted_accounts(xero.get_accounts()),
+        ref.ACCOUNT_CODES: ref.wanted_accounts(accounts),
         ref.BRANDING_THEMES: ref.wanted_branding_themes(xero.get_branding_themes()),
         ref.TRACKING_CATEGORIES: categories,
         ref.TRACKING_OPTIONS: options,
+        ref.CURRENCIES: ref.wanted_currencies(xero.get_currencies(), organisation.base_currency),
     }
     plans: list[ref.TablePlan] = []
     for table in ref.IMPORT_ORDER:
@@ -150,6 +154,8 @@ def import_reference_data(
     changed = any(plan.writes for plan in plans)
     if changed:
         _record(services, connection, plans, now or datetime.now(UTC))
+    first_import = not any(plan.updates or plan.deactivations or plan.unchanged for plan in plans)
+    facts = _connection_facts(services, connection, organisation, accounts, now or datetime.now(UTC), first_import)
     result = {plan.table.label.replace(" ", "_"): plan.counts() for plan in plans}
     totals = {
         what: sum(plan.counts()[what] for plan in plans) for what in ("created", "updated", "deactivated", "unchanged")
@@ -162,6 +168,7 @@ def import_reference_data(
         "tables": result,
         "totals": totals,
         "changed": changed,
+        "connection_facts": facts,
     }
 
 
@@ -185,6 +192,38 @@ def _write(services: Services, plans: list[ref.TablePlan]) -> None:
         except RowNotFound as exc:
             # Someone deleted a row between our read and our write: the next attempt reads again.
             raise Retryable(f"a reference row disappeared during the import ({exc})") from exc
+
+
+def _connection_facts(
+    services: Services,
+    connection: XeroConnection,
+    organisation: Any,
+    accounts: list[Any],
+    now: datetime,
+    first_import: bool,
+) -> dict[str, Any]:
+    """The organisation's lock date on the connection row, and default account codes proposed from its chart of
+    accounts when the row has none (said in a history row, so an admin reviews them)."""
+    row = services.dataverse.get(
+        schema.CONNECTION_ENTITY_SET, connection.connection_id, select=list(CONNECTION_FACT_COLUMNS)
+    )
+    proposal = connection_facts(row, organisation, accounts, propose=first_import)
+    if proposal.patch:
+        services.dataverse.update(schema.CONNECTION_ENTITY_SET, connection.connection_id, proposal.patch)
+        services.connection_rows.forget(connection.connection_id)  # our own write comes back as no event
+    if proposal.proposed:
+        history = history_row(
+            invoice_id=None,
+            connection_id=connection.connection_id,
+            occurred_on=now,
+            action=SyncAction.CONNECTION,
+            status=SyncStatus.INFORMATION,
+            details="Default account codes proposed from the organisation's chart of accounts: "
+            f"{', '.join(proposal.proposed)}. Review them on the connection; invoices whose lines name no "
+            "account use them.",
+        )
+        services.dataverse.create(history.entity_set, history.body)
+    return {"written": sorted(proposal.patch), "proposed": proposal.proposed}
 
 
 def _record(services: Services, connection: XeroConnection, plans: list[ref.TablePlan], now: datetime) -> None:

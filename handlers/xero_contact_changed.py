@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.xero_writeback import XeroEventContext, refresh_balances
+from handlers.contact_balances import refresh_balances
+from handlers.xero_writeback import XeroEventContext
 
 
 def run(event: XeroEventContext, resource_id: str) -> dict[str, Any]:

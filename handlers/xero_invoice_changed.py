@@ -67,15 +67,12 @@ def apply_to_dynamics(event: XeroEventContext, document: XeroDocument) -> dict[s
             if current is None:
                 continue
             plan = invoice_writeback(current, document)
-            if plan.skipped:
-                log.info("xero change not written: %s", plan.skipped, extra={"invoice_id": current.id})
-                results.append("read_only")
-            elif not plan.changed:
+            if not plan.changed:
                 log.info("nothing changed since the last write-back", extra={"invoice_id": current.id})
                 results.append("unchanged")
             else:
-                write_invoice(event, current.id, plan, xero_id)
-                results.append("paid" if plan.state_patch is not None else "updated")
+                write_invoice(event, current, plan, xero_id)
+                results.append("paid" if plan.state_patch is not None else "closed" if plan.closed else "updated")
     return {
         "result": results[0] if len(results) == 1 else results,
         "invoice_ids": [i.id for i in linked],

@@ -22,19 +22,15 @@ from app.dispatch import JobContext
 from app.errors import Ignored, Retryable
 from app.queue import QUEUE_XERO, invoice_scope, lock_key, xero_resource_scope
 from app.services import Services
+from handlers.closed_invoice import write_on_closed_invoice
 from handlers.dynamics_state import load_connection
-from mappers.dynamics import ConnectionSettings, CustomerKind
+from mappers.dynamics import ConnectionSettings
 from mappers.writeback import history_row
 from mappers.xero_to_dynamics import (
     LINKED_INVOICE_COLUMNS,
     HistoryNote,
     InvoiceWriteBack,
-    LinkedCustomer,
     LinkedInvoice,
-    balance_patch,
-    contact_balance,
-    linked_customer_columns,
-    linked_customer_filter,
     linked_invoice_filter,
 )
 
@@ -115,16 +111,6 @@ def reread_invoice(dataverse: DataverseClient, invoice_id: str) -> LinkedInvoice
     return LinkedInvoice.from_row(row) if row else None
 
 
-def linked_customers(dataverse: DataverseClient, contact_id: str) -> list[LinkedCustomer]:
-    customers = []
-    for kind in CustomerKind:
-        found = dataverse.query(
-            kind.entity_set, filter=linked_customer_filter(contact_id), select=list(linked_customer_columns(kind))
-        )
-        customers += [LinkedCustomer.from_row(row, kind) for row in found]
-    return customers
-
-
 # -- writing -------------------------------------------------------------------------------------------------
 def history_operation(
     event: XeroEventContext, invoice_id: str, note: HistoryNote, xero_id: str | None
@@ -142,9 +128,18 @@ def history_operation(
     return BatchOperation.create(row.entity_set, row.body)
 
 
-def write_invoice(event: XeroEventContext, invoice_id: str, plan: InvoiceWriteBack, xero_id: str | None) -> None:
-    """Status and amounts with their history row in one change set; then, alone, the Paid state. A Paid
-    invoice to reopen is made Active first, on its own: until then Dynamics refuses any other change to it."""
+def write_invoice(event: XeroEventContext, invoice: LinkedInvoice, plan: InvoiceWriteBack, xero_id: str | None) -> None:
+    """Status and amounts with their history row in one change set; then, alone, the Paid state. A closed
+    invoice is reopened around its patches and closed again (handlers.closed_invoice), then told in history.
+    A Paid invoice that is owed again is made Active first, on its own: until then Dynamics refuses any other
+    change to it."""
+    invoice_id = invoice.id
+    if plan.closed:
+        for patch in plan.patches:
+            write_on_closed_invoice(event.dataverse, invoice.state, invoice.status_reason, patch)
+        if plan.history is not None:
+            event.dataverse.batch([history_operation(event, invoice_id, plan.history, xero_id)])
+        return
     if plan.reopen_patch is not None:
         event.dataverse.update(plan.reopen_patch.entity_set, plan.reopen_patch.row_id, plan.reopen_patch.body)
     operations = [BatchOperation.update(p.entity_set, p.row_id, p.body) for p in plan.patches]
@@ -176,16 +171,3 @@ def queue_balance_refresh(event: XeroEventContext, contact_id: str) -> dict[str,
         trigger={"balances_after": event.ctx.kind, "job": event.ctx.job_id},
     )
     return {"balances_job": result.job_id, "balances_job_status": result.status}
-
-
-def refresh_balances(event: XeroEventContext, contact_id: str) -> dict[str, int]:
-    """The contact's balances from Xero into every Dynamics account or contact carrying its id."""
-    customers = linked_customers(event.dataverse, contact_id)
-    if not customers:
-        log.info("xero contact not linked to any Dynamics customer", extra={"contact_id": contact_id})
-        return {"customers": 0, "balances_written": 0}
-    balance = contact_balance(event.xero.get_contact(contact_id))
-    patches = [p for p in (balance_patch(c, balance) for c in customers) if p is not None]
-    if patches:
-        event.dataverse.batch([BatchOperation.update(p.entity_set, p.row_id, p.body) for p in patches])
-    return {"customers": len(customers), "balances_written": len(patches)}

@@ -143,6 +143,10 @@ class ConnectionSettings:
     bundle_handling: BundleHandling
     default_line_amount_types: LineAmountTypes
     status: ConnectionStatus
+    # Tax defaults for lines that name no tax rate, and the organisation's lock date (copied from Xero).
+    default_sales_tax_type: str | None = None
+    default_purchase_tax_type: str | None = None
+    period_lock_date: date | None = None
     freight_account_code: str | None = None
     freight_tax_type: str | None = None
     rounding_mode: RoundingMode = RoundingMode.REPORT
@@ -181,6 +185,9 @@ class ConnectionSettings:
             or LineAmountTypes.EXCLUSIVE,
             status=rows.choice(row, schema.CONNECTION_STATUS, ConnectionStatus, ConnectionStatus.DISCONNECTED)
             or ConnectionStatus.DISCONNECTED,
+            default_sales_tax_type=rows.text(row, schema.CONNECTION_DEFAULT_SALES_TAX_TYPE),
+            default_purchase_tax_type=rows.text(row, schema.CONNECTION_DEFAULT_PURCHASE_TAX_TYPE),
+            period_lock_date=_date_only(row, schema.CONNECTION_PERIOD_LOCK_DATE),
             freight_account_code=rows.text(row, schema.CONNECTION_FREIGHT_ACCOUNT_CODE),
             freight_tax_type=rows.text(row, schema.CONNECTION_FREIGHT_TAX_TYPE),
             rounding_mode=rows.choice(row, schema.CONNECTION_ROUNDING_MODE, RoundingMode, RoundingMode.REPORT)
@@ -487,6 +494,12 @@ def _customer_ref(row: Row) -> CustomerRef | None:
     table = rows.lookup_table(row, "customerid")
     kind = CustomerKind.CONTACT if table == CustomerKind.CONTACT.value else CustomerKind.ACCOUNT
     return CustomerRef(kind=kind, id=customer_id, name=rows.lookup_name(row, "customerid"))
+
+
+def _date_only(row: Row, key: str) -> date | None:
+    """A date-only column ("2026-03-31", or with a midnight time from older reads)."""
+    value = rows.text(row, key)
+    return date.fromisoformat(value[:10]) if value else None
 
 
 def _required_id(row: Row, key: str) -> str:

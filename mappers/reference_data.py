@@ -67,6 +67,7 @@ TAX_RATES = ReferenceTable(
         schema.REFERENCE_NAME,
         schema.TAX_RATE_TAX_TYPE,
         schema.TAX_RATE_EFFECTIVE_RATE,
+        schema.TAX_RATE_ACCOUNT_CLASSES,
         schema.REFERENCE_STATUS,
         schema.REFERENCE_IS_ACTIVE,
     ),
@@ -75,7 +76,19 @@ ACCOUNT_CODES = ReferenceTable(
     "account codes",
     schema.ACCOUNT_CODE_TABLE,
     schema.REFERENCE_XERO_ID,
-    (*_COMMON, schema.ACCOUNT_CODE_CODE, schema.ACCOUNT_CODE_TYPE),
+    (
+        *_COMMON,
+        schema.ACCOUNT_CODE_CODE,
+        schema.ACCOUNT_CODE_TYPE,
+        schema.ACCOUNT_CODE_CLASS,
+        schema.ACCOUNT_CODE_TAX_TYPE,
+    ),
+)
+CURRENCIES = ReferenceTable(
+    "currencies",
+    schema.CURRENCY_TABLE,
+    schema.CURRENCY_CODE,
+    (schema.REFERENCE_NAME, schema.CURRENCY_CODE, schema.REFERENCE_IS_ACTIVE),  # Xero lists only enabled ones
 )
 BRANDING_THEMES = ReferenceTable(
     "branding themes",
@@ -103,6 +116,7 @@ IMPORT_ORDER: tuple[ReferenceTable, ...] = (
     BRANDING_THEMES,
     TRACKING_CATEGORIES,
     TRACKING_OPTIONS,
+    CURRENCIES,
 )
 _CONNECTION_LOOKUP = schema.lookup(schema.TAX_RATE_TABLE.logical_name, schema.REFERENCE_CONNECTION)
 
@@ -130,6 +144,24 @@ def _is_active(*statuses: str | None) -> bool:
     return all(status == ACTIVE for status in statuses)
 
 
+# Xero's TaxRate flags, by the Account.Class each one allows (developer.xero.com/documentation/api/accounting/taxrates).
+_CLASS_FLAGS = {
+    "ASSET": "can_apply_to_assets",
+    "EQUITY": "can_apply_to_equity",
+    "EXPENSE": "can_apply_to_expenses",
+    "LIABILITY": "can_apply_to_liabilities",
+    "REVENUE": "can_apply_to_revenue",
+}
+
+
+def account_classes(rate: Any) -> str | None:
+    """The account classes a rate may be used on, e.g. "ASSET,REVENUE"; None when Xero gave no flags at all."""
+    flags = {klass: getattr(rate, attribute, None) for klass, attribute in _CLASS_FLAGS.items()}
+    if all(value is None for value in flags.values()):
+        return None
+    return ",".join(klass for klass, value in flags.items() if value)
+
+
 def wanted_tax_rates(tax_rates: Iterable[Any]) -> list[Wanted]:
     found = []
     for rate in tax_rates:
@@ -145,6 +177,7 @@ def wanted_tax_rates(tax_rates: Iterable[Any]) -> list[Wanted]:
                     schema.TAX_RATE_EFFECTIVE_RATE: None
                     if rate.effective_rate is None
                     else Decimal(str(rate.effective_rate)),
+                    schema.TAX_RATE_ACCOUNT_CLASSES: account_classes(rate),
                     schema.REFERENCE_STATUS: status,
                     schema.REFERENCE_IS_ACTIVE: _is_active(status),
                 },
@@ -167,12 +200,34 @@ def wanted_accounts(accounts: Iterable[Any]) -> list[Wanted]:
                     schema.REFERENCE_XERO_ID: str(account.account_id),
                     schema.ACCOUNT_CODE_CODE: account.code,
                     schema.ACCOUNT_CODE_TYPE: _status(account.type),
+                    schema.ACCOUNT_CODE_CLASS: _status(account._class),
+                    schema.ACCOUNT_CODE_TAX_TYPE: account.tax_type,
                     schema.REFERENCE_STATUS: status,
                     schema.REFERENCE_IS_ACTIVE: _is_active(status),
                 },
             )
         )
     return found
+
+
+def wanted_currencies(currencies: Iterable[Any], base_currency: str | None) -> list[Wanted]:
+    """The organisation's enabled currencies; the base currency is always one of them."""
+    codes = [_status(currency.code) for currency in currencies]
+    names = {_status(c.code): c.description for c in currencies}
+    if base_currency and _status(base_currency) not in codes:
+        codes.insert(0, _status(base_currency))
+    return [
+        Wanted(
+            code,
+            {
+                schema.REFERENCE_NAME: names.get(code) or code,
+                schema.CURRENCY_CODE: code,
+                schema.REFERENCE_IS_ACTIVE: True,
+            },
+        )
+        for code in dict.fromkeys(codes)
+        if code
+    ]
 
 
 def wanted_branding_themes(themes: Iterable[Any]) -> list[Wanted]:

@@ -6,9 +6,10 @@
 
 Payments arrive as invoice updates, so every decision compares what Xero shows now with what Dynamics last
 received: writes happen only for a difference, which keeps repeated events and reconciliation passes quiet.
-A Dynamics invoice that is Canceled is read-only; it is left alone. One that is Paid is left alone too, except
-when a payment was removed in Xero and money is due again: then it is reopened (set Active), because a Paid
-invoice that is owed misleads everyone who reads receivables in Dynamics; the history row says so.
+A Dynamics invoice that is Paid or Canceled is read-only: its Xero status and amounts are still written (the
+handler reopens and closes it again around the write), with a history row; its state is kept. The exception: a
+Paid invoice whose payment was removed in Xero, so that money is due again, is reopened for good (set Active),
+because a Paid invoice that is owed misleads everyone who reads receivables in Dynamics; the history row says so.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class InvoiceWriteBack:
     state_patch: RowPatch | None = None  # sent alone, after `patches`
     reopen_patch: RowPatch | None = None  # sent alone, before `patches`: a read-only Paid invoice made Active
     history: HistoryNote | None = None
-    skipped: str | None = None  # why nothing is written although something differs
+    closed: bool = False  # the Dynamics invoice is Paid or Canceled: Dynamics takes the patches only reopened
 
     @property
     def changed(self) -> bool:
@@ -173,9 +174,12 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
         return InvoiceWriteBack()
     reopen = current.state is InvoiceState.PAID and status in OWED_STATUSES and due > 0
     if current.read_only and not reopen:
+        if not (status_changed or amounts_changed):
+            return InvoiceWriteBack()  # only a Paid state, which a closed invoice keeps as it is
         return InvoiceWriteBack(
-            skipped=f"the Dynamics invoice is {current.state.name.lower()} and read-only; "
-            f"Xero shows {status} with {due} due"
+            patches=(invoice_status_patch(current.id, document),),
+            history=_closed_note(current, document),
+            closed=True,
         )
 
     patches = (invoice_status_patch(current.id, document),) if (status_changed or amounts_changed) else ()
@@ -195,6 +199,26 @@ def invoice_writeback(current: LinkedInvoice, document: XeroDocument) -> Invoice
         else None
     )
     return InvoiceWriteBack(patches=patches, state_patch=state_patch, reopen_patch=reopen_patch, history=history)
+
+
+def _closed_note(current: LinkedInvoice, document: XeroDocument) -> HistoryNote:
+    """A closed Dynamics invoice whose Xero document changed: the figures are shown, the state is kept."""
+    currency = currency_of(document)
+    figures = ", ".join(
+        f"{label} {_amount(value, currency)}"
+        for label, value in (
+            ("due", docs.amount_due(document)),
+            ("paid", docs.amount_paid(document)),
+            ("credited", docs.amount_credited(document)),
+        )
+    )
+    state = "cancelled" if current.state is InvoiceState.CANCELED else "paid"
+    return HistoryNote(
+        SyncAction.STATUS,
+        SyncStatus.INFORMATION,
+        f"{_what(document)} is {docs.status_of(document)} in Xero ({figures}). The Dynamics invoice stays {state} "
+        "and shows these figures.",
+    )
 
 
 def _history(current: LinkedInvoice, document: XeroDocument, *, status_changed: bool) -> HistoryNote | None:

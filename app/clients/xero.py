@@ -51,6 +51,7 @@ from xero_python.accounting import (
     Contacts,
     CreditNote,
     CreditNotes,
+    Currency,
     Invoice,
     Invoices,
     Item,
@@ -280,6 +281,10 @@ class XeroGateway:
 
     def get_accounts(self) -> list[Account]:
         return list(self._call("read the chart of accounts", False, self.accounting.get_accounts).accounts or [])
+
+    def get_currencies(self) -> list[Currency]:
+        """The currencies enabled in the organisation."""
+        return list(self._call("read the currencies", False, self.accounting.get_currencies).currencies or [])
 
     def get_branding_themes(self) -> list[BrandingTheme]:
         answer = self._call("read the branding themes", False, self.accounting.get_branding_themes)

@@ -35,6 +35,10 @@ class SandboxAdmin:
     def calls(self) -> dict[str, dict[str, int]]:
         return self._call("GET", "/calls")  # type: ignore[no-any-return]
 
+    def set_organisation(self, tenant_id: str, **settings: Any) -> dict[str, Any]:
+        """Lock dates (`PeriodLockDate`, `EndOfYearLockDate`: ISO dates or None) and enabled `Currencies`."""
+        return dict(self._call("PUT", f"/organisation/{tenant_id}", settings))
+
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         return self._call("PUT", "/faults", json=changes)  # type: ignore[no-any-return]
 

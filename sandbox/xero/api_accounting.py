@@ -595,6 +595,7 @@ def _tracking_category(tenant: Tenant, category_id: str) -> Record | None:
 
 _read_only("/Organisation", "organisation", "Organisations", lambda tenant: [dict(tenant.organisation)])
 _read_only("/TaxRates", "tax_rates", "TaxRates", _tax_rates)
+_read_only("/Currencies", "currencies", "Currencies", lambda tenant: tenant.currencies)
 _read_only("/Accounts", "accounts_list", "Accounts", lambda tenant: _since_filter(tenant.accounts))
 _read_one("/Accounts/<key>", "accounts_get", "Accounts", Tenant.account_by_id)
 _read_only("/BrandingThemes", "branding_themes", "BrandingThemes", lambda tenant: tenant.branding_themes)

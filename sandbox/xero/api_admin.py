@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 from sandbox.xero import render
 from sandbox.xero.identity import KNOWN_SCOPES
 from sandbox.xero.web import json_response, sandbox_state
+from sandbox.xero.xjson import parse_date
 
 bp = Blueprint("xero_sandbox_admin", __name__, url_prefix="/_sandbox")
 DEFAULT_SCOPES = [
@@ -79,6 +80,33 @@ def tenant_state(tenant_id: str) -> Response:
                 "Payments": [render.payment(tenant, p) for p in tenant.payments.values()],
             }
         )
+
+
+@bp.put("/organisation/<tenant_id>")
+def organisation_settings(tenant_id: str) -> Response:
+    """Settings a Xero admin changes on screen: {"PeriodLockDate": "2026-03-31" | null, "EndOfYearLockDate": …,
+    "Currencies": ["GBP", "EUR"]}."""
+    st = sandbox_state()
+    body = _body()
+    with st.lock:
+        tenant = st.tenants.get(tenant_id)
+        if tenant is None:
+            return json_response({"error": "unknown tenant"}, 404)
+        try:
+            for key in ("PeriodLockDate", "EndOfYearLockDate"):
+                if key in body:
+                    if body[key]:
+                        tenant.organisation[key] = parse_date(body[key])
+                    else:
+                        tenant.organisation.pop(key, None)  # Xero shows a lock date only when one is set
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        if "Currencies" in body:
+            codes = body["Currencies"]
+            if not isinstance(codes, list) or not all(isinstance(c, str) and len(c) == 3 for c in codes):
+                return json_response({"error": "Currencies must be a list of ISO codes"}, 400)
+            tenant.currencies = [{"Code": c.upper(), "Description": c.upper()} for c in codes]
+        return json_response({"Organisation": tenant.organisation, "Currencies": tenant.currencies})
 
 
 @bp.get("/calls")

@@ -17,7 +17,6 @@ from sandbox.xero.transaction import Transaction
 from sandbox.xero.xjson import parse_date
 
 ZERO = Decimal("0.00")
-CURRENCIES = {"GBP", "EUR", "USD"}
 LOCKED_MESSAGE = "This document cannot be edited as it has a payment or credit note allocated to it."
 BAD_STATUS_MESSAGE = "Invoice not of valid status for modification"
 CREATE_STATUSES = {"DRAFT", "SUBMITTED", "AUTHORISED"}
@@ -280,6 +279,14 @@ def upsert(
     doc.setdefault("Date", now.date())
     if doc.get("Date") is None:
         doc["Date"] = now.date()
+    lock = tenant.lock_date
+    document_date = doc.get("Date")
+    if isinstance(document_date, dt.datetime):
+        document_date = document_date.date()
+    if lock is not None and isinstance(document_date, dt.date) and document_date <= lock:
+        # Xero refuses documents dated on or before the organisation's lock date (Organisation.PeriodLockDate /
+        # EndOfYearLockDate; xero.md "pain points").
+        errors.append(f"The document date cannot be before the end of year lock date ({lock:%d %b %Y}).")
     if kind is INVOICE and approved and not doc.get("DueDate"):
         errors.append("The document DueDate field must be specified.")
 
@@ -290,7 +297,7 @@ def upsert(
     doc["LineAmountTypes"] = amount_types
 
     currency = str(raw.get("CurrencyCode") or doc.get("CurrencyCode") or tenant.base_currency)
-    if currency not in CURRENCIES:
+    if not tenant.currency_enabled(currency):
         errors.append(f"The currency code '{currency}' is not enabled for this organisation")
     doc["CurrencyCode"] = currency
     doc["CurrencyRate"] = (

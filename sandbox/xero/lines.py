@@ -172,6 +172,10 @@ def build_line(
         raise ValidationFailure(
             f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction."
         )
+    if account is not None and rate_record is not None and not _applies_to(rate_record, account):
+        # Xero checks the rate against the account's class (TaxRate.CanApplyTo<Class>; developer.xero.com
+        # /documentation/api/accounting/taxrates) and answers in these words (XeroAPI/Xero-Java#336).
+        raise ValidationFailure(f"The TaxType code '{tax_type}' cannot be used with account code '{account['Code']}'.")
 
     gross = quantity * unit_amount
     if discount:
@@ -190,6 +194,21 @@ def build_line(
         tax = Decimal("0.00")
     line.update(Quantity=quantity, UnitAmount=unit_amount, TaxType=tax_type, TaxAmount=tax, LineAmount=line_amount)
     return line
+
+
+# Account.Class -> the TaxRate flag that allows a rate on accounts of that class.
+_CLASS_FLAGS = {
+    "ASSET": "CanApplyToAssets",
+    "EQUITY": "CanApplyToEquity",
+    "EXPENSE": "CanApplyToExpenses",
+    "LIABILITY": "CanApplyToLiabilities",
+    "REVENUE": "CanApplyToRevenue",
+}
+
+
+def _applies_to(rate: Record, account: Record) -> bool:
+    flag = _CLASS_FLAGS.get(str(account.get("Class") or "").upper())
+    return flag is None or bool(rate.get(flag))
 
 
 def build_lines(

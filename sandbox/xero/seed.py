@@ -7,7 +7,8 @@ Both carry a UK chart of accounts (090/091 bank, 200 Sales, 260 Other Revenue, 2
 300 Purchases, 310 Cost of Goods Sold, 400 Advertising, 429 General Expenses, 610/800/820 system accounts,
 205 archived), UK VAT rates (OUTPUT2, INPUT2, RROUTPUT, RRINPUT, ZERORATEDOUTPUT, ZERORATEDINPUT,
 EXEMPTOUTPUT, EXEMPTINPUT, NONE), two branding themes, tracking categories Region (North, South) and
-Department (Sales, Ops), three contacts and three items.
+Department (Sales, Ops), three contacts and three items. Currencies: A has GBP, EUR and USD enabled, B only
+GBP and EUR. No lock dates (set them with PUT /_sandbox/organisation/<tenant>).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ _TAX_RATES = [
     ("EXEMPTINPUT", "Exempt Expenses", "0", "EXEMPTINPUT", False, True),
     ("NONE", "No VAT", "0", "NONE", True, True),
 ]
+
+# Enabled currencies (the base currency GBP included, as GET /Currencies lists it).
+_CURRENCY_NAMES = {"GBP": "British Pound", "EUR": "Euro", "USD": "United States Dollar"}
+_CURRENCIES = {TENANT_A_ID: ["GBP", "EUR", "USD"], TENANT_B_ID: ["GBP", "EUR"]}
 
 _TRACKING = {"Region": ["North", "South"], "Department": ["Sales", "Ops"]}
 
@@ -285,6 +290,7 @@ def seed_tenants() -> dict[str, Tenant]:
             tax_rates=_tax_rates(),
             branding_themes=_branding_themes(tenant_id),
             tracking_categories=_tracking(tenant_id),
+            currencies=[{"Code": code, "Description": _CURRENCY_NAMES[code]} for code in _CURRENCIES[tenant_id]],
             contacts=_contacts(tenant_id),
             items=_items(tenant_id),
         )

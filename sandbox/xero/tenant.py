@@ -17,6 +17,7 @@ class Tenant:
     tax_rates: list[Record]
     branding_themes: list[Record]
     tracking_categories: list[Record]
+    currencies: list[Record] = field(default_factory=list)
     contacts: dict[str, Record] = field(default_factory=dict)
     items: dict[str, Record] = field(default_factory=dict)
     invoices: dict[str, Record] = field(default_factory=dict)
@@ -34,6 +35,16 @@ class Tenant:
     @property
     def base_currency(self) -> str:
         return str(self.organisation["BaseCurrency"])
+
+    def currency_enabled(self, code: str) -> bool:
+        return code == self.base_currency or any(c["Code"] == code for c in self.currencies)
+
+    @property
+    def lock_date(self) -> dt.date | None:
+        """The later of the period and end-of-year lock dates: nothing dated on or before it may be written."""
+        dates = [self.organisation.get(key) for key in ("PeriodLockDate", "EndOfYearLockDate")]
+        found = [d for d in dates if isinstance(d, dt.date)]
+        return max(found) if found else None
 
     def account_by_code(self, code: str) -> Record | None:
         return next((a for a in self.accounts if a["Code"] == code), None)

@@ -120,6 +120,16 @@ class Harness:
         """An admin changing the connection row (its webhook drops the workers' copy of the row)."""
         self.person.update(schema.CONNECTION_ENTITY_SET, self.connection_id, columns)
 
+    def import_reference_data(self) -> None:
+        """The connection's Xero reference data into Dynamics now (as the connect flow's import would)."""
+        from app.reference_data import main
+
+        assert main(["import", "--connection", self.connection_id, "--now"]) == 0
+
+    def reference_row(self, entity_set: str, column: str, value: str) -> dict[str, Any]:
+        [row] = [row for row in self.connector.rows(entity_set) if row.get(column) == value]
+        return row
+
     def invoice_row(self, invoice_id: str) -> dict[str, Any]:
         return self.connector.get("invoices", invoice_id)
 

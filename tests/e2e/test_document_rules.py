@@ -113,6 +113,14 @@ def test_with_item_creation_on_the_products_item_is_created_and_used(harness):
 
 def test_xeros_validation_message_reaches_the_history_and_the_invoice_is_marked_failed(harness):
     harness.set_connection_settings(**{schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "205"})  # archived in Xero
+    # Dynamics still believes 205 is active (archived in Xero after the last import): only Xero can say no.
+    harness.import_reference_data()
+    stale = harness.reference_row(schema.ACCOUNT_CODE_ENTITY_SET, schema.ACCOUNT_CODE_CODE, "205")
+    harness.connector.update(
+        schema.ACCOUNT_CODE_ENTITY_SET,
+        stale[schema.ACCOUNT_CODE_TABLE.primary_id],
+        {schema.REFERENCE_IS_ACTIVE: True, schema.REFERENCE_STATUS: "ACTIVE"},
+    )
     invoice_id = harness.new_invoice()
     harness.drain()
 

@@ -128,6 +128,9 @@ def test_cancelling_a_draft_deletes_it_in_xero(harness):
     last = harness.history(invoice_id)[-1]
     assert last[schema.SYNC_HISTORY_ACTION] == SyncAction.DELETE
     assert "draft invoice was deleted in Xero" in last[schema.SYNC_HISTORY_DETAILS]
+    row = harness.invoice_row(invoice_id)
+    assert row[schema.INVOICE_XERO_STATUS] == "DELETED", "the row shows what Xero holds"
+    assert (row["statecode"], row["statuscode"]) == (3, 100003), "and is cancelled again"
 
 
 def authorised_invoice(harness):
@@ -151,6 +154,10 @@ def test_cancelling_an_authorised_invoice_credits_it_in_full_and_applies_the_cre
     last = harness.history(invoice_id)[-1]
     assert last[schema.SYNC_HISTORY_ACTION] == SyncAction.CREDIT_NOTE
     assert "applied to the invoice" in last[schema.SYNC_HISTORY_DETAILS]
+    row = harness.invoice_row(invoice_id)
+    assert (row[schema.INVOICE_XERO_STATUS], row[schema.INVOICE_AMOUNT_DUE]) == ("PAID", 0.0)
+    assert row[schema.INVOICE_AMOUNT_CREDITED] == float(xero_invoice["Total"])
+    assert row["statecode"] == 3
 
 
 def test_cancelling_a_part_paid_invoice_credits_it_in_full_without_applying_the_credit(harness):
@@ -175,6 +182,9 @@ def test_cancelling_a_part_paid_invoice_credits_it_in_full_without_applying_the_
     [credit] = harness.xero_state()["CreditNotes"]
     assert credit["Status"] == "AUTHORISED" and float(credit["RemainingCredit"]) == float(xero_invoice["Total"])
     assert "part paid in Xero" in details(harness.history(invoice_id))[-1]
+    row = harness.invoice_row(invoice_id)
+    assert (row[schema.INVOICE_XERO_STATUS], row[schema.INVOICE_AMOUNT_PAID]) == ("AUTHORISED", 10.0)
+    assert row[schema.INVOICE_AMOUNT_DUE] == float(xero_invoice["Total"]) - 10
 
 
 def test_a_credit_note_whose_answer_was_lost_is_found_not_created_again(harness):

@@ -113,7 +113,15 @@ def test_every_named_column_constant_exists_in_its_table() -> None:
         "PRODUCT_": [schema.PRODUCT_TABLE],
         "CONNECTION_": [schema.CONNECTION_TABLE],
         "SYNC_HISTORY_": [schema.SYNC_HISTORY_TABLE],
-        "REFERENCE_": [t for t in schema.CUSTOM_TABLES if t.logical_name not in {"xc_connection", "xc_synchistory"}],
+        "REFERENCE_": [
+            t
+            for t in schema.CUSTOM_TABLES
+            if t.logical_name not in {"xc_connection", "xc_synchistory", "xc_xerocontactlink", "xc_xeroitemlink"}
+        ],
+        "CURRENCY_": [schema.CURRENCY_TABLE],
+        "LINK_": [schema.CONTACT_LINK_TABLE, schema.ITEM_LINK_TABLE],
+        "CONTACT_LINK_": [schema.CONTACT_LINK_TABLE],
+        "ITEM_LINK_": [schema.ITEM_LINK_TABLE],
         "TAX_RATE_": [schema.TAX_RATE_TABLE],
         "ACCOUNT_CODE_": [schema.ACCOUNT_CODE_TABLE],
         "TRACKING_OPTION_": [schema.TRACKING_OPTION_TABLE],

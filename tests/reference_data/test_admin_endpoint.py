@@ -57,7 +57,8 @@ def test_one_connection_is_queued_and_imported(web, connected):
     assert again["job_ids"] == body["job_ids"] and again["status"] == "coalesced"
 
     [ran] = connected.work()
-    assert ran.return_value()["totals"]["created"] == 31  # 9 tax rates, 14 accounts, 2 themes, 2 categories, 4 options
+    # 9 tax rates, 14 accounts, 2 themes, 2 categories, 4 options, 3 currencies
+    assert ran.return_value()["totals"]["created"] == 34
 
 
 def test_without_a_connection_every_connection_is_imported(web, connected):

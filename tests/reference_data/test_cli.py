@@ -42,7 +42,7 @@ def test_now_runs_here_and_prints_the_counts(connected, capsys):
 
     assert main(["import", "--connection", connected.connection_id, "--now"]) == 0
     total = next(line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("total"))
-    assert total == ["total", "0", "0", "0", "31"]
+    assert total == ["total", "0", "0", "0", "34"]
 
 
 def test_now_for_all_names_the_connections_it_skipped(connected, capsys):

@@ -92,10 +92,9 @@ def test_a_second_run_with_nothing_changed_writes_nothing(connected):
 def test_the_first_import_leaves_a_sync_history_row_for_the_connection(connected):
     run_import(connected)
     history = connected.api.rows(schema.SYNC_HISTORY_ENTITY_SET)
-    assert len(history) == 1
-    assert history[0][schema.SYNC_HISTORY_ACTION] == schema.SyncAction.REFERENCE_DATA
-    assert history[0][f"_{schema.SYNC_HISTORY_CONNECTION}_value"] == connected.connection_id
-    assert "tax rates: 9 created" in history[0][schema.SYNC_HISTORY_DETAILS]
+    [imported] = [row for row in history if row[schema.SYNC_HISTORY_ACTION] == schema.SyncAction.REFERENCE_DATA]
+    assert imported[f"_{schema.SYNC_HISTORY_CONNECTION}_value"] == connected.connection_id
+    assert "tax rates: 9 created" in imported[schema.SYNC_HISTORY_DETAILS]
 
 
 def test_archived_and_removed_in_xero_become_inactive_and_changes_are_updated(connected):
@@ -192,3 +191,55 @@ def test_a_connection_without_a_xero_organisation_is_ignored(connected):
     [job] = connected.work()
     assert job.return_value()["outcome"] == "ignored"
     assert job.meta["kind"] == KIND_IMPORT
+
+
+def test_classes_tax_types_and_currencies_come_along_for_the_checks_before_sending(connected):
+    run_import(connected)
+    snapshot = connected.api.snapshot()
+    accounts = by(snapshot[schema.ACCOUNT_CODE_ENTITY_SET], schema.ACCOUNT_CODE_CODE)
+    assert (accounts["200"][schema.ACCOUNT_CODE_CLASS], accounts["200"][schema.ACCOUNT_CODE_TAX_TYPE]) == (
+        "REVENUE",
+        "OUTPUT2",
+    )
+    rates = by(snapshot[schema.TAX_RATE_ENTITY_SET], schema.TAX_RATE_TAX_TYPE)
+    assert rates["OUTPUT2"][schema.TAX_RATE_ACCOUNT_CLASSES] == "ASSET,EQUITY,LIABILITY,REVENUE"
+    assert rates["INPUT2"][schema.TAX_RATE_ACCOUNT_CLASSES] == "ASSET,EQUITY,EXPENSE,LIABILITY"
+    currencies = {row[schema.CURRENCY_CODE] for row in snapshot[schema.CURRENCY_ENTITY_SET]}
+    assert currencies == {"GBP", "EUR", "USD"}
+
+
+def test_a_new_connection_gets_default_account_codes_from_its_chart_and_a_history_row_saying_so(connected):
+    result = run_import(connected)
+    row = connected.api.get(schema.CONNECTION_ENTITY_SET, connected.connection_id)
+    assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "200"  # 200 Sales, type SALES
+    assert row[schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE] == "300"  # 300 Purchases, type DIRECTCOSTS
+    assert result["connection_facts"]["proposed"] == ["sales 200 (Sales)", "purchases 300 (Purchases)"]
+    [note] = [
+        r
+        for r in connected.api.rows(schema.SYNC_HISTORY_ENTITY_SET)
+        if r[schema.SYNC_HISTORY_ACTION] == schema.SyncAction.CONNECTION
+    ]
+    assert "sales 200 (Sales), purchases 300 (Purchases)" in note[schema.SYNC_HISTORY_DETAILS]
+
+    # An admin's own choice is never replaced, and nothing is proposed twice.
+    connected.api.update(
+        schema.CONNECTION_ENTITY_SET, connected.connection_id, {schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE: "260"}
+    )
+    again = run_import(connected)
+    assert again["connection_facts"] == {"written": [], "proposed": []}
+    row = connected.api.get(schema.CONNECTION_ENTITY_SET, connected.connection_id)
+    assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] == "260"
+
+
+def test_the_organisations_lock_date_is_kept_on_the_connection(connected):
+    connected.xero.set_organisation(TENANT_A_ID, PeriodLockDate="2026-03-31", EndOfYearLockDate="2025-03-31")
+    result = run_import(connected)
+    assert schema.CONNECTION_PERIOD_LOCK_DATE in result["connection_facts"]["written"]
+    row = connected.api.get(schema.CONNECTION_ENTITY_SET, connected.connection_id)
+    assert row[schema.CONNECTION_PERIOD_LOCK_DATE].startswith("2026-03-31")
+    connected.xero.set_organisation(TENANT_A_ID, PeriodLockDate=None, EndOfYearLockDate=None)
+    run_import(connected)
+    assert (
+        connected.api.get(schema.CONNECTION_ENTITY_SET, connected.connection_id)[schema.CONNECTION_PERIOD_LOCK_DATE]
+        is None
+    )

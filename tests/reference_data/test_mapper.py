@@ -163,7 +163,14 @@ def test_an_option_moved_to_another_category_row_is_rebound():
 
 def test_the_import_order_puts_categories_before_their_options():
     labels = [table.label for table in ref.IMPORT_ORDER]
-    assert labels == ["tax rates", "account codes", "branding themes", "tracking categories", "tracking options"]
+    assert labels == [
+        "tax rates",
+        "account codes",
+        "branding themes",
+        "tracking categories",
+        "tracking options",
+        "currencies",
+    ]
 
 
 def test_summary_reads_like_a_sentence():

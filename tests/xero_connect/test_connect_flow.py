@@ -292,3 +292,29 @@ def test_disconnect_still_completes_when_xero_already_dropped_the_consent(connec
     assert dynamics.connection(connection_id)[schema.CONNECTION_STATUS] == ConnectionStatus.DISCONNECTED
     assert connector.tokens.load(connection_id) is None
     assert connection_for_tenant(connector.redis, TENANT_A_ID) is None
+
+
+def test_a_new_connection_gets_default_account_codes_from_its_own_chart(connector, dynamics):
+    from app.services import services_for
+    from handlers.reference_data import import_reference_data, read_connection
+
+    path, params = consent(connector.client, TENANT_B_ID)
+    assert connector.client.get(path, query_string=params).status_code == 200
+    [row] = dynamics.connections()
+    assert row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE] is None, "nothing is guessed before the chart is read"
+
+    [(kind, payload)] = import_jobs(connector)
+    services = services_for(connector.redis)
+    assert kind == "reference_data.import" and services is not None
+    import_reference_data(services, read_connection(services, payload["connection_id"]))  # the job it queued
+
+    [row] = dynamics.connections()
+    assert (
+        row[schema.CONNECTION_DEFAULT_SALES_ACCOUNT_CODE],
+        row[schema.CONNECTION_DEFAULT_PURCHASE_ACCOUNT_CODE],
+    ) == (
+        "200",
+        "300",
+    )
+    notes = [h[schema.SYNC_HISTORY_DETAILS] for h in dynamics.history(row[schema.CONNECTION_ID])]
+    assert any(n.startswith("Default account codes proposed from the organisation's chart of accounts") for n in notes)

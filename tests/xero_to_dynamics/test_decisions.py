@@ -77,7 +77,7 @@ def xero(status: str = "AUTHORISED", due: str = "120", paid: str = "0", credited
 def test_nothing_is_written_when_dynamics_already_shows_xeros_state():
     plan = invoice_writeback(linked_invoice(), xero())
     assert not plan.changed
-    assert plan.skipped is None
+    assert not plan.closed
 
 
 def test_a_part_payment_writes_amounts_and_tells_how_much_arrived():
@@ -114,11 +114,21 @@ def test_a_paid_invoice_already_paid_in_dynamics_is_quiet():
     assert not invoice_writeback(current, xero(status="PAID", paid="120", due="0")).changed
 
 
-def test_read_only_invoices_are_left_alone_with_a_reason():
+def test_a_closed_invoice_gets_xeros_figures_and_keeps_its_state():
     current = linked_invoice(state=InvoiceState.CANCELED)
-    plan = invoice_writeback(current, xero(status="VOIDED", due="0"))
-    assert not plan.changed
-    assert plan.skipped and "canceled" in plan.skipped
+    plan = invoice_writeback(current, xero(status="PAID", due="0", credited="120"))
+    assert plan.closed and plan.state_patch is None, "a cancelled invoice is never made Paid"
+    assert plan.patches[0].body[schema.INVOICE_XERO_STATUS] == "PAID"
+    assert plan.patches[0].body[schema.INVOICE_AMOUNT_CREDITED] == 120.0
+    assert plan.history is not None and plan.history.details == (
+        "Invoice INV-0007 is PAID in Xero (due 0.00 GBP, paid 0.00 GBP, credited 120.00 GBP). "
+        "The Dynamics invoice stays cancelled and shows these figures."
+    )
+
+
+def test_a_closed_invoice_already_showing_xeros_figures_is_quiet():
+    current = linked_invoice(status="PAID", due="0", paid="120", state=InvoiceState.CANCELED)
+    assert not invoice_writeback(current, xero(status="PAID", paid="120", due="0")).changed
 
 
 @pytest.mark.parametrize(("status", "action"), [("VOIDED", SyncAction.VOID), ("DELETED", SyncAction.DELETE)])
