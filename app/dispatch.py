@@ -22,7 +22,7 @@ from rq import get_current_job
 from rq.executions import Execution
 from rq.job import Job
 
-from app import metrics
+from app import invoice_timeline, metrics
 from app.config import Settings, load_settings
 from app.errors import ConnectionLost, Deferred, Ignored, Permanent, Retryable
 from app.logs import new_correlation_id, set_correlation_id
@@ -127,6 +127,12 @@ def run(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     settings, jobs = _worker_environment(job.connection)
     # The webhook's correlation id (jobs queued by other jobs inherit theirs); periodic work starts its own.
     set_correlation_id(payload.get("correlation_id") or job.meta.get("correlation_id") or new_correlation_id())
+    # The Xero calls this job makes go on its invoice's timeline (app.invoice_timeline), for the admin console.
+    with invoice_timeline.working_on(payload.get("invoice_id")):
+        return _run_locked(job, settings, jobs, kind, payload)
+
+
+def _run_locked(job: Job, settings: Settings, jobs: JobQueue, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     lock_scope = job.meta.get("lock_scope")
     coalesce_scope = job.meta.get("coalesce_scope")
 

@@ -8,7 +8,8 @@ the follow-up. A job only carries ids: it re-reads current state, so joining it 
 
 A pointer is only followed to a job that is really waiting: in its queue, taken by a worker, in the scheduled
 registry, or running. A pointer to a job that is in none of these (its worker died, it expired) is replaced.
-Redelivery detection, coalescing and the enqueue are one server-side script: one Redis round trip per event.
+Redelivery detection, coalescing, the enqueue and the event's line on its invoice's timeline (app.invoice_timeline)
+are one server-side script: one Redis round trip per event.
 
 Deletes are never coalesced: their data comes from the pre-image, which only that event has.
 """
@@ -30,6 +31,7 @@ from rq.scripts import _build_hset_args
 from rq.utils import now, utcformat
 
 from app.config import Settings
+from app.invoice_timeline import TIMELINE_KEPT, TIMELINE_TTL_SECONDS, timeline_key, webhook_entry
 from app.job_serializer import JobSerializer
 from app.logs import get_correlation_id
 
@@ -112,14 +114,31 @@ return 1
 # The joined job's keys are derived inside the script (as RQ names them): fine on one Redis, which RQ needs.
 #
 # KEYS: 1 seen key or "", 2 pending key or "", 3 new job key, 4 queue key, 5 scheduled registry key,
-#       6 the set of RQ queues
+#       6 the set of RQ queues, 7 the invoice's timeline key (app.invoice_timeline) or ""
 # ARGV: 1 new job id, 2 "queue" | "schedule", 3 schedule timestamp, 4 pending/trigger TTL, 5 trigger JSON or "",
-#       6 triggers kept, 7 "1" to run a scheduled job now, 8 seen TTL, 9 now (RQ's format), 10.. job fields
+#       6 triggers kept, 7 "1" to run a scheduled job now, 8 seen TTL, 9 now (RQ's format),
+#       10 timeline entry JSON, 11 timeline entries kept, 12 timeline TTL, 13.. job fields
 _INTAKE = """
 local job_id = ARGV[1]
+
+-- The webhook on the invoice's timeline, with what became of it.
+local function on_timeline(status, id)
+  if KEYS[7] ~= '' then
+    local entry = cjson.decode(ARGV[10])
+    entry['status'] = status
+    entry['job_id'] = id
+    redis.call('RPUSH', KEYS[7], cjson.encode(entry))
+    redis.call('LTRIM', KEYS[7], -tonumber(ARGV[11]), -1)
+    redis.call('EXPIRE', KEYS[7], ARGV[12])
+  end
+end
+
 if KEYS[1] ~= '' then
   local earlier = redis.call('GET', KEYS[1])
-  if earlier then return {'duplicate', earlier} end
+  if earlier then
+    on_timeline('duplicate', earlier)
+    return {'duplicate', earlier}
+  end
 end
 
 local function add_trigger(id)
@@ -168,12 +187,13 @@ if KEYS[2] ~= '' then
         end
       end
       remember(existing)
+      on_timeline('coalesced', existing)
       return {'coalesced', existing}
     end
   end
 end
 
-redis.call('HSET', KEYS[3], unpack(ARGV, 10))
+redis.call('HSET', KEYS[3], unpack(ARGV, 13))
 redis.call('SADD', KEYS[6], KEYS[4])
 if ARGV[2] == 'schedule' then
   redis.call('ZADD', KEYS[5], tonumber(ARGV[3]), job_id)
@@ -183,6 +203,7 @@ end
 if KEYS[2] ~= '' then redis.call('SET', KEYS[2], job_id, 'EX', ARGV[4]) end
 add_trigger(job_id)
 remember(job_id)
+on_timeline('queued', job_id)
 return {'queued', job_id}
 """
 
@@ -231,9 +252,23 @@ class JobQueue:
         run_at: datetime | None = None,
         delivery_key: str | None = None,
         reason: str | None = None,
+        timeline_invoice: str | None = None,
     ) -> EnqueueResult:
-        """A job of its own, never joined with others (a Delete, a maintenance task)."""
-        return self._submit(queue_name, kind, payload, None, lock_scope, trigger, run_at, delivery_key, reason)
+        """A job of its own, never joined with others (a Delete, a maintenance task).
+
+        With a `timeline_invoice`, the event (`trigger`) goes on that invoice's timeline in the same round trip."""
+        return self._submit(
+            queue_name,
+            kind,
+            payload,
+            None,
+            lock_scope,
+            trigger,
+            run_at,
+            delivery_key,
+            reason,
+            timeline_invoice=timeline_invoice,
+        )
 
     def submit_coalesced(
         self,
@@ -246,13 +281,26 @@ class JobQueue:
         run_at: datetime | None = None,
         delivery_key: str | None = None,
         reason: str | None = None,
+        timeline_invoice: str | None = None,
     ) -> EnqueueResult:
         """Join the scope's waiting job, or create it. `run_at` delays a new job (a retry or a future date).
 
-        With a `delivery_key`, a delivery seen before answers "duplicate" with the job it produced; all of it
-        is one server-side script, so an event costs one Redis round trip.
+        With a `delivery_key`, a delivery seen before answers "duplicate" with the job it produced; with a
+        `timeline_invoice`, the event goes on that invoice's timeline. All of it is one server-side script, so
+        an event costs one Redis round trip.
         """
-        return self._submit(queue_name, kind, payload, scope, scope, trigger, run_at, delivery_key, reason)
+        return self._submit(
+            queue_name,
+            kind,
+            payload,
+            scope,
+            scope,
+            trigger,
+            run_at,
+            delivery_key,
+            reason,
+            timeline_invoice=timeline_invoice,
+        )
 
     # -- used by running jobs ---------------------------------------------------------------------------
 
@@ -309,10 +357,14 @@ class JobQueue:
         delivery_key: str | None,
         reason: str | None = None,
         pipeline: Any = None,
+        timeline_invoice: str | None = None,
     ) -> EnqueueResult:
         keys, args = self._intake_call(
             queue_name, kind, payload, coalesce_scope, lock_scope, trigger, run_at, delivery_key, reason
         )
+        if timeline_invoice and trigger:
+            keys[6] = timeline_key(timeline_invoice)
+            args[9] = json.dumps(webhook_entry(trigger), default=str)
         if pipeline is not None:  # the caller executes the pipeline and reads the answer with `intake_result`
             self._intake(keys=keys, args=args, client=pipeline)
             return EnqueueResult("queued", "")
@@ -365,6 +417,7 @@ class JobQueue:
             queue.key,
             queue.scheduled_job_registry.key,
             queue.redis_queues_keys,
+            "",  # the invoice's timeline: set by `_submit` for a webhook about one invoice
         ]
         args = [
             job.id,
@@ -376,6 +429,9 @@ class JobQueue:
             "0" if run_at is not None else "1",
             self.settings.dedupe_ttl_seconds,
             utcformat(moment),
+            "",
+            TIMELINE_KEPT,
+            TIMELINE_TTL_SECONDS,
             *_build_hset_args(job),
         ]
         return keys, args

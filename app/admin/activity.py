@@ -1,5 +1,6 @@
 """Activity: recent sync attempts across invoices (the Sync History rows in Dynamics), filterable by outcome and
-connection, and one invoice's timeline: its state, its history rows and the jobs RQ still knows for it."""
+connection, and one invoice's timeline: its state, then the webhooks received for it, its jobs, the Xero calls
+they made and its history rows in time order (app.admin.timeline)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app import dynamics_schema as schema
-from app.admin import blueprint, job_views, problem
+from app import invoice_timeline
+from app.admin import blueprint, job_views, problem, timeline
 from app.admin.connections import connection_name, connection_rows, parse_id
 from app.admin.context import jobs, services
 from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus, choice_label
@@ -167,7 +169,9 @@ def invoice_page(invoice_id: str) -> str:
         failed=bool(invoice) and invoice.get(schema.INVOICE_EXPORT_STATUS) == int(ExportStatus.FAILED),
         formatted=FORMATTED,
         schema=schema,
-        attempts=attempts,
+        moments=timeline.merged(invoice_timeline.entries(queue.redis, row_id), invoice_jobs, attempts),
+        kept=invoice_timeline.TIMELINE_KEPT,
+        kept_days=invoice_timeline.TIMELINE_TTL_SECONDS // 86400,
         jobs=invoice_jobs,
         waiting=waiting,
     )

@@ -31,6 +31,12 @@ def when(value: Any) -> str:
     return f"{moment.astimezone(UTC):%d %b %Y %H:%M} UTC" if moment else "—"
 
 
+def when_exact(value: Any) -> str:
+    """To the second: a timeline's webhook, job and Xero calls often share a minute."""
+    moment = as_datetime(value)
+    return f"{moment.astimezone(UTC):%d %b %Y %H:%M:%S} UTC" if moment else "—"
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -46,6 +52,7 @@ def duration(seconds: float | None) -> str:
 
 def register(blueprint: Blueprint) -> None:
     blueprint.add_app_template_filter(when, "when")
+    blueprint.add_app_template_filter(when_exact, "when_exact")
     blueprint.add_app_template_filter(duration, "duration")
 
     @blueprint.context_processor

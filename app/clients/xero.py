@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ from xero_python.accounting import (
 )
 from xero_python.api_client.serializer import serialize
 
-from app import metrics
+from app import invoice_timeline, metrics
 from app.clients.xero_auth import XeroTokenEndpoint, XeroTokenSource
 from app.clients.xero_errors import (
     NotFound,
@@ -74,7 +75,7 @@ from app.clients.xero_errors import (
 )
 from app.clients.xero_item_cache import ItemCodeCache
 from app.clients.xero_limits import TenantLimiter
-from app.clients.xero_sdk import build_sdk
+from app.clients.xero_sdk import build_sdk, forget_last_request, last_request
 from app.clients.xero_settings import XeroSettings
 from app.clients.xero_tokens import TokenBackup, TokenStore, token_cipher
 from app.errors import ConnectorError
@@ -194,8 +195,10 @@ class XeroGateway:
 
     def _call_once(self, action: str, write: bool, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.limiter.call(self.tenant_id, essential=self.essential):
+            forget_last_request()
+            started = time.monotonic()
             try:
-                data, _status, headers = method(
+                data, status, headers = method(
                     self.tenant_id,
                     *args,
                     _request_timeout=self.settings.request_timeout,
@@ -203,10 +206,12 @@ class XeroGateway:
                     **kwargs,
                 )
                 metrics.xero_call(self.tenant_id)
+                self._on_timeline(method, started, status=status)
                 self.limiter.observe(self.tenant_id, headers)
                 return data
             except ConnectorError as exc:
                 metrics.xero_call(self.tenant_id, exc)
+                self._on_timeline(method, started, status=getattr(exc, "status", None), error=type(exc).__name__)
                 raise  # already classified (token refresh, reconnect)
             except Exception as exc:
                 self.limiter.observe(self.tenant_id, getattr(exc, "headers", None))
@@ -215,6 +220,7 @@ class XeroGateway:
                     self.limiter.pause(self.tenant_id, pause)
                 error = classify(exc, action=action, write=write)
                 metrics.xero_call(self.tenant_id, error, exc)
+                self._on_timeline(method, started, status=getattr(exc, "status", None), error=type(error).__name__)
                 if _names_an_unknown_item(error):
                     with suppress(RedisError):
                         self.item_codes.forget(self.tenant_id)
@@ -228,6 +234,24 @@ class XeroGateway:
                     },
                 )
                 raise error from exc
+
+    def _on_timeline(
+        self, method: Callable[..., Any], started: float, *, status: Any, error: str | None = None
+    ) -> None:
+        """The call on the running job's invoice timeline: method, endpoint (no query), answer and duration."""
+        if invoice_timeline.current_invoice() is None:
+            return
+        request = last_request()
+        verb, url = request if request else ("", getattr(method, "__name__", "call"))
+        path = url.removeprefix(self.settings.accounting_url).lstrip("/")
+        entry = invoice_timeline.xero_call_entry(
+            verb,
+            path,
+            status=status if isinstance(status, int) else None,
+            error=error,
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        invoice_timeline.record_xero_call(self.limiter.redis, entry)
 
     def _pages(self, action: str, method: Callable[..., Any], collection: str, **filters: Any) -> Iterator[Any]:
         for page in range(1, MAX_LOOKUP_PAGES + 1):

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
@@ -28,6 +30,25 @@ def point_token_api_at(settings: XeroSettings) -> None:
     TokenApi.revoke_token_url = settings.revocation_url
 
 
+# The HTTP method and URL (without its query, which the SDK passes apart) of the newest request made in this
+# context: the SDK's methods do not say which endpoint they call, and the invoice timeline shows it.
+_last_request: ContextVar[tuple[str, str] | None] = ContextVar("xero_last_request", default=None)
+
+
+class _RequestNamingApiClient(ApiClient):
+    def call_api(self, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        _last_request.set((method, resource_path))
+        return super().call_api(resource_path, method, *args, **kwargs)
+
+
+def forget_last_request() -> None:
+    _last_request.set(None)
+
+
+def last_request() -> tuple[str, str] | None:
+    return _last_request.get()
+
+
 @dataclass(frozen=True)
 class XeroSdk:
     api_client: ApiClient
@@ -39,7 +60,7 @@ def build_sdk(settings: XeroSettings, tokens: XeroTokenSource) -> XeroSdk:
     configuration = Configuration()
     # Never the shared default's token: each connection gets its own object.
     configuration.oauth2_token = OAuth2Token(client_id=settings.client_id, client_secret=settings.client_secret)
-    api_client = ApiClient(
+    api_client = _RequestNamingApiClient(
         configuration, oauth2_token_getter=tokens.sdk_token, oauth2_token_saver=tokens.save_sdk_token
     )
     api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False

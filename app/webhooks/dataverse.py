@@ -145,6 +145,7 @@ def _submit(
                 scope=invoice_scope(org, invoice_id),
                 trigger=trigger,
                 delivery_key=delivery,
+                timeline_invoice=invoice_id,
             )
         case DeleteInvoice(invoice_id, pre_image):
             payload = {**base, "invoice_id": invoice_id, "pre_image": pre_image, "trimmed": event.trimmed}
@@ -155,6 +156,7 @@ def _submit(
                 trigger=trigger,
                 lock_scope=invoice_scope(org, invoice_id),
                 delivery_key=delivery,
+                timeline_invoice=invoice_id,
             )
         case ResolveLineParent(line_id, deleted):
             return jobs.submit(

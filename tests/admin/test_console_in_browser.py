@@ -153,6 +153,7 @@ def test_connect_map_fail_retry_succeed(console: Console, admin_browser: WebDriv
     click(driver, "Console story invoice", "#activity")
     timeline = text(driver, "#timeline")
     assert "Failed" in timeline and "Success" in timeline
+    assert "Dynamics: Create of invoice received" in timeline and "Xero: PUT Invoices → 200" in timeline
     jobs = text(driver, "#jobs")
     assert (
         "retry scheduled" in jobs

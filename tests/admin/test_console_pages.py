@@ -3,6 +3,7 @@ disconnecting, and retrying every failed invoice of a connection."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import requests
@@ -264,3 +265,20 @@ def test_invoices_whose_totals_differ_are_listed(console: Console) -> None:
     page = requests.get(f"{console.url}/admin/attention", auth=AUTH, timeout=10).text
     assert "Totals differ from Xero" in page
     assert "Totals story invoice" in page and "Xero rounds tax per line." in page
+
+
+def test_an_invoices_timeline_shows_its_webhooks_jobs_xero_calls_and_history(console: Console) -> None:
+    flow = console.harness(connected_row(console))
+    invoice_id = flow.new_invoice(name="Timeline story invoice")
+    flow.drain()
+    assert flow.invoice_row(invoice_id)[schema.INVOICE_EXPORT_STATUS] == ExportStatus.YES
+
+    page = requests.get(f"{console.url}/admin/invoices/{invoice_id}", auth=AUTH, timeout=10).text
+    timeline = page[page.index('id="timeline"') : page.index('id="jobs"')]
+    webhook = timeline.index("Dynamics: Create of invoice received → a job was queued")
+    assert "Dynamics: Create of invoice line received → joined the job already waiting" in timeline
+    job = timeline.index("Job queued: Send invoice to Xero")
+    put = re.search(r"Xero: PUT Invoices → 200 in \d+ ms", timeline)
+    written = timeline.index("Written to Dynamics:")
+    assert put is not None, timeline
+    assert webhook < job < put.start() < written, "in time order"

@@ -11,6 +11,7 @@ from xero_python.accounting import Contact, CreditNote, Item, LineItem
 from xero_python.api_client import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
+from app import invoice_timeline
 from app.clients.xero import MAX_BATCH, NotFound, XeroGateways, XeroValidationError, derive_idempotency_key
 from app.errors import Permanent
 from sandbox.xero.seed import TENANT_A_ID, TENANT_B_ID
@@ -291,3 +292,21 @@ def test_item_codes_are_asked_of_xero_once_per_organisation(xero, xero_admin, xe
         xero.create_invoice(invoice)
     assert xero.known_item_codes(["GADGET"]) == set()
     assert item_reads() == 2
+
+
+def test_calls_made_for_an_invoice_go_on_its_timeline(xero):
+    invoice_id = str(uuid.uuid4())
+    with pytest.raises(NotFound):
+        xero.get_invoice(str(uuid.uuid4()))  # outside a job about an invoice: not recorded
+    with invoice_timeline.working_on(invoice_id):
+        xero.find_invoice(number="DYN-0601")
+        with pytest.raises(Permanent):
+            xero.create_invoice(sales_invoice("DYN-0601", account_code="999"))
+
+    calls = invoice_timeline.entries(xero.limiter.redis, invoice_id)
+    assert [(c["method"], c["path"], c["status"], c["error"]) for c in calls] == [
+        ("GET", "Invoices", 200, None),  # its filter (a query) is left out
+        ("PUT", "Invoices", 400, "XeroValidationError"),
+    ]
+    assert all(isinstance(c["duration_ms"], int) and c["duration_ms"] >= 0 for c in calls)
+    assert xero.limiter.redis.keys("connector:timeline:*") == [invoice_timeline.timeline_key(invoice_id).encode()]

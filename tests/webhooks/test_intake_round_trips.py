@@ -9,6 +9,7 @@ from redis import Redis
 
 from app import create_app
 from app.connector_identity import remember_connector_user
+from app.invoice_timeline import entries
 from app.queue import job_queue
 from app.xero_tenants import register_tenant
 from tests.fixtures.loader import dataverse_json
@@ -55,6 +56,11 @@ def test_a_queued_coalesced_or_redelivered_event_costs_one_redis_command(redis_u
         before = CountingRedis.round_trips
         assert post(operation, **changes) == expected
         assert CountingRedis.round_trips - before == 1, expected
+
+    # The same round trip put each event on its invoice's timeline, with what became of it.
+    invoice = document["PrimaryEntityId"]
+    assert [e["status"] for e in entries(redis_conn, invoice)] == ["queued", "coalesced", "duplicate"]
+    assert [(e["message"], e["table"]) for e in entries(redis_conn, OTHER_INVOICE)] == [("Update", "invoice")]
 
 
 def test_a_xero_batch_costs_the_same_few_round_trips_however_many_events_it_holds(redis_url, redis_conn):
