@@ -29,6 +29,25 @@ def expire(token_store, connection_id: str) -> TokenSet:
     return stored
 
 
+def organisation_names_at_once(gateways: list) -> tuple[list[str], list[Exception]]:
+    """Every gateway asks Xero for its organisation at the same moment, each in its own thread (one per worker)."""
+    start, names, failures = threading.Barrier(len(gateways)), [], []
+
+    def work(gateway) -> None:
+        start.wait()
+        try:
+            names.append(gateway.get_organisation().name)
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(g,)) for g in gateways]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return names, failures
+
+
 def test_an_expired_token_is_refreshed_once_and_every_concurrent_caller_succeeds(
     connect, make_gateway, token_store, xero_admin, xero_settings
 ):
@@ -45,20 +64,7 @@ def test_an_expired_token_is_refreshed_once_and_every_concurrent_caller_succeeds
 
     # Five workers, each with its own SDK client, sharing only Redis.
     gateways = [make_gateway("conn-a", token_endpoint=CountingEndpoint(xero_settings)) for _ in range(5)]
-    start, names, failures = threading.Barrier(len(gateways)), [], []
-
-    def work(gateway) -> None:
-        start.wait()
-        try:
-            names.append(gateway.get_organisation().name)
-        except Exception as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=work, args=(g,)) for g in gateways]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    names, failures = organisation_names_at_once(gateways)
 
     assert failures == []
     assert names == ["Sandbox Trading Ltd"] * 5
@@ -142,20 +148,7 @@ def test_an_access_token_xero_calls_expired_forces_one_refresh_and_one_retry(
         )
         for _ in range(8)
     ]
-    start, names, failures = threading.Barrier(len(gateways)), [], []
-
-    def work(gateway) -> None:
-        start.wait()
-        try:
-            names.append(gateway.get_organisation().name)
-        except Exception as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=work, args=(g,)) for g in gateways]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    names, failures = organisation_names_at_once(gateways)
 
     assert failures == []
     assert names == ["Sandbox Trading Ltd"] * 8
