@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import presence_of_element_located, staleness_of
+from selenium.webdriver.support.expected_conditions import presence_of_element_located
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from app import dynamics_schema as schema
@@ -46,10 +47,15 @@ def text(driver: WebDriver, css: str = "main") -> str:
 
 
 def navigating(driver: WebDriver, element: WebElement) -> None:
-    """Click, and wait until the browser has left the page (the next page is then read, not this one)."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    """Click, and wait until the browser shows the next page, fully loaded (so it is read, not this one).
+
+    The old page is recognised by a mark set on its window, not by an element of it: asking Chromium about a
+    node of a page it is leaving can fail with an error other than "stale element" while the page unloads."""
+    driver.execute_script("window.leavingThisPage = true")
     element.click()
-    WebDriverWait(driver, WAIT_SECONDS).until(staleness_of(page))
+    WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.leavingThisPage && document.readyState === 'complete'")
+    )
 
 
 def click(driver: WebDriver, label: str, within: str = "main") -> None:
