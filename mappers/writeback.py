@@ -9,7 +9,7 @@
 
 On failure: `invoice_failure_patch` (export status Failed) and a history row whose details come from
 `failure_details(error.user_message, validation_messages(...))`. The customer's new Xero contact id goes
-back with `customer_contact_patch`, and the tax Xero calculated per line with `line_tax_patches`.
+back with `customer_contact_patch`, and each line's tax after Xero's calculation with `line_value_patches`.
 Bodies hold only JSON types (amounts as numbers, instants as ISO-8601 UTC with `Z`).
 """
 
@@ -130,23 +130,6 @@ def invoice_failure_patch(invoice_id: str) -> RowPatch:
 def customer_contact_patch(customer: CustomerRef, contact_id: str) -> RowPatch:
     """Remember the Xero contact on the account or contact, so later invoices use it without a lookup."""
     return RowPatch(customer.kind.entity_set, customer.id, {schema.CUSTOMER_XERO_CONTACT_ID: contact_id})
-
-
-def line_tax_patches(invoice: Invoice, line_ids: Sequence[str | None], document: XeroDocument) -> list[RowPatch]:
-    """The tax Xero calculated, onto the Dynamics lines it came from, so Dynamics' totals match Xero's.
-
-    `line_ids` is `SendDocument.line_ids` (Xero keeps the order lines were sent in). Lines whose tax already
-    matches are left alone: every write to a line is a change Dynamics reports back to the connector.
-    """
-    current = {line.id: line.tax for line in invoice.lines}
-    patches = []
-    for line_id, line in zip(line_ids, document.line_items or (), strict=False):
-        if line_id is None or line_id not in current or line.tax_amount is None:
-            continue
-        tax = docs.money(line.tax_amount)
-        if tax != current[line_id]:
-            patches.append(RowPatch(_LINE_SET, line_id, {"tax": _number(tax)}))
-    return patches
 
 
 def line_value_patches(

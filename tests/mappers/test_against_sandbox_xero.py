@@ -21,7 +21,8 @@ from mappers.cancellation import (
 )
 from mappers.dynamics import ConnectionSettings, Invoice
 from mappers.line_pricing import UNIT_DECIMAL_PLACES
-from mappers.writeback import line_tax_patches
+from mappers.totals import line_taxes_after
+from mappers.writeback import line_value_patches
 from mappers.xero_invoice import SendDocument, build_document, idempotency_key, items_to_create
 from sandbox.xero.sdk import SdkClient
 from sandbox.xero.seed import TENANT_A_ID, seeded_id
@@ -83,7 +84,7 @@ def test_created_invoice_matches_dynamics_to_the_cent(xero_client):
     assert [line.item_code for line in saved.line_items] == ["WIDGET-001", "GADGET", None, None, "KIT-100"]
     gadget = saved.line_items[1]
     assert [(t.name, t.option) for t in gadget.tracking] == [("Region", "North"), ("Department", "Sales")]
-    patches = line_tax_patches(dynamics_invoice(), plan.line_ids, saved)
+    patches = line_value_patches(dynamics_invoice(), line_taxes_after(dynamics_invoice(), plan, saved))
     assert {patch.row_id[-3:]: patch.body["tax"] for patch in patches} == {"001": 10.0, "003": 28.5, "005": 20.0}
 
 

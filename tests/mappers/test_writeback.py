@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from xero_python.accounting import LineItem, ValidationError
+from xero_python.accounting import ValidationError
 
 from app import dynamics_schema as schema
 from app.dynamics_schema import ExportStatus, SyncAction, SyncStatus
@@ -20,7 +20,7 @@ from mappers.writeback import (
     invoice_failure_patch,
     invoice_status_patch,
     invoice_success_patch,
-    line_tax_patches,
+    line_value_patches,
     success_details,
     validation_messages,
     xero_link,
@@ -98,10 +98,11 @@ def test_customer_gets_its_xero_contact_id():
     )
 
 
-def test_tax_xero_calculated_goes_to_the_lines_it_came_from_when_it_differs():
+def test_tax_goes_to_the_lines_only_where_it_differs():
     inv = invoice()
-    line_ids = tuple(line.id for line in inv.lines[:5])
-    patches = line_tax_patches(inv, line_ids, xero_invoice())
+    ids = {line.id[-3:]: line.id for line in inv.lines}
+    after = {"001": "10.00", "002": "14.40", "003": "28.50", "005": "20.00"}
+    patches = line_value_patches(inv, {ids[end]: Decimal(tax) for end, tax in after.items()})
     taxes = {patch.row_id[-3:]: patch.body["tax"] for patch in patches}
     assert taxes == {"001": 10.0, "003": 28.5, "005": 20.0}  # "002" already holds 14.40; "004" is a note
 
@@ -194,4 +195,4 @@ def test_batch_element_validation_messages_are_read_from_the_document():
 def test_amounts_keep_their_cents():
     patch = invoice_success_patch(INVOICE_ID, xero_invoice(total="0.30", paid="0.10"), connection(), exported_at=NOW)
     assert Decimal(str(patch.body[schema.INVOICE_AMOUNT_DUE])) == Decimal("0.2")
-    assert line_tax_patches(invoice(), (None,), xero_invoice(lines=[LineItem(tax_amount=Decimal("1"))])) == []
+    assert line_value_patches(invoice(), {"a-line-of-another-invoice": Decimal("1")}) == []
